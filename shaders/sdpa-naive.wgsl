@@ -1,0 +1,140 @@
+// sdpa-naive.wgsl — the plain three-pass attention that materialises the scores.
+//
+// It is the baseline the tiled kernel (sdpa.wgsl) is measured against, and the path that returns
+// the attention weights themselves. Three entry points, dispatched in order in one compute pass:
+//
+//   sdpa_naive_scores   one invocation per (b, h, i, j): logits[b, h, i, j] = scale·q·k (softcap,
+//                       mask, causal applied); a disallowed key holds MASKED
+//   sdpa_naive_softmax  one invocation per (b, h, i): logits → probabilities in place, log-sum-exp
+//   sdpa_naive_output   one invocation per (b, h, i, c): out = Σ_j P[i, j] · V[j, c]
+//
+// Workgroups are flat (WORKGROUP_SIZE invocations); a dispatch past the x limit is folded into y
+// and the flat index is rebuilt from groups_x. No workgroup memory is used.
+// Global memory: the weights buffer holds B·Hq·Lq·Lk f32 (the host checks it can exist).
+//
+// Index legend: B batch, Hq query heads, Hkv = Hq / kv_group, Lq queries, Lk keys, D = head_dim,
+// Dv = value_dim; element (b, h, i, d) of q/k/v/out sits at offset + b·stride_b + h·stride_h +
+// i·stride_s + d. Edge rules as in sdpa.wgsl: a row with no allowed key has weights 0, output 0
+// and log-sum-exp −∞.
+
+override WORKGROUP_SIZE: u32 = 256;
+override IS_CAUSAL: bool = false;
+override HAS_MASK: bool = false;
+override MASK_IS_BOOL: bool = false;
+override HAS_SOFTCAP: bool = false;
+override WRITE_LSE: bool = false;
+
+const MASKED: f32 = -3.0e38;
+const MASKED_BELOW: f32 = -1.0e38;
+
+struct SdpaNaiveParams {
+  batch: u32,
+  q_heads: u32,
+  kv_group: u32,
+  q_len: u32,
+  kv_len: u32,
+  head_dim: u32,
+  value_dim: u32,
+  groups_x: u32,
+  causal_offset: i32,
+  scale: f32,
+  softcap: f32,
+  minus_infinity: f32,
+  q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_s: u32,
+  k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_s: u32,
+  v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
+  o_offset: u32, o_stride_b: u32, o_stride_h: u32, o_stride_s: u32,
+  m_offset: u32, m_stride_b: u32, m_stride_h: u32, m_stride_q: u32, m_stride_k: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: SdpaNaiveParams;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> mask: array<u32>;  // bool: bytes packed in words; float: f32 bits
+@group(0) @binding(5) var<storage, read_write> weights: array<f32>;  // [B, Hq, Lq, Lk]
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(7) var<storage, read_write> lse: array<f32>;     // [B, Hq, Lq]
+
+fn flat_index(wg: vec3<u32>, lid: u32) -> u32 {
+  return (wg.x + wg.y * params.groups_x) * WORKGROUP_SIZE + lid;
+}
+
+fn is_allowed(b: u32, h: u32, i: u32, j: u32) -> bool {
+  if (IS_CAUSAL && i32(j) > i32(i) + params.causal_offset) { return false; }
+  if (HAS_MASK && MASK_IS_BOOL) {
+    let at = params.m_offset + b * params.m_stride_b + h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
+    return ((mask[at / 4u] >> ((at % 4u) * 8u)) & 0xffu) != 0u;
+  }
+  return true;
+}
+
+fn float_mask(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  let at = params.m_offset + b * params.m_stride_b + h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
+  let bits = mask[at];
+  if (bits == 0xff800000u) { return MASKED; }  // −∞, compared as bits
+  return bitcast<f32>(bits);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sdpa_naive_scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let index = flat_index(wg, lid);
+  if (index >= params.batch * params.q_heads * params.q_len * params.kv_len) { return; }
+  let j = index % params.kv_len;
+  let i = (index / params.kv_len) % params.q_len;
+  let bh = index / (params.kv_len * params.q_len);
+  let h = bh % params.q_heads;
+  let b = bh / params.q_heads;
+  if (!is_allowed(b, h, i, j)) {
+    weights[index] = MASKED;
+    return;
+  }
+  let q_base = params.q_offset + b * params.q_stride_b + h * params.q_stride_h + i * params.q_stride_s;
+  let k_base = params.k_offset + b * params.k_stride_b + (h / params.kv_group) * params.k_stride_h + j * params.k_stride_s;
+  var s = 0.0;
+  for (var d = 0u; d < params.head_dim; d++) {
+    s += q[q_base + d] * k[k_base + d];
+  }
+  s *= params.scale;
+  if (HAS_SOFTCAP) { s = params.softcap * tanh(s / params.softcap); }
+  if (HAS_MASK && !MASK_IS_BOOL) { s += float_mask(b, h, i, j); }
+  weights[index] = select(MASKED, s, s > MASKED_BELOW);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sdpa_naive_softmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = flat_index(wg, lid);
+  if (row >= params.batch * params.q_heads * params.q_len) { return; }
+  let base = row * params.kv_len;
+  var row_max = MASKED;
+  for (var j = 0u; j < params.kv_len; j++) { row_max = max(row_max, weights[base + j]); }
+  var sum = 0.0;
+  for (var j = 0u; j < params.kv_len; j++) {
+    let logit = weights[base + j];
+    let p = select(0.0, exp(logit - row_max), logit > MASKED_BELOW);
+    weights[base + j] = p;
+    sum += p;
+  }
+  for (var j = 0u; j < params.kv_len; j++) {
+    weights[base + j] = select(0.0, weights[base + j] / sum, sum > 0.0);
+  }
+  if (WRITE_LSE) { lse[row] = select(params.minus_infinity, row_max + log(sum), sum > 0.0); }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sdpa_naive_output(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let index = flat_index(wg, lid);
+  if (index >= params.batch * params.q_heads * params.q_len * params.value_dim) { return; }
+  let c = index % params.value_dim;
+  let row = index / params.value_dim;
+  let i = row % params.q_len;
+  let bh = row / params.q_len;
+  let h = bh % params.q_heads;
+  let b = bh / params.q_heads;
+  let v_base = params.v_offset + b * params.v_stride_b + (h / params.kv_group) * params.v_stride_h + c;
+  var acc = 0.0;
+  for (var j = 0u; j < params.kv_len; j++) {
+    acc += weights[row * params.kv_len + j] * v[v_base + j * params.v_stride_s];
+  }
+  out[params.o_offset + b * params.o_stride_b + h * params.o_stride_h + i * params.o_stride_s + c] = acc;
+}

@@ -1,0 +1,323 @@
+// sdpa.wgsl — tiled (FlashAttention-2 style) forward pass of scaled-dot-product attention.
+//
+// One workgroup owns BLOCK_Q query rows of one (batch b, query head h). It keeps the rows' Q tile in
+// workgroup memory for the whole run and streams K and V through one shared tile of TILE_KV keys:
+//
+//   load Q tile                                   (once)
+//   for each key tile t the causal band allows:   (tiles past the band are never loaded)
+//     load K tile                                 ─ barrier
+//     S = Q·Kᵀ, scaled, softcapped, masked        ─ barrier   each invocation: 4 rows × 4 keys
+//     online softmax per row → P, α  ┐            ─ barrier   one invocation per row
+//     load V tile (into the K tile)  ┘
+//     O = α·O + P·V                               ─ barrier   each invocation: 4 rows × 4 columns
+//   O /= row sum; write O (and the log-sum-exp)
+//
+// No Lq × Lk matrix reaches global memory; the running max, running sum and O stay in f32.
+// Scores are kept in the log2 domain (scale·log₂e folded into the dot product) so softmax uses exp2.
+//
+// Invocations: WORKGROUP_SIZE = (BLOCK_Q / 4) · VALUE_DIM_VEC4; invocation t owns output rows
+// 4·(t / VALUE_DIM_VEC4) … +3 and columns 4·(t % VALUE_DIM_VEC4) … +3 in registers (4 × vec4).
+//
+// Workgroup memory (bytes) = 16·BLOCK_Q·HEAD_DIM_VEC4          (q_tile)
+//                          + 16·TILE_KV·KV_STRIDE              (kv_tile, K then V)
+//                          + 4·TILE_KV·BLOCK_Q                 (p_tile)
+//                          + 12·BLOCK_Q                        (row_max, row_sum, row_alpha)
+// e.g. BLOCK_Q = 32, TILE_KV = 32, D = Dv = 64 (KV_STRIDE = 17): 8192 + 8704 + 4096 + 384 = 21376.
+// KV_STRIDE ≥ max(HEAD_DIM_VEC4, VALUE_DIM_VEC4) is odd, so neighbouring invocations that read
+// neighbouring keys hit different banks; Q and P reads are broadcasts.
+//
+// Index legend: B batch, Hq query heads, Hkv = Hq / kv_group key/value heads, Lq queries, Lk keys,
+// D = head_dim (q·k), Dv = value_dim. Element (b, h, i, d) of a tensor sits at
+// offset + b·stride_b + h·stride_h + i·stride_s + d, which covers both `bhsd` and `bshd` layouts.
+//
+// Edge rules: a key is allowed when j < Lk, (not causal or j ≤ i + causal_offset) and the mask
+// allows it (boolean 1, or a float other than −∞). A row with no allowed key outputs zeros and a
+// log-sum-exp of −∞. Masked scores are held as MASKED (a finite sentinel), never as ±∞ or NaN.
+
+override BLOCK_Q: u32 = 32;        // query rows per workgroup, multiple of 4
+override TILE_KV: u32 = 32;        // keys per tile, multiple of 4
+override HEAD_DIM_VEC4: u32 = 16;  // ceil(D / 4)
+override VALUE_DIM_VEC4: u32 = 16; // ceil(Dv / 4)
+override KV_STRIDE: u32 = 17;      // vec4s per key row in kv_tile
+override WORKGROUP_SIZE: u32 = 128;
+override IS_CAUSAL: bool = false;
+override HAS_MASK: bool = false;
+override MASK_IS_BOOL: bool = false;
+override HAS_SOFTCAP: bool = false;
+override WRITE_LSE: bool = false;
+
+const MASKED: f32 = -3.0e38;
+const MASKED_BELOW: f32 = -1.0e38;
+const LN2: f32 = 0.6931471805599453;
+const LOG2E: f32 = 1.4426950408889634;
+
+struct SdpaParams {
+  batch: u32,
+  q_heads: u32,
+  kv_group: u32,        // Hq / Hkv
+  q_len: u32,
+  kv_len: u32,
+  head_dim: u32,
+  value_dim: u32,
+  q_blocks: u32,        // ceil(Lq / BLOCK_Q)
+  head_dim_vec4: u32,   // HEAD_DIM_VEC4 as a uniform: a loop bound the compiler cannot unroll
+  groups_x: u32,        // workgroups along x (the dispatch is folded into y past the x limit)
+  causal_offset: i32,   // 0 (upper-left) or Lk − Lq (lower-right)
+  score_scale: f32,     // scale·log₂e, or scale / softcap with a softcap
+  softcap_log2: f32,    // softcap·log₂e
+  minus_infinity: f32,  // −∞, from the host: WGSL has no literal for it
+  q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_s: u32,
+  k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_s: u32,
+  v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
+  o_offset: u32, o_stride_b: u32, o_stride_h: u32, o_stride_s: u32,
+  m_offset: u32, m_stride_b: u32, m_stride_h: u32, m_stride_q: u32, m_stride_k: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: SdpaParams;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+// Boolean masks are bytes packed four to a word; float masks are f32 bits. Unused: a dummy buffer.
+@group(0) @binding(4) var<storage, read> mask: array<u32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+
+var<workgroup> q_tile: array<vec4<f32>, BLOCK_Q * HEAD_DIM_VEC4>;     // [row][d4]
+var<workgroup> kv_tile: array<vec4<f32>, TILE_KV * KV_STRIDE>;        // [key][d4], K then V
+var<workgroup> p_tile: array<vec4<f32>, TILE_KV * (BLOCK_Q / 4)>;     // [key][row / 4], S then P
+var<workgroup> row_max: array<f32, BLOCK_Q>;
+var<workgroup> row_sum: array<f32, BLOCK_Q>;
+var<workgroup> row_alpha: array<f32, BLOCK_Q>;
+
+struct Tile {
+  b: u32,
+  h: u32,
+  kv_h: u32,
+  q_start: u32,
+}
+
+fn load_vec4(base: u32, count: u32, which: u32) -> vec4<f32> {
+  // Gathers up to 4 consecutive elements of q, k or v; lanes past `count` are zero.
+  var r = vec4<f32>(0.0);
+  for (var c = 0u; c < min(count, 4u); c++) {
+    switch which {
+      case 0u: { r[c] = q[base + c]; }
+      case 1u: { r[c] = k[base + c]; }
+      default: { r[c] = v[base + c]; }
+    }
+  }
+  return r;
+}
+
+fn load_q_tile(t: Tile, tid: u32) {
+  for (var idx = tid; idx < BLOCK_Q * HEAD_DIM_VEC4; idx += WORKGROUP_SIZE) {
+    let row = idx / HEAD_DIM_VEC4;
+    let d = (idx % HEAD_DIM_VEC4) * 4u;
+    let i = t.q_start + row;
+    var value = vec4<f32>(0.0);
+    if (i < params.q_len) {
+      let base = params.q_offset + t.b * params.q_stride_b + t.h * params.q_stride_h + i * params.q_stride_s + d;
+      value = load_vec4(base, params.head_dim - d, 0u);
+    }
+    q_tile[idx] = value;
+  }
+  for (var row = tid; row < BLOCK_Q; row += WORKGROUP_SIZE) {
+    row_max[row] = MASKED;
+    row_sum[row] = 0.0;
+  }
+}
+
+fn load_kv_tile(t: Tile, key_start: u32, dim: u32, dim_vec4: u32, which: u32, tid: u32) {
+  var offset = params.k_offset + t.b * params.k_stride_b + t.kv_h * params.k_stride_h;
+  var stride_s = params.k_stride_s;
+  if (which == 2u) {
+    offset = params.v_offset + t.b * params.v_stride_b + t.kv_h * params.v_stride_h;
+    stride_s = params.v_stride_s;
+  }
+  for (var idx = tid; idx < TILE_KV * dim_vec4; idx += WORKGROUP_SIZE) {
+    let key = idx / dim_vec4;
+    let d = (idx % dim_vec4) * 4u;
+    let j = key_start + key;
+    var value = vec4<f32>(0.0);
+    if (j < params.kv_len) {
+      value = load_vec4(offset + j * stride_s + d, dim - d, which);
+    }
+    kv_tile[key * KV_STRIDE + (idx % dim_vec4)] = value;
+  }
+}
+
+fn mask_value(t: Tile, i: u32, j: u32) -> f32 {
+  // The mask's contribution to a log2-domain score: 0, MASKED, or the float mask · log₂e.
+  let at = params.m_offset + t.b * params.m_stride_b + t.h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
+  if (MASK_IS_BOOL) {
+    let byte = (mask[at / 4u] >> ((at % 4u) * 8u)) & 0xffu;
+    return select(MASKED, 0.0, byte != 0u);
+  }
+  let bits = mask[at];
+  if (bits == 0xff800000u) { return MASKED; }  // −∞: compared as bits, never as a float
+  return bitcast<f32>(bits) * LOG2E;
+}
+
+fn finish_score(t: Tile, dot_product: f32, i: u32, j: u32) -> f32 {
+  var allowed = i < params.q_len && j < params.kv_len;
+  if (IS_CAUSAL) { allowed = allowed && i32(j) <= i32(i) + params.causal_offset; }
+  if (!allowed) { return MASKED; }
+  var s = dot_product * params.score_scale;
+  if (HAS_SOFTCAP) { s = params.softcap_log2 * tanh(s); }
+  if (HAS_MASK) { s += mask_value(t, i, j); }
+  return select(MASKED, s, s > MASKED_BELOW);
+}
+
+fn compute_scores(t: Tile, key_start: u32, tid: u32) {
+  // Register block: rows 4·rb … +3 against keys kb + n·(TILE_KV / 4), n = 0 … 3.
+  let key_blocks = TILE_KV / 4u;
+  for (var blk = tid; blk < (BLOCK_Q / 4u) * key_blocks; blk += WORKGROUP_SIZE) {
+    let rb = blk / key_blocks;
+    let kb = blk % key_blocks;
+    var s0 = vec4<f32>(0.0);  // one vec4 per key, lanes = the 4 rows
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    for (var d = 0u; d < params.head_dim_vec4; d++) {
+      let q0 = q_tile[(rb * 4u) * HEAD_DIM_VEC4 + d];
+      let q1 = q_tile[(rb * 4u + 1u) * HEAD_DIM_VEC4 + d];
+      let q2 = q_tile[(rb * 4u + 2u) * HEAD_DIM_VEC4 + d];
+      let q3 = q_tile[(rb * 4u + 3u) * HEAD_DIM_VEC4 + d];
+      let k0 = kv_tile[kb * KV_STRIDE + d];
+      let k1 = kv_tile[(kb + key_blocks) * KV_STRIDE + d];
+      let k2 = kv_tile[(kb + 2u * key_blocks) * KV_STRIDE + d];
+      let k3 = kv_tile[(kb + 3u * key_blocks) * KV_STRIDE + d];
+      s0 += vec4<f32>(dot(q0, k0), dot(q1, k0), dot(q2, k0), dot(q3, k0));
+      s1 += vec4<f32>(dot(q0, k1), dot(q1, k1), dot(q2, k1), dot(q3, k1));
+      s2 += vec4<f32>(dot(q0, k2), dot(q1, k2), dot(q2, k2), dot(q3, k2));
+      s3 += vec4<f32>(dot(q0, k3), dot(q1, k3), dot(q2, k3), dot(q3, k3));
+    }
+    store_scores(t, s0, rb, kb, key_start);
+    store_scores(t, s1, rb, kb + key_blocks, key_start);
+    store_scores(t, s2, rb, kb + 2u * key_blocks, key_start);
+    store_scores(t, s3, rb, kb + 3u * key_blocks, key_start);
+  }
+}
+
+fn store_scores(t: Tile, s: vec4<f32>, rb: u32, key: u32, key_start: u32) {
+  let i = t.q_start + rb * 4u;
+  let j = key_start + key;
+  p_tile[key * (BLOCK_Q / 4u) + rb] = vec4<f32>(
+    finish_score(t, s.x, i, j), finish_score(t, s.y, i + 1u, j),
+    finish_score(t, s.z, i + 2u, j), finish_score(t, s.w, i + 3u, j));
+}
+
+fn online_softmax(tid: u32) {
+  // One invocation per row: new running max, the rescale α of what was accumulated, P = exp2(S − max).
+  for (var row = tid; row < BLOCK_Q; row += WORKGROUP_SIZE) {
+    let column = row / 4u;
+    let lane = row % 4u;
+    let old_max = row_max[row];
+    var new_max = old_max;
+    for (var j = 0u; j < TILE_KV; j++) {
+      new_max = max(new_max, p_tile[j * (BLOCK_Q / 4u) + column][lane]);
+    }
+    var alpha = 1.0;
+    var sum = 0.0;
+    let any_key = new_max > MASKED_BELOW;
+    if (any_key) { alpha = exp2(old_max - new_max); }
+    for (var j = 0u; j < TILE_KV; j++) {
+      let at = j * (BLOCK_Q / 4u) + column;
+      let p = select(0.0, exp2(p_tile[at][lane] - new_max), any_key && p_tile[at][lane] > MASKED_BELOW);
+      p_tile[at][lane] = p;
+      sum += p;
+    }
+    row_max[row] = new_max;
+    row_sum[row] = row_sum[row] * alpha + sum;
+    row_alpha[row] = alpha;
+  }
+}
+
+fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
+  let alpha = vec4<f32>(row_alpha[rb * 4u], row_alpha[rb * 4u + 1u], row_alpha[rb * 4u + 2u], row_alpha[rb * 4u + 3u]);
+  var a0 = (*acc)[0] * alpha.x;
+  var a1 = (*acc)[1] * alpha.y;
+  var a2 = (*acc)[2] * alpha.z;
+  var a3 = (*acc)[3] * alpha.w;
+  for (var j = 0u; j < TILE_KV; j++) {
+    let p = p_tile[j * (BLOCK_Q / 4u) + rb];
+    let value = kv_tile[j * KV_STRIDE + c];
+    a0 += p.x * value;
+    a1 += p.y * value;
+    a2 += p.z * value;
+    a3 += p.w * value;
+  }
+  (*acc)[0] = a0;
+  (*acc)[1] = a1;
+  (*acc)[2] = a2;
+  (*acc)[3] = a3;
+}
+
+fn locate_tile(wid: u32) -> Tile {
+  let bh = wid / params.q_blocks;
+  let h = bh % params.q_heads;
+  return Tile(bh / params.q_heads, h, h / params.kv_group, (wid % params.q_blocks) * BLOCK_Q);
+}
+
+fn key_tile_count(t: Tile) -> u32 {
+  // Tiles wholly past the causal band of this block's last row are skipped, not loaded and masked.
+  var key_end = params.kv_len;
+  if (IS_CAUSAL) {
+    let last_allowed = i32(min(t.q_start + BLOCK_Q, params.q_len)) - 1 + params.causal_offset;
+    key_end = u32(clamp(last_allowed + 1, 0, i32(params.kv_len)));
+  }
+  return (key_end + TILE_KV - 1u) / TILE_KV;
+}
+
+fn write_output(t: Tile, acc: array<vec4<f32>, 4>, rb: u32, c: u32) {
+  for (var r = 0u; r < 4u; r++) {
+    let i = t.q_start + rb * 4u + r;
+    let d = c * 4u;
+    if (i >= params.q_len) { break; }
+    let sum = row_sum[rb * 4u + r];
+    let value = select(vec4<f32>(0.0), acc[r] / sum, sum > 0.0);
+    let base = params.o_offset + t.b * params.o_stride_b + t.h * params.o_stride_h + i * params.o_stride_s + d;
+    for (var lane = 0u; lane < min(params.value_dim - d, 4u); lane++) {
+      out[base + lane] = value[lane];
+    }
+  }
+}
+
+fn write_lse(t: Tile, tid: u32) {
+  for (var row = tid; row < BLOCK_Q; row += WORKGROUP_SIZE) {
+    let i = t.q_start + row;
+    if (i < params.q_len) {
+      let sum = row_sum[row];
+      let value = select(params.minus_infinity, (row_max[row] + log2(sum)) * LN2, sum > 0.0);
+      lse[(t.b * params.q_heads + t.h) * params.q_len + i] = value;
+    }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let wid = wg.x + wg.y * params.groups_x;
+  if (wid >= params.q_blocks * params.batch * params.q_heads) { return; }
+  let t = locate_tile(wid);
+  let rb = tid / VALUE_DIM_VEC4;
+  let c = tid % VALUE_DIM_VEC4;
+  var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+
+  load_q_tile(t, tid);
+  workgroupBarrier();  // row statistics must be initialised even when no key tile follows
+  let tiles = key_tile_count(t);
+  for (var tile = 0u; tile < tiles; tile++) {
+    let key_start = tile * TILE_KV;
+    load_kv_tile(t, key_start, params.head_dim, HEAD_DIM_VEC4, 1u, tid);
+    workgroupBarrier();
+    compute_scores(t, key_start, tid);
+    workgroupBarrier();
+    online_softmax(tid);
+    load_kv_tile(t, key_start, params.value_dim, VALUE_DIM_VEC4, 2u, tid);
+    workgroupBarrier();
+    accumulate(&acc, rb, c);
+    workgroupBarrier();
+  }
+  write_output(t, acc, rb, c);
+  if (WRITE_LSE) { write_lse(t, tid); }
+}

@@ -1,0 +1,111 @@
+/**
+ * The attention context: owns (or borrows) a device, its pipeline cache and buffer pool, and
+ * makes tensors. Every operation is a method here that forwards to its file in src/ops/.
+ */
+import { acquireDevice, type DeviceOptions } from './gpu/device';
+import { GpuRuntime } from './gpu/runtime';
+import { sdpa, type SdpaOptions, type SdpaWithLse } from './ops/sdpa';
+import { sdpaNaive, type SdpaNaiveOptions, type SdpaNaiveResult } from './ops/sdpa-naive';
+import { makeMask, makeTensor, wrapBuffer, type WrapOptions } from './ops/tensors';
+import type { GpuMask, GpuTensor } from './tensor';
+
+export interface CreateAttentionOptions extends DeviceOptions {
+  /** Log each new pipeline's WGSL source and overrides. */
+  debug?: boolean;
+}
+
+/**
+ * Creates an attention context.
+ * @example
+ * const attn = await createAttention();                        // browser: navigator.gpu
+ * const attn2 = await createAttention({ device: myDevice });   // the app's own device
+ * import { create } from 'webgpu';
+ * const attn3 = await createAttention({ gpu: create([]) });    // Node (Dawn)
+ */
+export async function createAttention(options: CreateAttentionOptions = {}): Promise<AttentionContext> {
+  const acquired = await acquireDevice(options);
+  const context = new AttentionContext(acquired.device, acquired.ownsDevice, acquired.gpu);
+  context.debug = options.debug ?? false;
+  return context;
+}
+
+export class AttentionContext {
+  /** @internal What operations encode with. */
+  readonly runtime: GpuRuntime;
+
+  constructor(
+    readonly device: GPUDevice,
+    private readonly ownsDevice: boolean,
+    /** Held so that Dawn's instance outlives every object made from it. */
+    private readonly gpu: GPU | null,
+  ) {
+    this.runtime = new GpuRuntime(device);
+  }
+
+  /** Log each new pipeline's source and overrides. */
+  get debug(): boolean { return this.runtime.pipelines.debug; }
+  set debug(on: boolean) { this.runtime.pipelines.debug = on; }
+
+  /** Uploads f32 data (row-major over `shape`). @example attn.tensor(new Float32Array(8), [1, 1, 2, 4]) */
+  tensor(data: Float32Array | readonly number[], shape: readonly number[]): GpuTensor {
+    return makeTensor(this.runtime, data, shape);
+  }
+
+  /** Uploads a boolean mask, one byte per element, 1 = may attend. @example attn.mask(new Uint8Array([1, 0]), [1, 2]) */
+  mask(data: Uint8Array | readonly number[], shape: readonly number[]): GpuMask {
+    return makeMask(this.runtime, data, shape);
+  }
+
+  /**
+   * Wraps the app's own buffer (STORAGE usage; COPY_SRC to read() it) without a copy.
+   * @example attn.wrap(buffer, [1, 8, 128, 64], { offset: 256 })
+   */
+  wrap(buffer: GPUBuffer, shape: readonly number[], options?: WrapOptions & { dtype?: 'f32' }): GpuTensor;
+  wrap(buffer: GPUBuffer, shape: readonly number[], options: WrapOptions & { dtype: 'bool' }): GpuMask;
+  wrap(buffer: GPUBuffer, shape: readonly number[], options: WrapOptions = {}): GpuTensor | GpuMask {
+    return wrapBuffer(this.runtime, buffer, shape, options);
+  }
+
+  /**
+   * Tiled (flash) scaled-dot-product attention.
+   * @example
+   * const o = attn.sdpa(q, k, v, { causal: true });
+   * const { output, lse } = attn.sdpa(q, k, v, { returnLse: true });
+   */
+  sdpa(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: SdpaOptions & { returnLse: true }): SdpaWithLse;
+  sdpa(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaOptions & { returnLse?: false }): GpuTensor;
+  sdpa(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaOptions): GpuTensor | SdpaWithLse;
+  sdpa(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaOptions): GpuTensor | SdpaWithLse {
+    return sdpa(this.runtime, q, k, v, options);
+  }
+
+  /**
+   * The naive three-pass attention (materialises the scores); `returnWeights` gives the weights.
+   * @example
+   * const { output, weights } = attn.sdpaNaive(q, k, v, { returnWeights: true });
+   */
+  sdpaNaive(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: SdpaNaiveOptions & ({ returnWeights: true } | { returnLse: true })): SdpaNaiveResult;
+  sdpaNaive(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaNaiveOptions & { returnWeights?: false; returnLse?: false }): GpuTensor;
+  sdpaNaive(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaNaiveOptions): GpuTensor | SdpaNaiveResult;
+  sdpaNaive(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaNaiveOptions): GpuTensor | SdpaNaiveResult {
+    return sdpaNaive(this.runtime, q, k, v, options);
+  }
+
+  /** Whether the context can still take work (false after destroy() or a lost device). */
+  get alive(): boolean {
+    return this.runtime.alive;
+  }
+
+  /** Counters for tests and tuning: compiled pipelines, live and pooled buffers. */
+  get stats(): { pipelines: number; liveBuffers: number; pooledBytes: number } {
+    return { pipelines: this.runtime.pipelines.size, liveBuffers: this.runtime.pool.liveCount, pooledBytes: this.runtime.pool.pooledBytes };
+  }
+
+  /** Frees every buffer the context made, and the device if the context created it. */
+  destroy(): void {
+    if (!this.runtime.alive && this.runtime.pool.liveCount === 0) return;
+    this.runtime.destroy('the context was destroyed');
+    if (this.ownsDevice) this.device.destroy();
+    void this.gpu;
+  }
+}

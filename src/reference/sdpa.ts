@@ -1,0 +1,189 @@
+/**
+ * Scaled-dot-product attention on the CPU in float64: the semantics every kernel is tested
+ * against (DESIGN.md, "The contract"). Written for clarity, not speed.
+ */
+import { AttentionError, describe } from '../errors';
+import {
+  sizeOf, validateLayout, validateMaskShape, validateSdpaOptions, validateSdpaShapes,
+  type MaskStrides, type ResolvedSdpaOptions, type SdpaDims,
+} from '../ops/sdpa-validate';
+import type { HostResult, HostTensor, Layout, ReferenceSdpaOptions } from '../types';
+
+/** What `reference.sdpa` returns when `returnLse` or `returnWeights` is set. */
+export interface ReferenceSdpaOutputs {
+  /** [B, Hq, Lq, Dv] (bhsd) or [B, Lq, Hq, Dv] (bshd). */
+  output: HostResult;
+  /** [B, Hq, Lq]: natural log of Σ_j exp(logit_j); −Infinity for a row with no key. */
+  lse?: HostResult;
+  /** [B, Hq, Lq, Lk]: softmax probabilities; a row with no key is all zeros. */
+  weights?: HostResult;
+}
+
+type Data = HostTensor['data'];
+
+/** A validated mask: how to read the additive term of (b, h, i, j). */
+interface MaskReader { data: Data; bool: boolean; strides: MaskStrides }
+
+/** Offset of element (b, h, l, 0) of a [B, H, L, D] tensor stored in `layout`. */
+function rowIndexer(layout: Layout, H: number, L: number, D: number): (b: number, h: number, l: number) => number {
+  return layout === 'bshd'
+    ? (b, h, l) => ((b * L + l) * H + h) * D
+    : (b, h, l) => ((b * H + h) * L + l) * D;
+}
+
+function checkTensor(argument: string, t: unknown): HostTensor {
+  const ok = typeof t === 'object' && t !== null && 'data' in t && 'shape' in t;
+  if (!ok) throw new AttentionError(argument, describe(t), 'a host tensor { data, shape }');
+  return t as HostTensor;
+}
+
+function checkLength(argument: string, t: HostTensor): void {
+  const want = sizeOf(t.shape);
+  if (t.data.length !== want) {
+    throw new AttentionError(`${argument}.data`, `${t.data.length} elements`, `${want} elements for shape ${describe(t.shape)}`);
+  }
+}
+
+function checkMask(mask: unknown, dims: SdpaDims): MaskReader | undefined {
+  if (mask === undefined) return undefined;
+  const t = checkTensor('options.mask', mask);
+  const strides = validateMaskShape(t.shape, dims);
+  checkLength('options.mask', t);
+  return { data: t.data, bool: t.data instanceof Uint8Array, strides };
+}
+
+/** The mask term of one (b, h, i) row: a function of j, or none. */
+function maskRow(mask: MaskReader | undefined, b: number, h: number, i: number): ((j: number) => number) | undefined {
+  if (!mask) return undefined;
+  const { data, bool, strides: s } = mask;
+  const base = b * s.b + h * s.h + i * s.i;
+  return bool
+    ? (j) => (data[base + j * s.j] ? 0 : -Infinity)
+    : (j) => Number(data[base + j * s.j]);
+}
+
+/**
+ * Fills `logits` (length Lk) for one query row and returns their maximum (−Infinity if every
+ * key is masked). Order as in the contract: scale · q·k, softcap, mask, causal.
+ */
+function rowLogits(
+  logits: Float64Array, q: Data, qAt: number, k: Data, kAt: (j: number) => number, D: number,
+  o: ResolvedSdpaOptions, i: number, mask: ((j: number) => number) | undefined,
+): number {
+  let max = -Infinity;
+  for (let j = 0; j < logits.length; j++) {
+    let s = -Infinity;
+    if (!o.causal || j <= i + o.offset) {
+      const kj = kAt(j);
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot += Number(q[qAt + d]) * Number(k[kj + d]);
+      s = o.scale * dot;
+      if (o.softcap > 0) s = o.softcap * Math.tanh(s / o.softcap);
+      if (mask) s += mask(j);
+    }
+    logits[j] = s;
+    if (s > max) max = s;
+  }
+  return max;
+}
+
+/** Turns logits into probabilities in place (subtracting the row max, so ±1e4 cannot overflow); returns the lse. */
+function softmaxInPlace(logits: Float64Array, max: number): number {
+  if (max === -Infinity) {
+    logits.fill(0);
+    return -Infinity;
+  }
+  let sum = 0;
+  for (let j = 0; j < logits.length; j++) {
+    logits[j] = Math.exp(logits[j] - max);
+    sum += logits[j];
+  }
+  for (let j = 0; j < logits.length; j++) logits[j] /= sum;
+  return max + Math.log(sum);
+}
+
+interface Inputs { q: HostTensor; k: HostTensor; v: HostTensor; dims: SdpaDims; o: ResolvedSdpaOptions; mask?: MaskReader }
+
+function validate(q: unknown, k: unknown, v: unknown, options: ReferenceSdpaOptions | undefined): Inputs {
+  const qt = checkTensor('q', q);
+  const kt = checkTensor('k', k);
+  const vt = checkTensor('v', v);
+  const layout = validateLayout(options?.layout);
+  const dims = validateSdpaShapes(qt.shape, kt.shape, vt.shape, layout);
+  const o = validateSdpaOptions(options, dims);
+  if (options?.returnWeights !== undefined && typeof options.returnWeights !== 'boolean') {
+    throw new AttentionError('options.returnWeights', describe(options.returnWeights), 'true or false');
+  }
+  checkLength('q', qt);
+  checkLength('k', kt);
+  checkLength('v', vt);
+  return { q: qt, k: kt, v: vt, dims, o, mask: checkMask(options?.mask, dims) };
+}
+
+interface Buffers { out: Float64Array; lse?: Float64Array; weights?: Float64Array }
+
+function compute({ q, k, v, dims, o, mask }: Inputs, bufs: Buffers): void {
+  const { B, Hq, Hkv, Lq, Lk, D, Dv } = dims;
+  const group = Hq / Hkv;
+  const qAt = rowIndexer(o.layout, Hq, Lq, D);
+  const kAt = rowIndexer(o.layout, Hkv, Lk, D);
+  const vAt = rowIndexer(o.layout, Hkv, Lk, Dv);
+  const outAt = rowIndexer(o.layout, Hq, Lq, Dv);
+  const p = new Float64Array(Lk);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < Hq; h++) {
+      const g = Math.floor(h / group);
+      for (let i = 0; i < Lq; i++) {
+        const max = rowLogits(p, q.data, qAt(b, h, i), k.data, (j) => kAt(b, g, j), D, o, i, maskRow(mask, b, h, i));
+        const row = (b * Hq + h) * Lq + i;
+        const lse = softmaxInPlace(p, max);
+        if (bufs.lse) bufs.lse[row] = lse;
+        if (bufs.weights) bufs.weights.set(p, row * Lk);
+        const oa = outAt(b, h, i);
+        for (let j = 0; j < Lk; j++) {
+          if (p[j] === 0) continue;
+          const va = vAt(b, g, j);
+          for (let d = 0; d < Dv; d++) bufs.out[oa + d] += p[j] * Number(v.data[va + d]);
+        }
+      }
+    }
+  }
+}
+
+/** sdpa returning lse and weights. */
+export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options: ReferenceSdpaOptions & { returnLse: true; returnWeights: true }): Required<ReferenceSdpaOutputs>;
+/** sdpa returning lse. */
+export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options: ReferenceSdpaOptions & { returnLse: true }): ReferenceSdpaOutputs & { lse: HostResult };
+/** sdpa returning weights. */
+export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options: ReferenceSdpaOptions & { returnWeights: true }): ReferenceSdpaOutputs & { weights: HostResult };
+/** sdpa returning the output only. */
+export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options?: ReferenceSdpaOptions & { returnLse?: false; returnWeights?: false }): HostResult;
+/** sdpa whose return shape is only known at run time. */
+export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options?: ReferenceSdpaOptions): HostResult | ReferenceSdpaOutputs;
+/**
+ * Scaled-dot-product attention in float64: softmax(scale·QKᵀ [softcap] + mask [causal]) · V.
+ * Throws {@link AttentionError} naming the bad argument. A query row with no key outputs zeros.
+ * @example
+ * const q = { data: new Float32Array([1]), shape: [1, 1, 1, 1] };
+ * const k = { data: new Float32Array([1, 2]), shape: [1, 1, 2, 1] };
+ * const v = { data: new Float32Array([10, 20]), shape: [1, 1, 2, 1] };
+ * sdpa(q, k, v).data;                       // Float64Array [17.3105857863…]
+ * sdpa(q, k, v, { returnLse: true }).lse.data; // Float64Array [2.3132616875…]
+ */
+export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options?: ReferenceSdpaOptions): HostResult | ReferenceSdpaOutputs {
+  const inputs = validate(q, k, v, options);
+  const { B, Hq, Lq, Lk, Dv } = inputs.dims;
+  const outShape = inputs.o.layout === 'bshd' ? [B, Lq, Hq, Dv] : [B, Hq, Lq, Dv];
+  const bufs: Buffers = {
+    out: new Float64Array(B * Hq * Lq * Dv),
+    lse: inputs.o.returnLse ? new Float64Array(B * Hq * Lq) : undefined,
+    weights: options?.returnWeights ? new Float64Array(B * Hq * Lq * Lk) : undefined,
+  };
+  compute(inputs, bufs);
+  const output: HostResult = { data: bufs.out, shape: outShape };
+  if (!bufs.lse && !bufs.weights) return output;
+  const result: ReferenceSdpaOutputs = { output };
+  if (bufs.lse) result.lse = { data: bufs.lse, shape: [B, Hq, Lq] };
+  if (bufs.weights) result.weights = { data: bufs.weights, shape: [B, Hq, Lq, Lk] };
+  return result;
+}

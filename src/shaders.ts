@@ -1,0 +1,12 @@
+/**
+ * The registry of WGSL sources. `?raw` inlines each file into the bundle (and works under Vitest),
+ * so users of the built package need no file access.
+ */
+import sdpaSource from '../shaders/sdpa.wgsl?raw';
+import sdpaNaiveSource from '../shaders/sdpa-naive.wgsl?raw';
+import type { ShaderModuleSpec } from './gpu/pipeline-cache';
+
+export const SHADERS = {
+  sdpa: { id: 'sdpa.wgsl', source: sdpaSource },
+  sdpaNaive: { id: 'sdpa-naive.wgsl', source: sdpaNaiveSource },
+} satisfies Record<string, ShaderModuleSpec>;

@@ -1,0 +1,175 @@
+/**
+ * Browser ring page: runs every case of test/cases.ts through the library on this browser's
+ * WebGPU (flash `sdpa`, and `sdpaNaive` with weights), compares with the float64 reference, and
+ * exposes the outcome as `window.__results` for the puppeteer test.
+ *
+ * `?lib=URL` selects the library under test: `/src/index.ts` (default) or a built bundle.
+ * `?cases=a,b` (URL-encoded names) runs only those cases.
+ * Failures are results, not console errors: a console error means the page itself misbehaved.
+ */
+import { CASES, caseData, type SdpaCase } from '../../cases';
+import { reference } from '../../../src/index';
+import type { HostResult, HostTensor } from '../../../src/types';
+
+type Lib = typeof import('../../../src/index');
+type Attention = Awaited<ReturnType<Lib['createAttention']>>;
+type Tensor = ReturnType<Attention['tensor']>;
+
+export interface CaseResult {
+  name: string;
+  ok: boolean;
+  /** Largest |gpu − ref| over every compared output (flash and naive, output / lse / weights). */
+  maxErr: number;
+  message?: string;
+  /** Wall-clock of the whole case, and of its parts (reference, flash incl. compile, naive incl. compile). */
+  ms: number;
+  phases?: { reference: number; flash: number; naive: number };
+}
+
+declare global {
+  interface Window {
+    __results: Promise<CaseResult[]>;
+    /** Which library URL and adapter the run used, for the test's log. */
+    __info?: { lib: string; adapter: string };
+  }
+}
+
+const ABS_TOL = 2e-5;
+const REL_TOL = 1e-4;
+
+interface Comparison { maxErr: number; failure?: string }
+
+/** |got − want| ≤ 2e-5 + 1e-4·|want|; non-finite reference values (−∞ lse) must match exactly. */
+function compare(what: string, got: Float32Array, want: HostResult): Comparison {
+  if (got.length !== want.data.length) {
+    return { maxErr: Infinity, failure: `${what}: ${got.length} values, expected ${want.data.length}` };
+  }
+  let maxErr = 0;
+  let failure: string | undefined;
+  for (let i = 0; i < got.length; i++) {
+    const g = got[i];
+    const w = want.data[i];
+    const bad = Number.isFinite(w) ? !(Math.abs(g - w) <= ABS_TOL + REL_TOL * Math.abs(w)) : g !== w;
+    if (Number.isFinite(w)) maxErr = Math.max(maxErr, Number.isFinite(g) ? Math.abs(g - w) : Infinity);
+    if (bad && failure === undefined) failure = `${what}[${i}] = ${g}, expected ${w}`;
+  }
+  return { maxErr, failure };
+}
+
+function sdpaOptions(c: SdpaCase) {
+  const o: { causal?: boolean; alignment?: SdpaCase['alignment']; softcap?: number; scale?: number;
+    layout?: SdpaCase['layout']; returnLse?: boolean } = {};
+  if (c.causal !== undefined) o.causal = c.causal;
+  if (c.alignment !== undefined) o.alignment = c.alignment;
+  if (c.softcap !== undefined) o.softcap = c.softcap;
+  if (c.scale !== undefined) o.scale = c.scale;
+  if (c.layout !== undefined) o.layout = c.layout;
+  if (c.returnLse) o.returnLse = true;
+  return o;
+}
+
+function upload(attn: Attention, t: HostTensor): Tensor {
+  return attn.tensor(Float32Array.from(t.data as ArrayLike<number>), [...t.shape]);
+}
+
+/** Either a tensor or `{ output, lse?, weights? }`, whatever the call returned. */
+type Outputs = { output: Tensor; lse?: Tensor; weights?: Tensor };
+function outputsOf(r: unknown): Outputs {
+  return (r && typeof r === 'object' && 'output' in r) ? r as Outputs : { output: r as Tensor };
+}
+
+async function check(comparisons: Comparison[], what: string, t: Tensor | undefined, want: HostResult | undefined) {
+  if (!want) return;
+  if (!t) { comparisons.push({ maxErr: Infinity, failure: `${what}: not returned` }); return; }
+  comparisons.push(compare(what, await t.read(), want));
+}
+
+async function runCase(lib: Lib, attn: Attention, c: SdpaCase): Promise<Omit<CaseResult, 'ms'>> {
+  const data = caseData(c);
+  const options = sdpaOptions(c);
+  const t0 = performance.now();
+  const ref = reference.sdpa(data.q, data.k, data.v, { ...options, mask: data.mask, returnWeights: true });
+  const owned: Array<{ destroy(): void }> = [];
+  const own = <T extends { destroy(): void }>(t: T): T => { owned.push(t); return t; };
+  try {
+    const q = own(upload(attn, data.q));
+    const k = own(upload(attn, data.k));
+    const v = own(upload(attn, data.v));
+    const mask = data.mask === undefined ? undefined
+      : data.mask.data instanceof Uint8Array ? own(attn.mask(data.mask.data, [...data.mask.shape]))
+        : own(upload(attn, data.mask));
+    const gpuOptions = mask ? { ...options, mask } : options;
+    const comparisons: Comparison[] = [];
+    const t1 = performance.now();
+    const flash = outputsOf(attn.sdpa(q, k, v, gpuOptions));
+    for (const t of [flash.output, flash.lse]) if (t) own(t);
+    await check(comparisons, 'flash output', flash.output, ref.output);
+    await check(comparisons, 'flash lse', flash.lse, ref.lse);
+    const t2 = performance.now();
+    const naive = outputsOf(attn.sdpaNaive(q, k, v, { ...gpuOptions, returnWeights: true }));
+    for (const t of [naive.output, naive.lse, naive.weights]) if (t) own(t);
+    await check(comparisons, 'naive output', naive.output, ref.output);
+    await check(comparisons, 'naive lse', naive.lse, ref.lse);
+    await check(comparisons, 'naive weights', naive.weights, ref.weights);
+    const phases = { reference: t1 - t0, flash: t2 - t1, naive: performance.now() - t2 };
+    const maxErr = Math.max(0, ...comparisons.map((x) => x.maxErr));
+    const failures = comparisons.flatMap((x) => (x.failure ? [x.failure] : []));
+    return failures.length ? { name: c.name, ok: false, maxErr, message: failures.join('; '), phases } : { name: c.name, ok: true, maxErr, phases };
+  } catch (e) {
+    const message = e instanceof lib.AttentionError || e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return { name: c.name, ok: false, maxErr: Infinity, message };
+  } finally {
+    for (const t of owned) t.destroy();
+  }
+}
+
+function addRow(r: CaseResult): void {
+  const tr = document.createElement('tr');
+  const cells = [r.name, r.ok ? 'ok' : 'FAIL', r.maxErr.toExponential(2), r.ms.toFixed(0), r.message ?? ''];
+  for (const text of cells) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    tr.append(td);
+  }
+  tr.className = r.ok ? 'ok' : 'fail';
+  document.getElementById('rows')!.append(tr);
+}
+
+function selectedCases(params: URLSearchParams): SdpaCase[] {
+  const only = params.get('cases');
+  if (!only) return CASES;
+  const names = new Set(only.split(','));
+  return CASES.filter((c) => names.has(c.name));
+}
+
+async function run(): Promise<CaseResult[]> {
+  const params = new URLSearchParams(location.search);
+  const libUrl = params.get('lib') ?? '/src/index.ts';
+  const status = document.getElementById('status')!;
+  if (!('gpu' in navigator)) throw new Error('navigator.gpu is missing: this browser has no WebGPU');
+  const lib = (await import(/* @vite-ignore */ libUrl)) as Lib;
+  const attn = await lib.createAttention();
+  attn.device.addEventListener('uncapturederror', (ev) => {
+    console.error(`uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
+  });
+  const info = attn.device.adapterInfo;
+  window.__info = { lib: libUrl, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim() };
+  const results: CaseResult[] = [];
+  const cases = selectedCases(params);
+  try {
+    for (const [i, c] of cases.entries()) {
+      status.textContent = `running ${i + 1}/${cases.length}: ${c.name}`;
+      const t0 = performance.now();
+      const r = { ...(await runCase(lib, attn, c)), ms: performance.now() - t0 };
+      results.push(r);
+      addRow(r);
+    }
+  } finally {
+    attn.destroy();
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  status.textContent = `done: ${results.length - failed} passed, ${failed} failed (library ${libUrl}, adapter ${window.__info.adapter})`;
+  return results;
+}
+
+window.__results = run();

@@ -1,0 +1,130 @@
+/**
+ * The one table of named attention cases that feeds every ring (reference, Node GPU, browser).
+ * Data is generated deterministically from the case name, so every ring sees the same numbers.
+ */
+import type { Alignment, HostTensor, Layout } from '../src/types';
+
+export interface MaskSpec {
+  kind: 'float' | 'bool';
+  /** Broadcast shape, rank 2–4, each dim 1 or the full size of [B, Hq, Lq, Lk] (right-aligned). */
+  shape: number[];
+  /** `random`: random keys removed / random additive values with some −Infinity.
+   *  `dead-rows`: like random, but every third query row has no key at all. */
+  fill: 'random' | 'dead-rows';
+}
+
+export interface SdpaCase {
+  name: string;
+  B: number; Hq: number; Hkv: number; Lq: number; Lk: number; D: number; Dv: number;
+  layout?: Layout;
+  causal?: boolean;
+  alignment?: Alignment;
+  softcap?: number;
+  scale?: number;
+  mask?: MaskSpec;
+  /** Multiplies q so scores reach ±magnitude (e.g. 1e4 to test overflow). */
+  scoreMagnitude?: number;
+  returnLse?: boolean;
+}
+
+/** Deterministic PRNG (mulberry32) seeded from a string. */
+export function rng(seedText: string): () => number {
+  let seed = 2166136261;
+  for (let i = 0; i < seedText.length; i++) seed = Math.imul(seed ^ seedText.charCodeAt(i), 16777619);
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomFloats(n: number, next: () => number, amplitude = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (next() * 2 - 1) * amplitude;
+  return out;
+}
+
+/** Shape of q / k / v / output for a case, in its layout. */
+export function shapeOf(c: SdpaCase, heads: number, length: number, dim: number): number[] {
+  return c.layout === 'bshd' ? [c.B, length, heads, dim] : [c.B, heads, length, dim];
+}
+
+function maskData(spec: MaskSpec, next: () => number): Float32Array | Uint8Array {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const rows = n / spec.shape[spec.shape.length - 1];
+  const cols = spec.shape[spec.shape.length - 1];
+  const out = spec.kind === 'bool' ? new Uint8Array(n) : new Float32Array(n);
+  for (let r = 0; r < rows; r++) {
+    const dead = spec.fill === 'dead-rows' && r % 3 === 1;
+    for (let c = 0; c < cols; c++) {
+      const drop = dead || next() < 0.25;
+      if (spec.kind === 'bool') out[r * cols + c] = drop ? 0 : 1;
+      else out[r * cols + c] = drop ? -Infinity : (next() * 2 - 1) * 2;
+    }
+  }
+  return out;
+}
+
+export interface CaseData { q: HostTensor; k: HostTensor; v: HostTensor; mask?: HostTensor }
+
+/** The inputs of a case, as host tensors in the case's layout. */
+export function caseData(c: SdpaCase): CaseData {
+  const next = rng(c.name);
+  const qAmp = c.scoreMagnitude ? Math.sqrt(c.scoreMagnitude * Math.sqrt(c.D) / c.D) * 2 : 1;
+  const kAmp = c.scoreMagnitude ? qAmp : 1;
+  const qShape = shapeOf(c, c.Hq, c.Lq, c.D);
+  const kShape = shapeOf(c, c.Hkv, c.Lk, c.D);
+  const vShape = shapeOf(c, c.Hkv, c.Lk, c.Dv);
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const q = { data: randomFloats(size(qShape), next, qAmp), shape: qShape };
+  const k = { data: randomFloats(size(kShape), next, kAmp), shape: kShape };
+  const v = { data: randomFloats(size(vShape), next), shape: vShape };
+  const mask = c.mask ? { data: maskData(c.mask, next), shape: c.mask.shape } : undefined;
+  return { q, k, v, mask };
+}
+
+function base(name: string, p: Partial<SdpaCase>): SdpaCase {
+  return { name, B: 1, Hq: 1, Hkv: 1, Lq: 7, Lk: 7, D: 8, Dv: 8, ...p };
+}
+
+/** Sizes along L and D that the spine's table must cover. */
+export const LENGTHS = [1, 7, 33, 100, 257, 1024];
+export const HEAD_DIMS = [1, 8, 32, 64, 80, 128, 256];
+
+/** The case table. Sized so that the whole table runs in well under a minute on SwiftShader. */
+export const CASES: SdpaCase[] = [
+  ...LENGTHS.map((L) => base(`L=${L} D=32`, { Lq: L, Lk: L, D: 32, Dv: 32 })),
+  ...HEAD_DIMS.map((D) => base(`D=${D} L=33`, { Lq: 33, Lk: 33, D, Dv: D })),
+  base('L=1024 D=64 causal', { Lq: 1024, Lk: 1024, D: 64, Dv: 64, causal: true }),
+  base('D=256 L=100 B=2', { B: 2, Lq: 100, Lk: 100, D: 256, Dv: 256 }),
+  base('Dv=24 D=40', { Lq: 33, Lk: 40, D: 40, Dv: 24 }),
+  base('Dv=1 D=64', { Lq: 9, Lk: 9, D: 64, Dv: 1 }),
+  base('Dv=256 D=8', { Lq: 17, Lk: 65, D: 8, Dv: 256 }),
+  base('Lq=7 Lk=33', { Lq: 7, Lk: 33, D: 16, Dv: 16 }),
+  base('Lq=100 Lk=7', { Lq: 100, Lk: 7, D: 16, Dv: 16 }),
+  base('Lq=1 Lk=257 decode', { Lq: 1, Lk: 257, D: 64, Dv: 64 }),
+  base('B=2 H=3', { B: 2, Hq: 3, Hkv: 3, Lq: 20, Lk: 20, D: 16, Dv: 16 }),
+  base('GQA Hq=4 Hkv=2', { B: 2, Hq: 4, Hkv: 2, Lq: 33, Lk: 33, D: 32, Dv: 32 }),
+  base('MQA Hq=4 Hkv=1', { Hq: 4, Hkv: 1, Lq: 33, Lk: 40, D: 32, Dv: 32 }),
+  base('layout bshd GQA', { B: 2, Hq: 4, Hkv: 2, Lq: 33, Lk: 21, D: 32, Dv: 16, layout: 'bshd' }),
+  base('layout bshd causal', { Hq: 2, Hkv: 2, Lq: 40, Lk: 40, D: 8, Dv: 8, layout: 'bshd', causal: true }),
+  base('causal upper-left Lq=7 Lk=33', { Lq: 7, Lk: 33, D: 16, Dv: 16, causal: true }),
+  base('causal lower-right Lq=7 Lk=33 D=80', { Lq: 7, Lk: 33, D: 80, Dv: 80, causal: true, alignment: 'lower-right' }),
+  base('causal upper-left Lq=33 Lk=7', { Lq: 33, Lk: 7, D: 16, Dv: 16, causal: true }),
+  base('causal lower-right Lq=33 Lk=7 (dead rows)', { Lq: 33, Lk: 7, D: 16, Dv: 16, causal: true, alignment: 'lower-right', returnLse: true }),
+  base('causal L=257 D=64', { Lq: 257, Lk: 257, D: 64, Dv: 64, causal: true }),
+  base('float mask full shape', { B: 2, Hq: 2, Hkv: 2, Lq: 33, Lk: 33, D: 16, Dv: 16, mask: { kind: 'float', shape: [2, 2, 33, 33], fill: 'random' } }),
+  base('bool mask broadcast [1,1,Lq,Lk]', { B: 2, Hq: 2, Hkv: 2, Lq: 33, Lk: 40, D: 16, Dv: 16, mask: { kind: 'bool', shape: [1, 1, 33, 40], fill: 'random' } }),
+  base('bool mask key padding [B,1,1,Lk]', { B: 2, Hq: 2, Hkv: 1, Lq: 20, Lk: 40, D: 16, Dv: 16, mask: { kind: 'bool', shape: [2, 1, 1, 40], fill: 'random' } }),
+  base('float mask 2-D [Lq,Lk] causal', { Hq: 2, Hkv: 2, Lq: 33, Lk: 33, D: 16, Dv: 16, causal: true, mask: { kind: 'float', shape: [33, 33], fill: 'random' } }),
+  base('float mask per head [1,H,Lq,Lk]', { B: 2, Hq: 2, Hkv: 2, Lq: 9, Lk: 70, D: 8, Dv: 8, mask: { kind: 'float', shape: [1, 2, 9, 70], fill: 'random' } }),
+  base('fully masked rows (bool)', { Lq: 33, Lk: 33, D: 16, Dv: 16, mask: { kind: 'bool', shape: [33, 33], fill: 'dead-rows' }, returnLse: true }),
+  base('fully masked rows (float -inf)', { Lq: 33, Lk: 65, D: 16, Dv: 16, mask: { kind: 'float', shape: [33, 65], fill: 'dead-rows' } }),
+  base('softcap 5', { Lq: 33, Lk: 33, D: 32, Dv: 32, softcap: 5, scoreMagnitude: 50 }),
+  base('softcap with mask and causal', { Lq: 33, Lk: 33, D: 32, Dv: 32, softcap: 2, causal: true, mask: { kind: 'float', shape: [33, 33], fill: 'random' } }),
+  base('scale 0.5', { Lq: 33, Lk: 33, D: 32, Dv: 32, scale: 0.5 }),
+  base('scores ±1e4', { Lq: 33, Lk: 70, D: 32, Dv: 32, scoreMagnitude: 1e4 }),
+  base('scores ±1e4 causal lse', { Lq: 33, Lk: 33, D: 64, Dv: 64, scoreMagnitude: 1e4, causal: true, returnLse: true }),
+  base('lse D=64', { B: 2, Hq: 2, Hkv: 2, Lq: 65, Lk: 100, D: 64, Dv: 64, returnLse: true }),
+];

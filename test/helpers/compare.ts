@@ -1,0 +1,25 @@
+/** Comparison of GPU results with the float64 reference, with DESIGN.md's f32 tolerance. */
+export const ATOL = 2e-5;
+export const RTOL = 1e-4;
+
+export interface Comparison { ok: boolean; maxError: number; worst: number; message: string }
+
+/** |gpu − ref| ≤ atol + rtol·|ref| for every element; −∞ must match exactly; NaN never passes. */
+export function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = ATOL, rtol = RTOL): Comparison {
+  if (actual.length !== expected.length) {
+    return { ok: false, maxError: Infinity, worst: -1, message: `length ${actual.length}, expected ${expected.length}` };
+  }
+  let maxError = 0;
+  let worst = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const error = e === -Infinity || e === Infinity ? (a === e ? 0 : Infinity) : Math.abs(a - e);
+    const bad = !(error <= atol + rtol * Math.abs(e));
+    if (bad && (worst < 0 || !(error <= maxError))) worst = i;
+    if (!(error <= maxError)) maxError = error;
+  }
+  const ok = worst < 0;
+  const message = ok ? `max error ${maxError.toExponential(2)}` : `element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (max error ${maxError})`;
+  return { ok, maxError, worst, message };
+}

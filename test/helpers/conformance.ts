@@ -1,0 +1,342 @@
+/**
+ * Conformance cases from ONNX's and ONNX Runtime's own attention tests (test/data/conformance,
+ * copied from shared/conformance; semantics in its README), mapped onto one `sdpa` call each.
+ * Everything sdpa lacks is done on the host (reshapes, KV-cache concatenation, QKV bias, masks
+ * built from lengths); a case that needs an operation we do not have yet says which.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { validateMaskShape } from '../../src/ops/sdpa-validate';
+import type { Layout, ReferenceSdpaOptions } from '../../src/types';
+
+export interface CaseTensor { name: string; dtype: string; dims: number[]; data: (number | string)[] }
+export interface ConformanceCase {
+  id: string; op: string; source: Record<string, unknown>; semantics: string[];
+  attributes: Record<string, number>; inputs: CaseTensor[]; outputs: CaseTensor[];
+  tolerance: { atol: number; rtol: number; from: string }; note?: string;
+}
+export interface F32Tensor { data: Float32Array; shape: number[] }
+export interface MaskTensor { data: Float32Array | Uint8Array; shape: number[] }
+export interface Expected { name: string; data: Float32Array | number[]; shape: number[] }
+export interface Tolerance { atol: number; rtol: number }
+
+/** One conformance case as an sdpa call. */
+export interface SdpaCall {
+  id: string;
+  q: F32Tensor; k: F32Tensor; v: F32Tensor;
+  options: Omit<ReferenceSdpaOptions, 'mask'> & { mask?: MaskTensor };
+  /** Y / output, in the case's layout. */
+  expected: Expected;
+  tolerance: Tolerance;
+  /** Flattens an sdpa output (in `options.layout`) into the layout of `expected`. */
+  reshapeOutput: (r: { data: ArrayLike<number> }) => Float64Array;
+  /** qk_matmul_output in mode 3 (softmax probabilities): comparable with `returnWeights`. */
+  expectedWeights?: Expected;
+  /** present_key / present_value: concat(past, new), checked on the host. */
+  hostChecks: { name: string; actual: Float32Array; expected: Expected }[];
+  /** Outputs the case has that sdpa cannot produce, with why. */
+  notCompared: string[];
+}
+export interface Unsupported { id: string; unsupported: string }
+
+const DATA_DIR = new URL('../data/conformance/', import.meta.url);
+
+/** Every case of test/data/conformance/*.json, in file order. */
+export function loadConformanceCases(): ConformanceCase[] {
+  const files = readdirSync(DATA_DIR).filter((f) => f.endsWith('.json')).sort();
+  return files.flatMap((f) => JSON.parse(readFileSync(new URL(f, DATA_DIR), 'utf8')) as ConformanceCase[]);
+}
+
+// ---------- host tensor helpers ----------
+
+const num = (x: number | string): number => (typeof x === 'number' ? x : Number(x)); // "-Infinity"
+const f32 = (t: CaseTensor): F32Tensor => ({ data: Float32Array.from(t.data, num), shape: [...t.dims] });
+const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Swaps axes 1 and 2 of a 4-D tensor: bshd ⇄ bhsd. */
+function swap12<T extends Float32Array | Float64Array>(data: T, [A, X, Y, Z]: readonly number[]): T {
+  const out = new (data.constructor as new (n: number) => T)(data.length);
+  for (let a = 0; a < A; a++) for (let x = 0; x < X; x++) for (let y = 0; y < Y; y++) {
+    out.set(data.subarray(((a * X + x) * Y + y) * Z, ((a * X + x) * Y + y + 1) * Z), ((a * Y + y) * X + x) * Z);
+  }
+  return out;
+}
+
+/** Concatenates two bhsd tensors along the sequence axis (a KV cache). */
+function concatSeq(p: F32Tensor, n: F32Tensor): F32Tensor {
+  const [B, H, P, D] = p.shape;
+  const S = n.shape[2];
+  const out = new Float32Array(B * H * (P + S) * D);
+  for (let bh = 0; bh < B * H; bh++) {
+    out.set(p.data.subarray(bh * P * D, (bh + 1) * P * D), bh * (P + S) * D);
+    out.set(n.data.subarray(bh * S * D, (bh + 1) * S * D), (bh * (P + S) + P) * D);
+  }
+  return { data: out, shape: [B, H, P + S, D] };
+}
+
+/** [B, S, H·D] → [B, S, H, D] (bshd): a reshape, no data moves. */
+function split3d(t: F32Tensor, heads: number): F32Tensor {
+  const [B, S, HD] = t.shape;
+  return { data: t.data, shape: [B, S, heads, HD / heads] };
+}
+
+/** Adds bias[offset + c] to every row of a [..., C] tensor (ORT's QKV bias). */
+function addBias(t: F32Tensor, bias: F32Tensor | undefined, offset: number): F32Tensor {
+  if (!bias) return t;
+  const C = t.shape[t.shape.length - 1];
+  return { data: t.data.map((x, e) => x + bias.data[offset + (e % C)]), shape: t.shape };
+}
+
+/** Takes columns [from, from + width) of every row of a [..., C] tensor (packed QKV). */
+function columns(t: F32Tensor, from: number, width: number): F32Tensor {
+  const C = t.shape[t.shape.length - 1];
+  const rows = t.data.length / C;
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) out.set(t.data.subarray(r * C + from, r * C + from + width), r * width);
+  return { data: out, shape: [...t.shape.slice(0, -1), width] };
+}
+
+// ---------- q, k, v and the KV cache ----------
+
+interface Qkv { q: F32Tensor; k: F32Tensor; v: F32Tensor; layout: Layout }
+
+const toBhsd = (t: F32Tensor, layout: Layout): F32Tensor =>
+  layout === 'bhsd' ? t : { data: swap12(t.data, t.shape), shape: [t.shape[0], t.shape[2], t.shape[1], t.shape[3]] };
+
+/** Appends the new keys/values to a past cache (BNSH); an ORT "empty past" (length 0) means none. */
+function withPast(t: Qkv, pastK?: CaseTensor, pastV?: CaseTensor): Qkv {
+  if (!pastK || !pastV || pastK.dims[2] === 0) return t;
+  return {
+    q: toBhsd(t.q, t.layout),
+    k: concatSeq(f32(pastK), toBhsd(t.k, t.layout)),
+    v: concatSeq(f32(pastV), toBhsd(t.v, t.layout)),
+    layout: 'bhsd',
+  };
+}
+
+/** Sizes read back from q/k/v in their layout. */
+function sizes({ q, k, v, layout }: Qkv) {
+  const [h, l] = layout === 'bshd' ? [2, 1] : [1, 2];
+  return { B: q.shape[0], Hq: q.shape[h], Hkv: k.shape[h], Sq: q.shape[l], total: k.shape[l], D: q.shape[3], Dv: v.shape[3] };
+}
+type Sizes = ReturnType<typeof sizes>;
+
+// ---------- masks ----------
+
+interface Term { bool: boolean; data: Float32Array | Uint8Array; shape: number[] }
+
+/** An ONNX attn_mask: rank 1 becomes [1, n]; a last dim shorter than `total` is padded as masked. */
+function onnxMask(t: CaseTensor, total: number): Term {
+  const bool = t.dtype === 'bool';
+  const shape = t.dims.length === 1 ? [1, t.dims[0]] : [...t.dims];
+  const n = shape[shape.length - 1];
+  const rows = sizeOf(shape) / n;
+  const data = bool ? new Uint8Array(rows * total) : new Float32Array(rows * total).fill(-Infinity);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) data[r * total + j] = num(t.data[r * n + j]);
+  shape[shape.length - 1] = total;
+  return { bool, data, shape };
+}
+
+/** Keys j ≥ len[b] masked, as [B, 1, 1, total]; `fill` is the additive value (boolean when undefined). */
+function lengthMask(len: number[], total: number, fill?: number): Term | undefined {
+  if (len.every((l) => l >= total)) return undefined;
+  const data = fill === undefined ? new Uint8Array(len.length * total) : new Float32Array(len.length * total);
+  len.forEach((l, b) => { for (let j = 0; j < total; j++) data[b * total + j] = j < l ? (fill === undefined ? 1 : 0) : (fill ?? 0); });
+  return { bool: fill === undefined, data, shape: [len.length, 1, 1, total] };
+}
+
+/** Causal with per-batch offsets that no alignment expresses: key j allowed iff j ≤ i + offset[b]. */
+function causalMask(offsets: number[], Sq: number, total: number): Term {
+  const B = offsets.every((o) => o === offsets[0]) ? 1 : offsets.length;
+  const data = new Uint8Array(B * Sq * total);
+  for (let b = 0; b < B; b++) for (let i = 0; i < Sq; i++) for (let j = 0; j < total; j++) {
+    data[(b * Sq + i) * total + j] = j <= i + offsets[b] ? 1 : 0;
+  }
+  return { bool: true, data, shape: [B, 1, Sq, total] };
+}
+
+/** Causal as options when one alignment expresses it, else as a mask term. */
+function causal(offsets: number[] | undefined, s: Sizes): { options: SdpaCall['options']; term?: Term } {
+  if (!offsets) return { options: {} };
+  const same = offsets.every((o) => o === offsets[0]);
+  if (same && offsets[0] === 0) return { options: { causal: true } };
+  if (same && offsets[0] === s.total - s.Sq) return { options: { causal: true, alignment: 'lower-right' } };
+  return { options: {}, term: causalMask(offsets, s.Sq, s.total) };
+}
+
+/** One mask from several terms: a term alone passes through; several are combined at full size. */
+function combine(terms: (Term | undefined)[], s: Sizes): MaskTensor | undefined {
+  const ts = terms.filter((t): t is Term => t !== undefined);
+  if (ts.length <= 1) return ts[0] && { data: ts[0].data, shape: ts[0].shape };
+  const dims = { B: s.B, Hq: s.Hq, Hkv: s.Hkv, Lq: s.Sq, Lk: s.total, D: s.D, Dv: s.Dv };
+  const strides = ts.map((t) => validateMaskShape(t.shape, dims));
+  const H = ts.some((t) => t.shape.length >= 3 && t.shape[t.shape.length - 3] > 1) ? s.Hq : 1;
+  const bool = ts.every((t) => t.bool);
+  const shape = [s.B, H, s.Sq, s.total];
+  const data = bool ? new Uint8Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
+  let e = 0;
+  for (let b = 0; b < s.B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < s.Sq; i++) for (let j = 0; j < s.total; j++) {
+    let sum = 0;
+    ts.forEach((t, n) => {
+      const x = t.data[b * strides[n].b + h * strides[n].h + i * strides[n].i + j * strides[n].j];
+      sum += t.bool ? (x ? 0 : -Infinity) : x;
+    });
+    data[e++] = bool ? (sum === 0 ? 1 : 0) : sum;
+  }
+  return { data, shape };
+}
+
+// ---------- per-operation mapping ----------
+
+interface Mapped { qkv: Qkv; terms: (Term | undefined)[]; offsets?: number[]; scale?: number; softcap?: number }
+
+const input = (c: ConformanceCase, name: string) => c.inputs.find((t) => t.name === name);
+const ints = (t: CaseTensor) => t.data.map(num);
+
+/** onnx.Attention: 4-D BNSH or 3-D [B, S, heads·D]; past cache; attn_mask; nonpad_kv_seqlen. */
+function mapOnnx(c: ConformanceCase): Mapped {
+  const [Q, K, V] = ['Q', 'K', 'V'].map((n) => f32(input(c, n)!));
+  const a = c.attributes;
+  const three = Q.shape.length === 3;
+  const base: Qkv = three
+    ? { q: split3d(Q, a.q_num_heads), k: split3d(K, a.kv_num_heads), v: split3d(V, a.kv_num_heads), layout: 'bshd' }
+    : { q: Q, k: K, v: V, layout: 'bhsd' };
+  const pastK = input(c, 'past_key');
+  const qkv = withPast(base, pastK, input(c, 'past_value'));
+  const s = sizes(qkv);
+  const mask = input(c, 'attn_mask');
+  const nonpad = input(c, 'nonpad_kv_seqlen');
+  const lens = nonpad ? ints(nonpad) : undefined;
+  // ONNX: offset 0 without a cache, past length with one, nonpad_kv_seqlen[b] − Sq with an external cache.
+  const offsets = !a.is_causal ? undefined
+    : lens ? lens.map((l) => l - s.Sq) : Array(s.B).fill(pastK ? pastK.dims[2] : 0);
+  const terms = [mask && onnxMask(mask, s.total), lens && lengthMask(lens, s.total)];
+  return { qkv, terms, offsets, scale: a.scale, softcap: a.softcap };
+}
+
+/** ort.MultiHeadAttention: 3-D packed heads, QKV bias, key_padding_mask, attention_bias, past. */
+function mapOrtMha(c: ConformanceCase): Mapped {
+  const N = c.attributes.num_heads;
+  const [Q, K, V] = ['query', 'key', 'value'].map((n) => f32(input(c, n)!));
+  const biasT = input(c, 'bias');
+  const bias = biasT && f32(biasT);
+  const Dq = Q.shape[2];
+  const base: Qkv = {
+    q: split3d(addBias(Q, bias, 0), N), k: split3d(addBias(K, bias, Dq), N), v: split3d(addBias(V, bias, 2 * Dq), N), layout: 'bshd',
+  };
+  const qkv = withPast(base, input(c, 'past_key'), input(c, 'past_value'));
+  const s = sizes(qkv);
+  const fill = c.attributes.mask_filter_value ?? -10000;
+  const kpm = input(c, 'key_padding_mask');
+  const attnBias = input(c, 'attention_bias');
+  return { qkv, terms: [kpm && keyPadding(kpm, s, fill), attnBias && onnxMask(attnBias, s.total)], scale: c.attributes.scale };
+}
+
+/** ORT key_padding_mask: [B] valid lengths, or [B, total] 1 = attend; masked keys get `fill` added. */
+function keyPadding(t: CaseTensor, s: Sizes, fill: number): Term | undefined {
+  if (t.dims.length === 1) return lengthMask(ints(t), s.total, fill);
+  const data = Float32Array.from(ints(t), (x) => (x ? 0 : fill));
+  return { bool: false, data, shape: [s.B, 1, 1, s.total] };
+}
+
+/** ort.GroupQueryAttention: always causal bottom-right; packed QKV split on the host. */
+function mapOrtGqa(c: ConformanceCase): Mapped | string {
+  const { num_heads: N, kv_num_heads: Nkv } = c.attributes;
+  const Q = f32(input(c, 'query')!);
+  const packed = !input(c, 'key');
+  const H = Q.shape[2] / (packed ? N + 2 * Nkv : N);
+  const [q, k, v] = packed
+    ? [columns(Q, 0, N * H), columns(Q, N * H, Nkv * H), columns(Q, (N + Nkv) * H, Nkv * H)]
+    : [Q, f32(input(c, 'key')!), f32(input(c, 'value')!)];
+  const qkv = withPast({ q: split3d(q, N), k: split3d(k, Nkv), v: split3d(v, Nkv), layout: 'bshd' }, input(c, 'past_key'), input(c, 'past_value'));
+  const s = sizes(qkv);
+  const seqlens = ints(input(c, 'seqlens_k')!);
+  if (seqlens.some((l) => l + 1 !== s.total)) return 'needs per-batch KV lengths (seqlens_k + 1 ≠ past + new)';
+  const attnBias = input(c, 'attention_bias');
+  const offsets = seqlens.map((l) => l + 1 - s.Sq);
+  return { qkv, terms: [attnBias && onnxMask(attnBias, s.total)], offsets, scale: c.attributes.scale, softcap: c.attributes.softcap };
+}
+
+// ---------- assembling a call ----------
+
+const KNOWN: Record<string, string[]> = {
+  'onnx.Attention': ['q_num_heads', 'kv_num_heads', 'is_causal', 'scale', 'softcap', 'qk_matmul_output_mode', 'softmax_precision', 'left_window_size', 'right_window_size'],
+  'ort.MultiHeadAttention': ['num_heads', 'mask_filter_value', 'scale'],
+  'ort.GroupQueryAttention': ['num_heads', 'kv_num_heads', 'scale', 'softcap', 'local_window_size'],
+};
+
+/** Why a case cannot run on sdpa today, or undefined when it can. */
+function whyUnsupported(c: ConformanceCase): string | undefined {
+  const a = c.attributes;
+  const reasons: string[] = [];
+  if (c.op === 'ort.Attention') return 'needs projections (multi-head issue #5)';
+  if (!KNOWN[c.op]) return `unknown op ${c.op}`;
+  const unknown = Object.keys(a).filter((n) => !KNOWN[c.op].includes(n));
+  if (unknown.length) reasons.push(`needs attributes ${unknown.join(', ')}`);
+  if ([...c.inputs, ...c.outputs].some((t) => t.dtype === 'float16')) reasons.push('needs f16 storage');
+  const onnxWindow = (a.left_window_size ?? -1) !== -1 || (a.right_window_size ?? -1) !== -1;
+  if (onnxWindow || (a.local_window_size ?? -1) >= 0) reasons.push('needs window (local-attention issue #4)');
+  return reasons.length ? reasons.join('; ') : undefined;
+}
+
+const expectedOf = (t: CaseTensor): Expected => ({
+  name: t.name, data: t.dtype === 'float32' ? Float32Array.from(t.data, num) : t.data.map(num), shape: [...t.dims],
+});
+
+/** Maps one conformance case onto a `reference.sdpa` / `attn.sdpa` call, or says why it cannot. */
+export function toSdpaCall(c: ConformanceCase): SdpaCall | Unsupported {
+  const why = whyUnsupported(c);
+  if (why) return { id: c.id, unsupported: why };
+  const m = c.op === 'onnx.Attention' ? mapOnnx(c) : c.op === 'ort.MultiHeadAttention' ? mapOrtMha(c) : mapOrtGqa(c);
+  if (typeof m === 'string') return { id: c.id, unsupported: m };
+  const s = sizes(m.qkv);
+  const { options: causalOptions, term } = causal(m.offsets, s);
+  const mask = combine([...m.terms, term], s);
+  const options: SdpaCall['options'] = { ...causalOptions, layout: m.qkv.layout };
+  if (m.scale !== undefined) options.scale = m.scale;
+  if (m.softcap) options.softcap = m.softcap;
+  if (mask) options.mask = mask;
+  const [Y, ...rest] = c.outputs;
+  return {
+    id: c.id, q: m.qkv.q, k: m.qkv.k, v: m.qkv.v, options, expected: expectedOf(Y),
+    tolerance: { atol: c.tolerance.atol, rtol: c.tolerance.rtol },
+    reshapeOutput: outputReshaper(m.qkv.layout, Y.dims.length === 3 ? 'bshd' : 'bhsd', [s.B, s.Hq, s.Sq, s.Dv]),
+    ...extraOutputs(c, rest, m.qkv),
+  };
+}
+
+function outputReshaper(ran: Layout, want: Layout, bhsdShape: number[]): SdpaCall['reshapeOutput'] {
+  return (r) => {
+    const flat = Float64Array.from(r.data);
+    return ran === want ? flat : swap12(flat, bhsdShape); // only bhsd → bshd occurs
+  };
+}
+
+/** qk_matmul_output (mode 3 only) and present_key/value, compared where sdpa can produce them. */
+function extraOutputs(c: ConformanceCase, outs: CaseTensor[], qkv: Qkv) {
+  const res: Pick<SdpaCall, 'expectedWeights' | 'hostChecks' | 'notCompared'> = { hostChecks: [], notCompared: [] };
+  for (const t of outs) {
+    const mode = c.attributes.qk_matmul_output_mode ?? 0;
+    if (t.name === 'qk_matmul_output' && mode === 3) res.expectedWeights = expectedOf(t);
+    else if (t.name === 'qk_matmul_output') res.notCompared.push(`qk_matmul_output mode ${mode} (${['scaled scores', 'softcapped scores', 'masked scores'][mode]}): sdpa returns only softmax weights`);
+    else if (t.name === 'present_key') res.hostChecks.push({ name: t.name, actual: toBhsd(qkv.k, qkv.layout).data, expected: expectedOf(t) });
+    else if (t.name === 'present_value') res.hostChecks.push({ name: t.name, actual: toBhsd(qkv.v, qkv.layout).data, expected: expectedOf(t) });
+    else res.notCompared.push(`${t.name}: unknown output`);
+  }
+  return res;
+}
+
+/** numpy allclose, element by element: |a − e| ≤ atol + rtol·|e|; ±Infinity must match exactly. */
+export function allClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): { ok: boolean; detail: string } {
+  if (actual.length !== expected.length) return { ok: false, detail: `length ${actual.length} vs ${expected.length}` };
+  let worst = { i: -1, excess: 0 };
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const bad = Number.isFinite(e) ? !(Math.abs(a - e) <= tol.atol + tol.rtol * Math.abs(e)) : a !== e;
+    const excess = Number.isFinite(e) ? Math.abs(a - e) - (tol.atol + tol.rtol * Math.abs(e)) : Infinity;
+    if (bad && (worst.i < 0 || excess > worst.excess)) worst = { i, excess };
+  }
+  if (worst.i < 0) return { ok: true, detail: '' };
+  const i = worst.i;
+  return { ok: false, detail: `element ${i}: got ${actual[i]}, expected ${expected[i]} (atol ${tol.atol}, rtol ${tol.rtol})` };
+}

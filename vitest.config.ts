@@ -1,0 +1,57 @@
+/**
+ * Three rings, one per project:
+ *   reference: test/reference/**  pure TypeScript, the float64 CPU reference
+ *   node:      test/node/**       every kernel through Dawn (`webgpu`), forked workers
+ *   browser:   test/browser/**    headless Chromium via puppeteer-core against a page Vite serves
+ * Run one with `npx vitest run --project node`.
+ *
+ * The GPU environment (SwiftShader's Vulkan ICD for Dawn) is set here, in the main process, so
+ * that forked workers start with it: Dawn reads it when it loads, too late to set it in a test.
+ */
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+import { configureGpuEnv } from './test/setup/gpu-env.js';
+
+configureGpuEnv();
+
+const projectRoot = fileURLToPath(new URL('.', import.meta.url));
+
+export default defineConfig({
+  root: projectRoot,
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'reference',
+          include: ['test/reference/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          pool: 'forks',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          pool: 'forks',
+          // One headless Chromium at a time: the machine may have 2 cores.
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
