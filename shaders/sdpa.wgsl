@@ -20,11 +20,13 @@
 //
 // Workgroup memory (bytes) = 16·BLOCK_Q·HEAD_DIM_VEC4          (q_tile)
 //                          + 16·TILE_KV·KV_STRIDE              (kv_tile, K then V)
-//                          + 4·TILE_KV·BLOCK_Q                 (p_tile)
+//                          + 4·TILE_KV·BLOCK_Q                 (p_tile, scalars: one writer per row)
 //                          + 12·BLOCK_Q                        (row_max, row_sum, row_alpha)
 // e.g. BLOCK_Q = 32, TILE_KV = 32, D = Dv = 64 (KV_STRIDE = 17): 8192 + 8704 + 4096 + 384 = 21376.
 // KV_STRIDE ≥ max(HEAD_DIM_VEC4, VALUE_DIM_VEC4) is odd, so neighbouring invocations that read
-// neighbouring keys hit different banks; Q and P reads are broadcasts.
+// neighbouring keys hit different banks; Q and P reads are broadcasts. P is a scalar array: the
+// softmax phase writes one row per invocation, and a write to one lane of a shared vec4 may be
+// carried out as a read-modify-write of the whole vector (a race between neighbouring rows).
 //
 // Index legend: B batch, Hq query heads, Hkv = Hq / kv_group key/value heads, Lq queries, Lk keys,
 // D = head_dim (q·k), Dv = value_dim. Element (b, h, i, d) of a tensor sits at
@@ -60,7 +62,8 @@ struct SdpaParams {
   head_dim: u32,
   value_dim: u32,
   q_blocks: u32,        // ceil(Lq / BLOCK_Q)
-  head_dim_vec4: u32,   // HEAD_DIM_VEC4 as a uniform: a loop bound the compiler cannot unroll
+  head_dim_vec4: u32,   // HEAD_DIM_VEC4 and TILE_KV as uniforms: loop bounds that compilers do not
+  tile_kv: u32,         // unroll (full unrolling makes SwiftShader's compile take tens of seconds)
   groups_x: u32,        // workgroups along x (the dispatch is folded into y past the x limit)
   causal_offset: i32,   // 0 (upper-left) or Lk − Lq (lower-right)
   score_scale: f32,     // scale·log₂e, or scale / softcap with a softcap
@@ -84,7 +87,7 @@ struct SdpaParams {
 
 var<workgroup> q_tile: array<vec4<f32>, BLOCK_Q * HEAD_DIM_VEC4>;     // [row][d4]
 var<workgroup> kv_tile: array<vec4<f32>, TILE_KV * KV_STRIDE>;        // [key][d4], K then V
-var<workgroup> p_tile: array<vec4<f32>, TILE_KV * (BLOCK_Q / 4)>;     // [key][row / 4], S then P
+var<workgroup> p_tile: array<f32, TILE_KV * BLOCK_Q>;                 // [key][row], S then P
 var<workgroup> row_max: array<f32, BLOCK_Q>;
 var<workgroup> row_sum: array<f32, BLOCK_Q>;
 var<workgroup> row_alpha: array<f32, BLOCK_Q>;
@@ -158,14 +161,24 @@ fn mask_value(t: Tile, i: u32, j: u32) -> f32 {
   return bitcast<f32>(bits) * LOG2E;
 }
 
-fn finish_score(t: Tile, dot_product: f32, i: u32, j: u32) -> f32 {
-  var allowed = i < params.q_len && j < params.kv_len;
-  if (IS_CAUSAL) { allowed = allowed && i32(j) <= i32(i) + params.causal_offset; }
-  if (!allowed) { return MASKED; }
-  var s = dot_product * params.score_scale;
+fn finish_scores(t: Tile, dots: vec4<f32>, i: u32, j: u32) -> vec4<f32> {
+  // Scores of rows i … i+3 against key j, in the log2 domain; MASKED where the key is not allowed.
+  // Written without branches on the causal test: short-circuit control flow, inlined 16 times,
+  // made SwiftShader's compiler run for minutes.
+  let rows = vec4<u32>(i, i + 1u, i + 2u, i + 3u);
+  var allowed = (rows < vec4<u32>(params.q_len)) & vec4<bool>(j < params.kv_len);
+  if (IS_CAUSAL) {
+    allowed &= vec4<i32>(i32(j)) <= vec4<i32>(rows) + vec4<i32>(params.causal_offset);
+  }
+  var s = dots * params.score_scale;
   if (HAS_SOFTCAP) { s = params.softcap_log2 * tanh(s); }
-  if (HAS_MASK) { s += mask_value(t, i, j); }
-  return select(MASKED, s, s > MASKED_BELOW);
+  if (HAS_MASK) {
+    let jj = min(j, params.kv_len - 1u);
+    let last = params.q_len - 1u;
+    s += vec4<f32>(mask_value(t, min(rows.x, last), jj), mask_value(t, min(rows.y, last), jj),
+                   mask_value(t, min(rows.z, last), jj), mask_value(t, min(rows.w, last), jj));
+  }
+  return select(vec4<f32>(MASKED), s, allowed & (s > vec4<f32>(MASKED_BELOW)));
 }
 
 fn compute_scores(t: Tile, key_start: u32, tid: u32) {
@@ -202,29 +215,30 @@ fn compute_scores(t: Tile, key_start: u32, tid: u32) {
 fn store_scores(t: Tile, s: vec4<f32>, rb: u32, key: u32, key_start: u32) {
   let i = t.q_start + rb * 4u;
   let j = key_start + key;
-  p_tile[key * (BLOCK_Q / 4u) + rb] = vec4<f32>(
-    finish_score(t, s.x, i, j), finish_score(t, s.y, i + 1u, j),
-    finish_score(t, s.z, i + 2u, j), finish_score(t, s.w, i + 3u, j));
+  let at = key * BLOCK_Q + rb * 4u;
+  let scores = finish_scores(t, s, i, j);
+  p_tile[at] = scores.x;
+  p_tile[at + 1u] = scores.y;
+  p_tile[at + 2u] = scores.z;
+  p_tile[at + 3u] = scores.w;
 }
 
 fn online_softmax(tid: u32) {
   // One invocation per row: new running max, the rescale α of what was accumulated, P = exp2(S − max).
   for (var row = tid; row < BLOCK_Q; row += WORKGROUP_SIZE) {
-    let column = row / 4u;
-    let lane = row % 4u;
     let old_max = row_max[row];
     var new_max = old_max;
-    for (var j = 0u; j < TILE_KV; j++) {
-      new_max = max(new_max, p_tile[j * (BLOCK_Q / 4u) + column][lane]);
+    for (var j = 0u; j < params.tile_kv; j++) {
+      new_max = max(new_max, p_tile[j * BLOCK_Q + row]);
     }
     var alpha = 1.0;
     var sum = 0.0;
     let any_key = new_max > MASKED_BELOW;
     if (any_key) { alpha = exp2(old_max - new_max); }
-    for (var j = 0u; j < TILE_KV; j++) {
-      let at = j * (BLOCK_Q / 4u) + column;
-      let p = select(0.0, exp2(p_tile[at][lane] - new_max), any_key && p_tile[at][lane] > MASKED_BELOW);
-      p_tile[at][lane] = p;
+    for (var j = 0u; j < params.tile_kv; j++) {
+      let s = p_tile[j * BLOCK_Q + row];
+      let p = select(0.0, exp2(s - new_max), any_key && s > MASKED_BELOW);
+      p_tile[j * BLOCK_Q + row] = p;
       sum += p;
     }
     row_max[row] = new_max;
@@ -239,8 +253,9 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
   var a1 = (*acc)[1] * alpha.y;
   var a2 = (*acc)[2] * alpha.z;
   var a3 = (*acc)[3] * alpha.w;
-  for (var j = 0u; j < TILE_KV; j++) {
-    let p = p_tile[j * (BLOCK_Q / 4u) + rb];
+  for (var j = 0u; j < params.tile_kv; j++) {
+    let at = j * BLOCK_Q + rb * 4u;
+    let p = vec4<f32>(p_tile[at], p_tile[at + 1u], p_tile[at + 2u], p_tile[at + 3u]);
     let value = kv_tile[j * KV_STRIDE + c];
     a0 += p.x * value;
     a1 += p.y * value;

@@ -109,7 +109,7 @@ function encodeSdpa(runtime: GpuRuntime, call: ValidatedSdpa, plan: SdpaPlan, wo
   const pipeline = runtime.pipelines.get(SHADERS.sdpa, 'sdpa_forward', flashOverrides(call, plan));
   const uniforms = {
     ...sharedUniforms(call, mask.uniforms),
-    q_blocks: plan.qBlocks, head_dim_vec4: plan.headDimVec4, groups_x: workgroups[0],
+    q_blocks: plan.qBlocks, head_dim_vec4: plan.headDimVec4, tile_kv: plan.tile.tileKv, groups_x: workgroups[0],
     score_scale: options.softcap > 0 ? options.scale / options.softcap : options.scale * LOG2E,
     softcap_log2: options.softcap * LOG2E,
   };

@@ -3,7 +3,8 @@
  * WebGPU (flash `sdpa`, and `sdpaNaive` with weights), compares with the float64 reference, and
  * exposes the outcome as `window.__results` for the puppeteer test.
  *
- * `?lib=URL` selects the library under test: `/src/index.ts` (default) or a built bundle.
+ * `?lib=URL` selects the library under test: `/src/index.ts` (default) or a built bundle; repeat
+ * it to run the table once per library, on one shared device.
  * `?cases=a,b` (URL-encoded names) runs only those cases.
  * Failures are results, not console errors: a console error means the page itself misbehaved.
  */
@@ -21,6 +22,8 @@ export interface CaseResult {
   /** Largest |gpu − ref| over every compared output (flash and naive, output / lse / weights). */
   maxErr: number;
   message?: string;
+  /** The library URL the case ran with. */
+  lib: string;
   /** Wall-clock of the whole case, and of its parts (reference, flash incl. compile, naive incl. compile). */
   ms: number;
   phases?: { reference: number; flash: number; naive: number };
@@ -30,7 +33,7 @@ declare global {
   interface Window {
     __results: Promise<CaseResult[]>;
     /** Which library URL and adapter the run used, for the test's log. */
-    __info?: { lib: string; adapter: string };
+    __info?: { libs: string[]; adapter: string };
   }
 }
 
@@ -84,48 +87,64 @@ async function check(comparisons: Comparison[], what: string, t: Tensor | undefi
   comparisons.push(compare(what, await t.read(), want));
 }
 
-async function runCase(lib: Lib, attn: Attention, c: SdpaCase): Promise<Omit<CaseResult, 'ms'>> {
+interface Uploaded { q: Tensor; k: Tensor; v: Tensor; mask?: Tensor | ReturnType<Attention['mask']> }
+
+function uploadCase(attn: Attention, data: ReturnType<typeof caseData>, own: <T extends { destroy(): void }>(t: T) => T): Uploaded {
+  const q = own(upload(attn, data.q));
+  const k = own(upload(attn, data.k));
+  const v = own(upload(attn, data.v));
+  if (data.mask === undefined) return { q, k, v };
+  const mask = data.mask.data instanceof Uint8Array
+    ? own(attn.mask(data.mask.data, [...data.mask.shape]))
+    : own(upload(attn, data.mask));
+  return { q, k, v, mask };
+}
+
+/** Runs one case through flash and naive; `phase` names the step in progress (for error messages). */
+async function runCase(lib: Lib, attn: Attention, c: SdpaCase): Promise<Omit<CaseResult, 'ms' | 'lib'>> {
   const data = caseData(c);
   const options = sdpaOptions(c);
-  const t0 = performance.now();
-  const ref = reference.sdpa(data.q, data.k, data.v, { ...options, mask: data.mask, returnWeights: true });
   const owned: Array<{ destroy(): void }> = [];
   const own = <T extends { destroy(): void }>(t: T): T => { owned.push(t); return t; };
+  const marks = [performance.now()];
+  let phase = 'reference';
   try {
-    const q = own(upload(attn, data.q));
-    const k = own(upload(attn, data.k));
-    const v = own(upload(attn, data.v));
-    const mask = data.mask === undefined ? undefined
-      : data.mask.data instanceof Uint8Array ? own(attn.mask(data.mask.data, [...data.mask.shape]))
-        : own(upload(attn, data.mask));
+    const ref = reference.sdpa(data.q, data.k, data.v, { ...options, mask: data.mask, returnWeights: true });
+    const { q, k, v, mask } = uploadCase(attn, data, own);
     const gpuOptions = mask ? { ...options, mask } : options;
     const comparisons: Comparison[] = [];
-    const t1 = performance.now();
+    phase = 'flash';
+    marks.push(performance.now());
     const flash = outputsOf(attn.sdpa(q, k, v, gpuOptions));
-    for (const t of [flash.output, flash.lse]) if (t) own(t);
+    [flash.output, flash.lse].forEach((t) => t && own(t));
     await check(comparisons, 'flash output', flash.output, ref.output);
     await check(comparisons, 'flash lse', flash.lse, ref.lse);
-    const t2 = performance.now();
+    phase = 'naive';
+    marks.push(performance.now());
     const naive = outputsOf(attn.sdpaNaive(q, k, v, { ...gpuOptions, returnWeights: true }));
-    for (const t of [naive.output, naive.lse, naive.weights]) if (t) own(t);
+    [naive.output, naive.lse, naive.weights].forEach((t) => t && own(t));
     await check(comparisons, 'naive output', naive.output, ref.output);
     await check(comparisons, 'naive lse', naive.lse, ref.lse);
     await check(comparisons, 'naive weights', naive.weights, ref.weights);
-    const phases = { reference: t1 - t0, flash: t2 - t1, naive: performance.now() - t2 };
-    const maxErr = Math.max(0, ...comparisons.map((x) => x.maxErr));
-    const failures = comparisons.flatMap((x) => (x.failure ? [x.failure] : []));
-    return failures.length ? { name: c.name, ok: false, maxErr, message: failures.join('; '), phases } : { name: c.name, ok: true, maxErr, phases };
+    marks.push(performance.now());
+    return summarise(c.name, comparisons, { reference: marks[1] - marks[0], flash: marks[2] - marks[1], naive: marks[3] - marks[2] });
   } catch (e) {
-    const message = e instanceof lib.AttentionError || e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { name: c.name, ok: false, maxErr: Infinity, message };
+    const what = e instanceof lib.AttentionError || e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return { name: c.name, ok: false, maxErr: Infinity, message: `${phase} threw after ${(performance.now() - marks[marks.length - 1]).toFixed(0)} ms: ${what}` };
   } finally {
     for (const t of owned) t.destroy();
   }
 }
 
+function summarise(name: string, comparisons: Comparison[], phases: CaseResult['phases']): Omit<CaseResult, 'ms' | 'lib'> {
+  const maxErr = Math.max(0, ...comparisons.map((x) => x.maxErr));
+  const failures = comparisons.flatMap((x) => (x.failure ? [x.failure] : []));
+  return failures.length ? { name, ok: false, maxErr, message: failures.join('; '), phases } : { name, ok: true, maxErr, phases };
+}
+
 function addRow(r: CaseResult): void {
   const tr = document.createElement('tr');
-  const cells = [r.name, r.ok ? 'ok' : 'FAIL', r.maxErr.toExponential(2), r.ms.toFixed(0), r.message ?? ''];
+  const cells = [r.lib, r.name, r.ok ? 'ok' : 'FAIL', r.maxErr.toExponential(2), r.ms.toFixed(0), r.message ?? ''];
   for (const text of cells) {
     const td = document.createElement('td');
     td.textContent = text;
@@ -142,33 +161,55 @@ function selectedCases(params: URLSearchParams): SdpaCase[] {
   return CASES.filter((c) => names.has(c.name));
 }
 
-async function run(): Promise<CaseResult[]> {
-  const params = new URLSearchParams(location.search);
-  const libUrl = params.get('lib') ?? '/src/index.ts';
-  const status = document.getElementById('status')!;
-  if (!('gpu' in navigator)) throw new Error('navigator.gpu is missing: this browser has no WebGPU');
-  const lib = (await import(/* @vite-ignore */ libUrl)) as Lib;
-  const attn = await lib.createAttention();
-  attn.device.addEventListener('uncapturederror', (ev) => {
+/** Turns errors no call reported (uncaptured WebGPU errors) into console errors, which fail the run. */
+function watchDevice(device: GPUDevice): void {
+  device.addEventListener('uncapturederror', (ev) => {
     console.error(`uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
   });
-  const info = attn.device.adapterInfo;
-  window.__info = { lib: libUrl, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim() };
+}
+
+async function runTable(lib: Lib, libUrl: string, attn: Attention, cases: SdpaCase[]): Promise<CaseResult[]> {
+  const status = document.getElementById('status')!;
   const results: CaseResult[] = [];
-  const cases = selectedCases(params);
+  for (const [i, c] of cases.entries()) {
+    status.textContent = `${libUrl}: running ${i + 1}/${cases.length}: ${c.name}`;
+    const t0 = performance.now();
+    const r = { ...(await runCase(lib, attn, c)), lib: libUrl, ms: performance.now() - t0 };
+    results.push(r);
+    addRow(r);
+  }
+  return results;
+}
+
+/**
+ * Runs the table once per `lib`. Later libraries get the first one's device
+ * (`createAttention({ device })`): the bundle is then tested without paying SwiftShader's
+ * pipeline compiles twice, since Dawn shares identical pipelines within a device.
+ */
+async function run(): Promise<CaseResult[]> {
+  const params = new URLSearchParams(location.search);
+  const libUrls = params.getAll('lib');
+  if (libUrls.length === 0) libUrls.push('/src/index.ts');
+  if (!('gpu' in navigator)) throw new Error('navigator.gpu is missing: this browser has no WebGPU');
+  const contexts: Attention[] = [];
+  const results: CaseResult[] = [];
   try {
-    for (const [i, c] of cases.entries()) {
-      status.textContent = `running ${i + 1}/${cases.length}: ${c.name}`;
-      const t0 = performance.now();
-      const r = { ...(await runCase(lib, attn, c)), ms: performance.now() - t0 };
-      results.push(r);
-      addRow(r);
+    for (const libUrl of libUrls) {
+      const lib = (await import(/* @vite-ignore */ libUrl)) as Lib;
+      const attn = contexts.length ? await lib.createAttention({ device: contexts[0].device }) : await lib.createAttention();
+      if (contexts.length === 0) {
+        watchDevice(attn.device);
+        const info = attn.device.adapterInfo;
+        window.__info = { libs: libUrls, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim() };
+      }
+      contexts.push(attn);
+      results.push(...await runTable(lib, libUrl, attn, selectedCases(params)));
     }
   } finally {
-    attn.destroy();
+    for (const attn of contexts.reverse()) attn.destroy();
   }
   const failed = results.filter((r) => !r.ok).length;
-  status.textContent = `done: ${results.length - failed} passed, ${failed} failed (library ${libUrl}, adapter ${window.__info.adapter})`;
+  document.getElementById('status')!.textContent = `done: ${results.length - failed} passed, ${failed} failed (adapter ${window.__info?.adapter})`;
   return results;
 }
 

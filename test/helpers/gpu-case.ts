@@ -1,0 +1,61 @@
+/** Runs a case of test/cases.ts on a context (flash or naive) and on the reference. */
+import type { AttentionContext, GpuMask, GpuTensor, ReferenceSdpaOptions } from '../../src/index';
+import { reference } from '../../src/index';
+import { caseData, type SdpaCase } from '../cases';
+
+export interface CaseOutputs { output: Float32Array; lse?: Float32Array; weights?: Float32Array }
+export interface CaseExpected { output: Float64Array; lse?: Float64Array; weights?: Float64Array }
+
+function upload(attn: AttentionContext, c: SdpaCase) {
+  const d = caseData(c);
+  const q = attn.tensor(d.q.data as Float32Array, d.q.shape);
+  const k = attn.tensor(d.k.data as Float32Array, d.k.shape);
+  const v = attn.tensor(d.v.data as Float32Array, d.v.shape);
+  let mask: GpuTensor | GpuMask | undefined;
+  if (d.mask) mask = d.mask.data instanceof Uint8Array ? attn.mask(d.mask.data, d.mask.shape) : attn.tensor(d.mask.data as Float32Array, d.mask.shape);
+  return { q, k, v, mask, tensors: [q, k, v, ...(mask ? [mask] : [])] };
+}
+
+function caseOptions(c: SdpaCase) {
+  return { causal: c.causal, alignment: c.alignment, softcap: c.softcap, scale: c.scale, layout: c.layout };
+}
+
+/** The case through `attn.sdpa` (flash), with the log-sum-exp when the case asks for it. */
+export async function runFlash(attn: AttentionContext, c: SdpaCase): Promise<CaseOutputs> {
+  const { q, k, v, mask, tensors } = upload(attn, c);
+  try {
+    const result = attn.sdpa(q, k, v, { ...caseOptions(c), mask, returnLse: c.returnLse ?? false });
+    if (result instanceof Object && 'lse' in result) {
+      const out = { output: await result.output.read(), lse: await result.lse.read() };
+      result.output.destroy();
+      result.lse.destroy();
+      return out;
+    }
+    const output = await (result as GpuTensor).read();
+    (result as GpuTensor).destroy();
+    return { output };
+  } finally {
+    tensors.forEach((t) => t.destroy());
+  }
+}
+
+/** The case through `attn.sdpaNaive`, with weights and log-sum-exp. */
+export async function runNaive(attn: AttentionContext, c: SdpaCase): Promise<Required<CaseOutputs>> {
+  const { q, k, v, mask, tensors } = upload(attn, c);
+  try {
+    const r = attn.sdpaNaive(q, k, v, { ...caseOptions(c), mask, returnWeights: true, returnLse: true });
+    const out = { output: await r.output.read(), lse: await r.lse!.read(), weights: await r.weights!.read() };
+    [r.output, r.lse!, r.weights!].forEach((t) => t.destroy());
+    return out;
+  } finally {
+    tensors.forEach((t) => t.destroy());
+  }
+}
+
+/** The float64 reference for a case, with lse and weights. */
+export function expectedFor(c: SdpaCase): Required<CaseExpected> {
+  const d = caseData(c);
+  const options: ReferenceSdpaOptions = { ...caseOptions(c), mask: d.mask, returnLse: true, returnWeights: true };
+  const r = reference.sdpa(d.q, d.k, d.v, options as ReferenceSdpaOptions & { returnLse: true; returnWeights: true });
+  return { output: r.output.data, lse: r.lse!.data, weights: r.weights!.data };
+}

@@ -1,0 +1,62 @@
+/**
+ * Barrier races in the flash kernel, found by running one workgroup on the CPU with
+ * wgsl_reflect's detectRaces. The kernel is specialised by rewriting its overrides as consts
+ * (detectRaces cannot size workgroup arrays by an override). A copy with one barrier removed
+ * must report a race, so this test can fail. Values computed by the CPU executor are not used.
+ */
+import { describe, expect, it } from 'vitest';
+import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { shaderLayout } from '../../src/gpu/shader-layout';
+import { packUniforms } from '../../src/gpu/uniforms';
+import { SHADERS } from '../../src/shaders';
+
+const CONSTS: Record<string, string> = {
+  BLOCK_Q: '8u', TILE_KV: '4u', HEAD_DIM_VEC4: '2u', VALUE_DIM_VEC4: '2u', KV_STRIDE: '3u', WORKGROUP_SIZE: '4u',
+  IS_CAUSAL: 'true', HAS_MASK: 'false', MASK_IS_BOOL: 'false', HAS_SOFTCAP: 'false', WRITE_LSE: 'true',
+};
+
+/** Replaces `override NAME: T = v;` by `const NAME: T = <value>;`. */
+function specialise(source: string): string {
+  return source.replace(/override (\w+): (\w+) = [^;]+;/g, (_, name: string, type: string) => {
+    if (!(name in CONSTS)) throw new Error(`no value for override ${name}`);
+    return `const ${name}: ${type} = ${CONSTS[name]};`;
+  });
+}
+
+function run(source: string) {
+  const layout = shaderLayout(SHADERS.sdpa.source, 'sdpa_forward');
+  const [L, D] = [8, 8];
+  const uniforms = packUniforms(layout.uniform!, {
+    batch: 1, q_heads: 1, kv_group: 1, q_len: L, kv_len: L, head_dim: D, value_dim: D, q_blocks: 1, head_dim_vec4: 2, tile_kv: 4,
+    groups_x: 1, causal_offset: 0, score_scale: 0.5, softcap_log2: 0, minus_infinity: -Infinity,
+    q_offset: 0, q_stride_b: L * D, q_stride_h: L * D, q_stride_s: D,
+    k_offset: 0, k_stride_b: L * D, k_stride_h: L * D, k_stride_s: D,
+    v_offset: 0, v_stride_b: L * D, v_stride_h: L * D, v_stride_s: D,
+    o_offset: 0, o_stride_b: L * D, o_stride_h: L * D, o_stride_s: D,
+    m_offset: 0, m_stride_b: 0, m_stride_h: 0, m_stride_q: 0, m_stride_k: 0,
+  });
+  const data = () => Float32Array.from({ length: L * D }, (_, i) => Math.sin(i));
+  const bindGroups = {
+    0: { 0: new Uint8Array(uniforms), 1: data(), 2: data(), 3: data(), 4: new Uint32Array(4), 5: new Float32Array(L * D), 6: new Float32Array(L) },
+  };
+  return detectRaces(specialise(source), 'sdpa_forward', [1, 1, 1], bindGroups);
+}
+
+describe('detectRaces on sdpa_forward', () => {
+  it('finds no race in the flash kernel (causal, 2 key tiles, 4 invocations)', () => {
+    const result = run(SHADERS.sdpa.source);
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds the race in a copy without the barrier between loading K and reading it', () => {
+    const broken = SHADERS.sdpa.source.replace(
+      /(load_kv_tile\(t, key_start, params\.head_dim, HEAD_DIM_VEC4, 1u, tid\);\s*)workgroupBarrier\(\);/,
+      '$1',
+    );
+    expect(broken).not.toEqual(SHADERS.sdpa.source);
+    const result = run(broken);
+    expect(result.races.length).toBeGreaterThan(0);
+    expect(result.races.some((r) => r.message.includes('kv_tile'))).toBe(true);
+  });
+});
