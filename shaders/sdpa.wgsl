@@ -20,13 +20,12 @@
 //
 // Workgroup memory (bytes) = 16·BLOCK_Q·HEAD_DIM_VEC4          (q_tile)
 //                          + 16·TILE_KV·KV_STRIDE              (kv_tile, K then V)
-//                          + 4·TILE_KV·BLOCK_Q                 (p_tile, scalars: one writer per row)
+//                          + 4·TILE_KV·BLOCK_Q                 (p_tile)
 //                          + 12·BLOCK_Q                        (row_max, row_sum, row_alpha)
 // e.g. BLOCK_Q = 32, TILE_KV = 32, D = Dv = 64 (KV_STRIDE = 17): 8192 + 8704 + 4096 + 384 = 21376.
 // KV_STRIDE ≥ max(HEAD_DIM_VEC4, VALUE_DIM_VEC4) is odd, so neighbouring invocations that read
-// neighbouring keys hit different banks; Q and P reads are broadcasts. P is a scalar array: the
-// softmax phase writes one row per invocation, and a write to one lane of a shared vec4 may be
-// carried out as a read-modify-write of the whole vector (a race between neighbouring rows).
+// neighbouring keys hit different banks; Q and P reads are broadcasts. P and the row statistics
+// are vec4s over 4 consecutive rows, always written whole (see online_softmax).
 //
 // Index legend: B batch, Hq query heads, Hkv = Hq / kv_group key/value heads, Lq queries, Lk keys,
 // D = head_dim (q·k), Dv = value_dim. Element (b, h, i, d) of a tensor sits at
@@ -87,10 +86,10 @@ struct SdpaParams {
 
 var<workgroup> q_tile: array<vec4<f32>, BLOCK_Q * HEAD_DIM_VEC4>;     // [row][d4]
 var<workgroup> kv_tile: array<vec4<f32>, TILE_KV * KV_STRIDE>;        // [key][d4], K then V
-var<workgroup> p_tile: array<f32, TILE_KV * BLOCK_Q>;                 // [key][row], S then P
-var<workgroup> row_max: array<f32, BLOCK_Q>;
-var<workgroup> row_sum: array<f32, BLOCK_Q>;
-var<workgroup> row_alpha: array<f32, BLOCK_Q>;
+var<workgroup> p_tile: array<vec4<f32>, TILE_KV * (BLOCK_Q / 4)>;     // [key][row / 4], S then P
+var<workgroup> row_max: array<vec4<f32>, BLOCK_Q / 4>;                // lanes = 4 consecutive rows
+var<workgroup> row_sum: array<vec4<f32>, BLOCK_Q / 4>;
+var<workgroup> row_alpha: array<vec4<f32>, BLOCK_Q / 4>;
 
 struct Tile {
   b: u32,
@@ -124,9 +123,9 @@ fn load_q_tile(t: Tile, tid: u32) {
     }
     q_tile[idx] = value;
   }
-  for (var row = tid; row < BLOCK_Q; row += WORKGROUP_SIZE) {
-    row_max[row] = MASKED;
-    row_sum[row] = 0.0;
+  for (var rb = tid; rb < BLOCK_Q / 4u; rb += WORKGROUP_SIZE) {
+    row_max[rb] = vec4<f32>(MASKED);
+    row_sum[rb] = vec4<f32>(0.0);
   }
 }
 
@@ -215,47 +214,43 @@ fn compute_scores(t: Tile, key_start: u32, tid: u32) {
 fn store_scores(t: Tile, s: vec4<f32>, rb: u32, key: u32, key_start: u32) {
   let i = t.q_start + rb * 4u;
   let j = key_start + key;
-  let at = key * BLOCK_Q + rb * 4u;
-  let scores = finish_scores(t, s, i, j);
-  p_tile[at] = scores.x;
-  p_tile[at + 1u] = scores.y;
-  p_tile[at + 2u] = scores.z;
-  p_tile[at + 3u] = scores.w;
+  p_tile[key * (BLOCK_Q / 4u) + rb] = finish_scores(t, s, i, j);
 }
 
 fn online_softmax(tid: u32) {
-  // One invocation per row: new running max, the rescale α of what was accumulated, P = exp2(S − max).
-  for (var row = tid; row < BLOCK_Q; row += WORKGROUP_SIZE) {
-    let old_max = row_max[row];
+  // One invocation per 4 rows (a vec4 of P): new running max, the rescale α of what was
+  // accumulated, P = exp2(S − max). Whole-vec4 writes only: a write to one lane of a shared
+  // vec4 may be carried out as a read-modify-write of the vector, a race between neighbours.
+  for (var rb = tid; rb < BLOCK_Q / 4u; rb += WORKGROUP_SIZE) {
+    let old_max = row_max[rb];
     var new_max = old_max;
     for (var j = 0u; j < params.tile_kv; j++) {
-      new_max = max(new_max, p_tile[j * BLOCK_Q + row]);
+      new_max = max(new_max, p_tile[j * (BLOCK_Q / 4u) + rb]);
     }
-    var alpha = 1.0;
-    var sum = 0.0;
-    let any_key = new_max > MASKED_BELOW;
-    if (any_key) { alpha = exp2(old_max - new_max); }
+    let any_key = new_max > vec4<f32>(MASKED_BELOW);
+    let alpha = select(vec4<f32>(1.0), exp2(old_max - new_max), any_key);
+    var sum = vec4<f32>(0.0);
     for (var j = 0u; j < params.tile_kv; j++) {
-      let s = p_tile[j * BLOCK_Q + row];
-      let p = select(0.0, exp2(s - new_max), any_key && s > MASKED_BELOW);
-      p_tile[j * BLOCK_Q + row] = p;
+      let at = j * (BLOCK_Q / 4u) + rb;
+      let s = p_tile[at];
+      let p = select(vec4<f32>(0.0), exp2(s - new_max), any_key & (s > vec4<f32>(MASKED_BELOW)));
+      p_tile[at] = p;
       sum += p;
     }
-    row_max[row] = new_max;
-    row_sum[row] = row_sum[row] * alpha + sum;
-    row_alpha[row] = alpha;
+    row_max[rb] = new_max;
+    row_sum[rb] = row_sum[rb] * alpha + sum;
+    row_alpha[rb] = alpha;
   }
 }
 
 fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
-  let alpha = vec4<f32>(row_alpha[rb * 4u], row_alpha[rb * 4u + 1u], row_alpha[rb * 4u + 2u], row_alpha[rb * 4u + 3u]);
+  let alpha = row_alpha[rb];
   var a0 = (*acc)[0] * alpha.x;
   var a1 = (*acc)[1] * alpha.y;
   var a2 = (*acc)[2] * alpha.z;
   var a3 = (*acc)[3] * alpha.w;
   for (var j = 0u; j < params.tile_kv; j++) {
-    let at = j * BLOCK_Q + rb * 4u;
-    let p = vec4<f32>(p_tile[at], p_tile[at + 1u], p_tile[at + 2u], p_tile[at + 3u]);
+    let p = p_tile[j * (BLOCK_Q / 4u) + rb];
     let value = kv_tile[j * KV_STRIDE + c];
     a0 += p.x * value;
     a1 += p.y * value;
@@ -289,7 +284,7 @@ fn write_output(t: Tile, acc: array<vec4<f32>, 4>, rb: u32, c: u32) {
     let i = t.q_start + rb * 4u + r;
     let d = c * 4u;
     if (i >= params.q_len) { break; }
-    let sum = row_sum[rb * 4u + r];
+    let sum = row_sum[rb][r];
     let value = select(vec4<f32>(0.0), acc[r] / sum, sum > 0.0);
     let base = params.o_offset + t.b * params.o_stride_b + t.h * params.o_stride_h + i * params.o_stride_s + d;
     for (var lane = 0u; lane < min(params.value_dim - d, 4u); lane++) {
@@ -302,8 +297,8 @@ fn write_lse(t: Tile, tid: u32) {
   for (var row = tid; row < BLOCK_Q; row += WORKGROUP_SIZE) {
     let i = t.q_start + row;
     if (i < params.q_len) {
-      let sum = row_sum[row];
-      let value = select(params.minus_infinity, (row_max[row] + log2(sum)) * LN2, sum > 0.0);
+      let sum = row_sum[row / 4u][row % 4u];
+      let value = select(params.minus_infinity, (row_max[row / 4u][row % 4u] + log2(sum)) * LN2, sum > 0.0);
       lse[(t.b * params.q_heads + t.h) * params.q_len + i] = value;
     }
   }
