@@ -132,6 +132,7 @@ function fillHeadSelect(p: Params, weights: Float32Array): void {
   select.replaceChildren(...Array.from({ length: p.H }, (_, h) => new Option(String(h), String(h))));
   select.onchange = () => drawHeatmap(weights, p, Number(select.value));
   drawHeatmap(weights, p, 0);
+  document.querySelector<HTMLElement>('#weights')!.hidden = false;
 }
 
 async function run(attn: Attention, p: Params): Promise<void> {
@@ -176,13 +177,15 @@ function describeAdapter(attn: Attention): string {
 async function main(): Promise<void> {
   const adapterText = document.querySelector<HTMLParagraphElement>('#adapter')!;
   if (!('gpu' in navigator) || !navigator.gpu) {
-    adapterText.textContent = 'This browser does not offer WebGPU (navigator.gpu is missing).';
+    adapterText.textContent = window.isSecureContext
+      ? 'This browser does not offer WebGPU (navigator.gpu is missing).'
+      : 'WebGPU is only offered to secure pages (https:// or http://localhost), and this page is not one.';
     setResult('unsupported', 'Nothing can run here without WebGPU. Open this page in a browser with WebGPU enabled, such as a recent Chrome or Edge.');
     return;
   }
   const attn = await createAttention().catch((e: unknown) => {
     adapterText.textContent = `WebGPU is present but gave no usable device: ${e instanceof Error ? e.message : String(e)}`;
-    setResult('unsupported', 'No GPU device, so nothing can run here.');
+    setResult('unsupported', 'No GPU adapter, so nothing can run here. WebGPU may be disabled or the GPU blocklisted (in Chrome, see chrome://gpu).');
     return null;
   });
   if (!attn) return;

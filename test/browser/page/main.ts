@@ -32,7 +32,9 @@ export interface CaseResult {
 declare global {
   interface Window {
     __results: Promise<CaseResult[]>;
-    /** Which library URL and adapter the run used, for the test's log. */
+    /** Results so far and the case in progress, for a test that runs out of time. */
+    __progress: { done: CaseResult[]; running: string | null; since: number };
+    /** Which library URLs and adapter the run used, for the test's log. */
     __info?: { libs: string[]; adapter: string };
   }
 }
@@ -174,8 +176,12 @@ async function runTable(lib: Lib, libUrl: string, attn: Attention, cases: SdpaCa
   for (const [i, c] of cases.entries()) {
     status.textContent = `${libUrl}: running ${i + 1}/${cases.length}: ${c.name}`;
     const t0 = performance.now();
+    window.__progress.running = `${c.name} (${libUrl})`;
+    window.__progress.since = t0;
     const r = { ...(await runCase(lib, attn, c)), lib: libUrl, ms: performance.now() - t0 };
     results.push(r);
+    window.__progress.done.push(r);
+    window.__progress.running = null;
     addRow(r);
   }
   return results;
@@ -213,4 +219,5 @@ async function run(): Promise<CaseResult[]> {
   return results;
 }
 
+window.__progress = { done: [], running: null, since: performance.now() };
 window.__results = run();
