@@ -98,16 +98,26 @@ struct Tile {
   q_start: u32,
 }
 
-fn load_vec4(base: u32, count: u32, which: u32) -> vec4<f32> {
-  // Gathers up to 4 consecutive elements of q, k or v; lanes past `count` are zero.
+// Gathers 4 consecutive elements of q, k or v starting at `at`; lanes at or past `count` are 0.
+// The whole-vec4 case (every lane in range: D a multiple of 4, or not the last vec4) has no loop.
+fn load_q4(at: u32, count: u32) -> vec4<f32> {
+  if (count >= 4u) { return vec4<f32>(q[at], q[at + 1u], q[at + 2u], q[at + 3u]); }
   var r = vec4<f32>(0.0);
-  for (var c = 0u; c < min(count, 4u); c++) {
-    switch which {
-      case 0u: { r[c] = q[base + c]; }
-      case 1u: { r[c] = k[base + c]; }
-      default: { r[c] = v[base + c]; }
-    }
-  }
+  for (var c = 0u; c < count; c++) { r[c] = q[at + c]; }
+  return r;
+}
+
+fn load_k4(at: u32, count: u32) -> vec4<f32> {
+  if (count >= 4u) { return vec4<f32>(k[at], k[at + 1u], k[at + 2u], k[at + 3u]); }
+  var r = vec4<f32>(0.0);
+  for (var c = 0u; c < count; c++) { r[c] = k[at + c]; }
+  return r;
+}
+
+fn load_v4(at: u32, count: u32) -> vec4<f32> {
+  if (count >= 4u) { return vec4<f32>(v[at], v[at + 1u], v[at + 2u], v[at + 3u]); }
+  var r = vec4<f32>(0.0);
+  for (var c = 0u; c < count; c++) { r[c] = v[at + c]; }
   return r;
 }
 
@@ -119,7 +129,7 @@ fn load_q_tile(t: Tile, tid: u32) {
     var value = vec4<f32>(0.0);
     if (i < params.q_len) {
       let base = params.q_offset + t.b * params.q_stride_b + t.h * params.q_stride_h + i * params.q_stride_s + d;
-      value = load_vec4(base, params.head_dim - d, 0u);
+      value = load_q4(base, params.head_dim - d);
     }
     q_tile[idx] = value;
   }
@@ -129,22 +139,28 @@ fn load_q_tile(t: Tile, tid: u32) {
   }
 }
 
-fn load_kv_tile(t: Tile, key_start: u32, dim: u32, dim_vec4: u32, which: u32, tid: u32) {
-  var offset = params.k_offset + t.b * params.k_stride_b + t.kv_h * params.k_stride_h;
-  var stride_s = params.k_stride_s;
-  if (which == 2u) {
-    offset = params.v_offset + t.b * params.v_stride_b + t.kv_h * params.v_stride_h;
-    stride_s = params.v_stride_s;
-  }
-  for (var idx = tid; idx < TILE_KV * dim_vec4; idx += WORKGROUP_SIZE) {
-    let key = idx / dim_vec4;
-    let d = (idx % dim_vec4) * 4u;
+fn load_k_tile(t: Tile, key_start: u32, tid: u32) {
+  let offset = params.k_offset + t.b * params.k_stride_b + t.kv_h * params.k_stride_h;
+  for (var idx = tid; idx < TILE_KV * HEAD_DIM_VEC4; idx += WORKGROUP_SIZE) {
+    let key = idx / HEAD_DIM_VEC4;
+    let d4 = idx % HEAD_DIM_VEC4;
     let j = key_start + key;
     var value = vec4<f32>(0.0);
-    if (j < params.kv_len) {
-      value = load_vec4(offset + j * stride_s + d, dim - d, which);
-    }
-    kv_tile[key * KV_STRIDE + (idx % dim_vec4)] = value;
+    if (j < params.kv_len) { value = load_k4(offset + j * params.k_stride_s + d4 * 4u, params.head_dim - d4 * 4u); }
+    kv_tile[key * KV_STRIDE + d4] = value;
+  }
+}
+
+fn load_v_tile(t: Tile, key_start: u32, tid: u32) {
+  // Keys past Lk are zero-filled: their P is 0, and 0 · garbage could be NaN.
+  let offset = params.v_offset + t.b * params.v_stride_b + t.kv_h * params.v_stride_h;
+  for (var idx = tid; idx < TILE_KV * VALUE_DIM_VEC4; idx += WORKGROUP_SIZE) {
+    let key = idx / VALUE_DIM_VEC4;
+    let c4 = idx % VALUE_DIM_VEC4;
+    let j = key_start + key;
+    var value = vec4<f32>(0.0);
+    if (j < params.kv_len) { value = load_v4(offset + j * params.v_stride_s + c4 * 4u, params.value_dim - c4 * 4u); }
+    kv_tile[key * KV_STRIDE + c4] = value;
   }
 }
 
@@ -318,12 +334,12 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   let tiles = key_tile_count(t);
   for (var tile = 0u; tile < tiles; tile++) {
     let key_start = tile * TILE_KV;
-    load_kv_tile(t, key_start, params.head_dim, HEAD_DIM_VEC4, 1u, tid);
+    load_k_tile(t, key_start, tid);
     workgroupBarrier();
     compute_scores(t, key_start, tid);
     workgroupBarrier();
     online_softmax(tid);
-    load_kv_tile(t, key_start, params.value_dim, VALUE_DIM_VEC4, 2u, tid);
+    load_v_tile(t, key_start, tid);
     workgroupBarrier();
     accumulate(&acc, rb, c);
     workgroupBarrier();

@@ -51,7 +51,7 @@ describe('detectRaces on sdpa_forward', () => {
 
   it('finds the race in a copy without the barrier between loading K and reading it', () => {
     const broken = SHADERS.sdpa.source.replace(
-      /(load_kv_tile\(t, key_start, params\.head_dim, HEAD_DIM_VEC4, 1u, tid\);\s*)workgroupBarrier\(\);/,
+      /(load_k_tile\(t, key_start, tid\);\s*)workgroupBarrier\(\);/,
       '$1',
     );
     expect(broken).not.toEqual(SHADERS.sdpa.source);
