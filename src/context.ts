@@ -32,6 +32,7 @@ export async function createAttention(options: CreateAttentionOptions = {}): Pro
 export class AttentionContext {
   /** @internal What operations encode with. */
   readonly runtime: GpuRuntime;
+  private destroyed = false;
 
   constructor(
     readonly device: GPUDevice,
@@ -103,9 +104,9 @@ export class AttentionContext {
 
   /** Frees every buffer the context made, and the device if the context created it. */
   destroy(): void {
-    if (!this.runtime.alive && this.runtime.pool.liveCount === 0) return;
+    if (this.destroyed) return;
+    this.destroyed = true;
     this.runtime.destroy('the context was destroyed');
     if (this.ownsDevice) this.device.destroy();
-    void this.gpu;
   }
 }

@@ -4,12 +4,11 @@
 import { AttentionError, describe } from '../errors';
 import { foldWorkgroups, type GpuRuntime } from '../gpu/runtime';
 import { SHADERS } from '../shaders';
-import { GpuTensor } from '../tensor';
+import { GpuTensor, type GpuMask } from '../tensor';
 import type { SdpaOptionsOf } from '../types';
 import { checkFits, checkMask, checkTensor, layoutStrides, maskArguments, tensorUniforms } from './attention-args';
 import { planSdpa, TILE_PREFERENCES, type SdpaPlan, type SdpaTile } from './sdpa-plan';
 import { validateLayout, validateSdpaOptions, validateSdpaShapes, type ResolvedSdpaOptions, type SdpaDims } from './sdpa-validate';
-import type { GpuMask } from '../tensor';
 
 /** Options of `attn.sdpa`. */
 export interface SdpaOptions extends SdpaOptionsOf<GpuTensor | GpuMask> {
