@@ -1,0 +1,34 @@
+/**
+ * Layout snapshots: the bindings and uniform members reflected from each shader. A change to a
+ * WGSL struct or binding shows up here as a snapshot diff, and packing must follow it.
+ */
+import { describe, expect, it } from 'vitest';
+import { shaderLayout } from '../../src/gpu/shader-layout';
+import { packUniforms } from '../../src/gpu/uniforms';
+import { SHADERS } from '../../src/shaders';
+
+const ENTRY_POINTS: [keyof typeof SHADERS, string][] = [
+  ['sdpa', 'sdpa_forward'],
+  ['sdpaNaive', 'sdpa_naive_scores'],
+  ['sdpaNaive', 'sdpa_naive_softmax'],
+  ['sdpaNaive', 'sdpa_naive_output'],
+];
+
+describe('reflected shader layouts', () => {
+  for (const [shader, entry] of ENTRY_POINTS) {
+    it(entry, () => {
+      const layout = shaderLayout(SHADERS[shader].source, entry);
+      const members = [...(layout.uniform?.members.values() ?? [])].map((m) => `${m.offset}: ${m.name} ${m.type}`);
+      expect({
+        bindings: layout.bindings.map((b) => `${b.binding}: ${b.name} (${b.kind})`),
+        uniform: layout.uniform && { struct: layout.uniform.structName, size: layout.uniform.size, members },
+      }).toMatchSnapshot();
+    });
+  }
+
+  it('packing refuses a missing or unknown member, naming it', () => {
+    const { uniform } = shaderLayout(SHADERS.sdpa.source, 'sdpa_forward');
+    expect(() => packUniforms(uniform!, {})).toThrowErrorMatchingInlineSnapshot(`[Error: SdpaParams.batch has no value]`);
+    expect(() => packUniforms(uniform!, { not_a_member: 1 })).toThrowErrorMatchingInlineSnapshot(`[Error: SdpaParams has no member 'not_a_member']`);
+  });
+});
