@@ -3,7 +3,7 @@
  * MultiHeadAttention with query, key and value as graph inputs of shape [B, L, H·D]. Only the
  * handful of fields the model needs are written; field numbers are onnx.proto's.
  * @example
- * const bytes = mhaModel({ batch: 1, heads: 8, qLen: 256, kvLen: 256, headDim: 64, causal: true });
+ * const bytes = mhaModel({ batch: 1, heads: 8, qLen: 'L', kvLen: 'L', headDim: 64, causal: true });
  * const session = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
  */
 
@@ -72,14 +72,15 @@ const VALUE_INFO = { name: 1, type: 2 } as const;
 const TYPE = { tensorType: 1 } as const;
 const TENSOR_TYPE = { elemType: 1, shape: 2 } as const;
 const SHAPE = { dim: 1 } as const;
-const DIM = { value: 1 } as const;
+const DIM = { value: 1, param: 2 } as const;
 const FLOAT32 = 1;
 
 export interface MhaModelSpec {
   batch: number;
   heads: number;
-  qLen: number;
-  kvLen: number;
+  /** A number, or a name (a symbolic dimension: one session then serves every length). */
+  qLen: number | string;
+  kvLen: number | string;
   headDim: number;
   /** MultiHeadAttention's `unidirectional` attribute (causal, upper-left). */
   causal: boolean;
@@ -87,11 +88,11 @@ export interface MhaModelSpec {
   scale?: number;
 }
 
-function valueInfo(w: ProtoWriter, name: string, dims: number[]): void {
+function valueInfo(w: ProtoWriter, name: string, dims: Array<number | string>): void {
   w.string(VALUE_INFO.name, name).message(VALUE_INFO.type, (t) =>
     t.message(TYPE.tensorType, (tt) =>
       tt.int(TENSOR_TYPE.elemType, FLOAT32).message(TENSOR_TYPE.shape, (s) => {
-        for (const d of dims) s.message(SHAPE.dim, (dim) => dim.int(DIM.value, d));
+        for (const d of dims) s.message(SHAPE.dim, (dim) => (typeof d === 'number' ? dim.int(DIM.value, d) : dim.string(DIM.param, d)));
       })));
 }
 

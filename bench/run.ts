@@ -1,0 +1,187 @@
+/**
+ * `npm run bench [-- --quick] [-- --json FILE]`: flash (attn.sdpa) vs the naive materialised
+ * kernels (attn.sdpaNaive) vs onnxruntime-web's WebGPU MultiHeadAttention vs the float64 CPU
+ * reference, B=1, H=8, D=64, L ∈ {256, 1024, 4096}, causal and not, all in one run on one machine.
+ * Loaded by bench/launch.mjs (Vite's SSR loader: the library imports shaders with `?raw`).
+ *
+ * Options: --quick (L ∈ {256, 1024}, fewer runs), --json FILE, --lengths 256,1024, --runs N,
+ * --cpu-max L (largest L the CPU reference is timed at; default 1024), --max-run-s S (skip a cell
+ * whose one run is predicted, from the previous length, to take longer), --no-ort.
+ */
+import { writeFileSync } from 'node:fs';
+import { createAttention, reference, type AttentionContext, type GpuTensor } from '../src/index';
+import { nodeGpu } from '../test/helpers/node-gpu';
+import { makeInputs, referenceRows, rowsOfFull, sampleRows, swapHeadsAndRows, worstError, type ExpectedRows, type Inputs } from './check';
+import { describeEnvironment, planLines } from './environment';
+import { checkOrt, OrtSessions, OrtWebGpu, type OrtRun, type OrtStatus } from './ort';
+import { attendedPairs, markdownTable, tableNotes, type Cell, type Row } from './report';
+import { timeOnce, timeRuns, type RunPolicy } from './timing';
+
+const B = 1, H = 8, D = 64;
+
+interface Options {
+  lengths: number[]; policy: RunPolicy; cpuMax: number; maxRunS: number; ort: boolean; json: string | null; quick: boolean;
+}
+
+function parseArgs(args: readonly string[]): Options {
+  const value = (name: string) => {
+    const at = args.indexOf(name);
+    if (at >= 0 && at + 1 >= args.length) throw new Error(`${name} needs a value`);
+    return at >= 0 ? args[at + 1] : undefined;
+  };
+  const quick = args.includes('--quick');
+  const runs = Number(value('--runs') ?? (quick ? 3 : 5));
+  return {
+    quick,
+    lengths: (value('--lengths') ?? (quick ? '256,1024' : '256,1024,4096')).split(',').map(Number),
+    policy: { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 },
+    cpuMax: Number(value('--cpu-max') ?? 1024),
+    maxRunS: Number(value('--max-run-s') ?? 150),
+    ort: !args.includes('--no-ort'),
+    json: value('--json') ?? null,
+  };
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 200);
+
+interface LengthRun {
+  attn: AttentionContext; ort: OrtSessions | null; options: Options; inputs: Inputs;
+  tensors: { q: GpuTensor; k: GpuTensor; v: GpuTensor };
+  /** What the checks cover at this length: 'full' or 'N rows'. */
+  checked: string;
+  /** Last measured ms per FLOP of each implementation (causal apart), to predict the next length. */
+  msPerFlop: Map<string, number>;
+}
+
+/**
+ * Times one GPU implementation: a checked first run (compiles and warms up), then `policy`.
+ * `run` submits once and resolves when the GPU has finished. A first run longer than half the
+ * cell's budget is the only sample (its readback is noise at that length).
+ */
+async function timeGpu(
+  c: LengthRun, key: string, flops: number, expected: ExpectedRows,
+  checkRun: () => Promise<ArrayLike<number>>, run: () => Promise<void>,
+): Promise<Cell> {
+  const predictedS = (c.msPerFlop.get(key) ?? 0) * flops / 1000;
+  if (predictedS > c.options.maxRunS) return { skipped: `one run predicted to take ${predictedS.toFixed(0)} s > --max-run-s ${c.options.maxRunS}` };
+  const t0 = performance.now();
+  const got = await checkRun();
+  const firstMs = performance.now() - t0;
+  const error = worstError(got, expected, c.inputs);
+  const policy = c.options.policy;
+  const t = firstMs > (policy.budgetS * 1000) / 2
+    ? { medianMs: firstMs, runs: 1, checkedRunOnly: true }
+    : { ...(await timeRuns(run, { ...policy, warmup: firstMs < 2000 ? policy.warmup : 0 })), checkedRunOnly: false };
+  c.msPerFlop.set(key, t.medianMs / flops);
+  return { ms: t.medianMs, gflops: flops / (t.medianMs * 1e6), runs: t.runs, checkedRunOnly: t.checkedRunOnly, error, checked: c.checked };
+}
+
+/** Flash or naive: both are library calls that return a GpuTensor. */
+async function libraryCell(c: LengthRun, key: string, call: () => GpuTensor, flops: number, expected: ExpectedRows): Promise<Cell> {
+  const device = c.attn.device;
+  const checkRun = async () => { const o = call(); await o.ready; const data = await o.read(); o.destroy(); return data; };
+  try {
+    return await timeGpu(c, key, flops, expected, checkRun, async () => { call().destroy(); await device.queue.onSubmittedWorkDone(); });
+  } catch (error) {
+    // The naive path throws an AttentionError, before it enqueues anything, when its score matrix cannot exist here.
+    return { skipped: errorText(error) };
+  }
+}
+
+async function ortCell(c: LengthRun, causal: boolean, flops: number, expected: ExpectedRows): Promise<Cell> {
+  if (!c.ort) return { skipped: 'ORT did not load (see above)' };
+  const { heads, length, headDim } = c.inputs;
+  const bshd = (t: Float32Array) => swapHeadsAndRows(t, heads, length, headDim);
+  let run: OrtRun | undefined;
+  try {
+    const session = await c.ort.session(causal);
+    const r = session.bind({ length, q: bshd(c.inputs.q), k: bshd(c.inputs.k), v: bshd(c.inputs.v) });
+    run = r;
+    const checkRun = async () => swapHeadsAndRows(await r.output(), length, heads, headDim);
+    return await timeGpu(c, `ort ${causal}`, flops, expected, checkRun, () => r.run());
+  } catch (error) {
+    return { skipped: `ORT failed: ${errorText(error)}` };
+  } finally {
+    run?.release();
+  }
+}
+
+/** The CPU reference, timed once where L ≤ cpuMax; its output is then the check for every GPU result. */
+function cpuCell(c: LengthRun, causal: boolean, flops: number): { cell: Cell; expected: ExpectedRows } {
+  const { length } = c.inputs;
+  if (length > c.options.cpuMax) {
+    const rows = sampleRows(length);
+    c.checked = `${rows.length} rows`;
+    return { cell: { skipped: `not timed past L=${c.options.cpuMax}` }, expected: referenceRows(c.inputs, causal, rows) };
+  }
+  const shape = [B, H, length, D];
+  const { result, ms } = timeOnce(() => reference.sdpa({ data: c.inputs.q, shape }, { data: c.inputs.k, shape }, { data: c.inputs.v, shape }, { causal }));
+  c.checked = 'full';
+  return { cell: { ms, gflops: flops / (ms * 1e6), runs: 1 }, expected: rowsOfFull(result.data, c.inputs) };
+}
+
+async function benchRow(c: LengthRun, causal: boolean): Promise<Row> {
+  const L = c.inputs.length;
+  const flops = 4 * B * H * D * attendedPairs(L, L, causal);
+  const { cell: cpu, expected } = cpuCell(c, causal, flops);
+  const { q, k, v } = c.tensors;
+  const flash = await libraryCell(c, `flash ${causal}`, () => c.attn.sdpa(q, k, v, { causal }), flops, expected);
+  const naive = await libraryCell(c, `naive ${causal}`, () => c.attn.sdpaNaive(q, k, v, { causal }), flops, expected);
+  const ort = await ortCell(c, causal, flops, expected);
+  return { B, H, L, D, causal, flops, flash, naive, ort, cpu };
+}
+
+async function loadOrt(gpu: GPU, wanted: boolean): Promise<{ ort: OrtSessions | null; status: OrtStatus }> {
+  if (!wanted) return { ort: null, status: { loaded: false, lines: ['ORT: skipped (--no-ort)'] } };
+  try {
+    const ort = await OrtWebGpu.load(gpu);
+    const status = await checkOrt(ort);
+    return { ort: new OrtSessions(ort, H, D), status };
+  } catch (error) {
+    const text = error instanceof Error ? `${error.message}` : String(error);
+    return { ort: null, status: { loaded: false, lines: [`ORT: onnxruntime-web's WebGPU EP could not run here: ${text}`] } };
+  }
+}
+
+async function benchLength(attn: AttentionContext, ort: OrtSessions | null, options: Options, L: number, msPerFlop: Map<string, number>): Promise<Row[]> {
+  const inputs = makeInputs(H, L, D);
+  const shape = [B, H, L, D];
+  const tensors = { q: attn.tensor(inputs.q, shape), k: attn.tensor(inputs.k, shape), v: attn.tensor(inputs.v, shape) };
+  const run: LengthRun = { attn, ort, options, inputs, tensors, checked: '', msPerFlop };
+  const rows: Row[] = [];
+  try {
+    for (const causal of [false, true]) rows.push(await benchRow(run, causal));
+  } finally {
+    Object.values(tensors).forEach((t) => t.destroy());
+  }
+  return rows;
+}
+
+export async function main(args: readonly string[]): Promise<number> {
+  const options = parseArgs(args);
+  const started = performance.now();
+  const seconds = () => ((performance.now() - started) / 1000).toFixed(0);
+  const gpu = await nodeGpu();
+  const attn = await createAttention({ gpu });
+  const environment = [...await describeEnvironment(attn, gpu), ...planLines(attn.device, options.lengths, H, D)];
+  environment.forEach((line) => console.log(line));
+  const { ort, status: ortStatus } = await loadOrt(gpu, options.ort);
+  ortStatus.lines.forEach((line) => console.log(line));
+  const rows: Row[] = [];
+  const msPerFlop = new Map<string, number>();
+  for (const L of options.lengths) {
+    rows.push(...await benchLength(attn, ort, options, L, msPerFlop));
+    console.error(`  L=${L} done (${seconds()} s)`);
+  }
+  await ort?.release();
+  console.log(`\n${options.quick ? 'Quick run (--quick)' : 'Full run'}: ${seconds()} s in all.\n`);
+  console.log(markdownTable(rows, ort !== null));
+  console.log(`\n${tableNotes(options.policy.budgetS / 2, ort !== null).map((n) => `- ${n}`).join('\n')}`);
+  if (options.json) {
+    writeFileSync(options.json, `${JSON.stringify({ options, environment, ort: ortStatus, rows }, null, 2)}\n`);
+    console.log(`\nJSON written to ${options.json}`);
+  }
+  attn.destroy();
+  const wrong = rows.some((r) => [r.flash, r.naive].some((cell) => cell.error !== undefined && !(cell.error <= 1)));
+  return wrong ? 1 : 0;
+}
