@@ -7,7 +7,7 @@
 //   for each key tile t the causal band allows:   (tiles past the band are never loaded)
 //     load K tile                                 ─ barrier
 //     S = Q·Kᵀ, scaled, softcapped, masked        ─ barrier   each invocation: 4 rows × 4 keys
-//     online softmax per row → P, α  ┐            ─ barrier   one invocation per row
+//     online softmax → P, α          ┐            ─ barrier   one invocation per 4 rows (vec4)
 //     load V tile (into the K tile)  ┘
 //     O = α·O + P·V                               ─ barrier   each invocation: 4 rows × 4 columns
 //   O /= row sum; write O (and the log-sum-exp)
@@ -62,7 +62,7 @@ struct SdpaParams {
   value_dim: u32,
   q_blocks: u32,        // ceil(Lq / BLOCK_Q)
   head_dim_vec4: u32,   // HEAD_DIM_VEC4 and TILE_KV as uniforms: loop bounds that compilers do not
-  tile_kv: u32,         // unroll (full unrolling makes SwiftShader's compile take tens of seconds)
+  tile_kv: u32,         // unroll fully (unrolled hot loops lengthen SwiftShader's compiles)
   groups_x: u32,        // workgroups along x (the dispatch is folded into y past the x limit)
   causal_offset: i32,   // 0 (upper-left) or Lk − Lq (lower-right)
   score_scale: f32,     // scale·log₂e, or scale / softcap with a softcap
