@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { validateMaskShape } from '../../src/ops/sdpa-validate';
+import { compareArrays } from './compare';
 import type { Layout, ReferenceSdpaOptions } from '../../src/types';
 
 export interface CaseTensor { name: string; dtype: string; dims: number[]; data: (number | string)[] }
@@ -327,16 +328,6 @@ function extraOutputs(c: ConformanceCase, outs: CaseTensor[], qkv: Qkv) {
 
 /** numpy allclose, element by element: |a − e| ≤ atol + rtol·|e|; ±Infinity must match exactly. */
 export function allClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): { ok: boolean; detail: string } {
-  if (actual.length !== expected.length) return { ok: false, detail: `length ${actual.length} vs ${expected.length}` };
-  let worst = { i: -1, excess: 0 };
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    const bad = Number.isFinite(e) ? !(Math.abs(a - e) <= tol.atol + tol.rtol * Math.abs(e)) : a !== e;
-    const excess = Number.isFinite(e) ? Math.abs(a - e) - (tol.atol + tol.rtol * Math.abs(e)) : Infinity;
-    if (bad && (worst.i < 0 || excess > worst.excess)) worst = { i, excess };
-  }
-  if (worst.i < 0) return { ok: true, detail: '' };
-  const i = worst.i;
-  return { ok: false, detail: `element ${i}: got ${actual[i]}, expected ${expected[i]} (atol ${tol.atol}, rtol ${tol.rtol})` };
+  const r = compareArrays(actual, expected, tol.atol, tol.rtol);
+  return { ok: r.ok, detail: r.ok ? '' : `${r.message} (atol ${tol.atol}, rtol ${tol.rtol})` };
 }
