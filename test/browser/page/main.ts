@@ -9,6 +9,7 @@
  * Failures are results, not console errors: a console error means the page itself misbehaved.
  */
 import { CASES, caseData, type SdpaCase } from '../../cases';
+import { compareArrays } from '../../helpers/compare';
 import { reference } from '../../../src/index';
 import type { HostResult, HostTensor } from '../../../src/types';
 
@@ -39,26 +40,12 @@ declare global {
   }
 }
 
-const ABS_TOL = 2e-5;
-const REL_TOL = 1e-4;
-
 interface Comparison { maxErr: number; failure?: string }
 
-/** |got − want| ≤ 2e-5 + 1e-4·|want|; non-finite reference values (−∞ lse) must match exactly. */
+/** The Node ring's rule (test/helpers/compare.ts): |got − want| ≤ 2e-5 + 1e-4·|want|, −∞ exact. */
 function compare(what: string, got: Float32Array, want: HostResult): Comparison {
-  if (got.length !== want.data.length) {
-    return { maxErr: Infinity, failure: `${what}: ${got.length} values, expected ${want.data.length}` };
-  }
-  let maxErr = 0;
-  let failure: string | undefined;
-  for (let i = 0; i < got.length; i++) {
-    const g = got[i];
-    const w = want.data[i];
-    const bad = Number.isFinite(w) ? !(Math.abs(g - w) <= ABS_TOL + REL_TOL * Math.abs(w)) : g !== w;
-    if (Number.isFinite(w)) maxErr = Math.max(maxErr, Number.isFinite(g) ? Math.abs(g - w) : Infinity);
-    if (bad && failure === undefined) failure = `${what}[${i}] = ${g}, expected ${w}`;
-  }
-  return { maxErr, failure };
+  const r = compareArrays(got, want.data);
+  return { maxErr: r.maxError, failure: r.ok ? undefined : `${what}: ${r.message}` };
 }
 
 function sdpaOptions(c: SdpaCase) {
