@@ -14,8 +14,8 @@
 //
 // Index legend: B batch, Hq query heads, Hkv = Hq / kv_group, Lq queries, Lk keys, D = head_dim,
 // Dv = value_dim; element (b, h, i, d) of q/k/v/out sits at offset + b·stride_b + h·stride_h +
-// i·stride_s + d. Edge rules as in sdpa.wgsl: a row with no allowed key has weights 0, output 0
-// and log-sum-exp −∞.
+// i·stride_s + d. Edge rules (causal, window, dilation, global tokens, masks) as in sdpa.wgsl: a
+// row with no allowed key has weights 0, output 0 and log-sum-exp −∞.
 
 override WORKGROUP_SIZE: u32 = 256;
 override IS_CAUSAL: bool = false;
@@ -23,6 +23,8 @@ override HAS_MASK: bool = false;
 override MASK_IS_BOOL: bool = false;
 override HAS_SOFTCAP: bool = false;
 override WRITE_LSE: bool = false;
+override HAS_WINDOW: bool = false;
+override HAS_GLOBAL: bool = false;
 
 const MASKED: f32 = -3.0e38;
 const MASKED_BELOW: f32 = -1.0e38;
@@ -40,6 +42,9 @@ struct SdpaNaiveParams {
   scale: f32,
   softcap: f32,
   minus_infinity: f32,
+  window_left: i32,    // reach in key positions, < 0 = unbounded
+  window_right: i32,
+  dilation: i32,
   q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_s: u32,
   k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_s: u32,
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
@@ -52,16 +57,32 @@ struct SdpaNaiveParams {
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read> mask: array<u32>;  // bool: bytes packed in words; float: f32 bits
-@group(0) @binding(5) var<storage, read_write> weights: array<f32>;  // [B, Hq, Lq, Lk]
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
-@group(0) @binding(7) var<storage, read_write> lse: array<f32>;     // [B, Hq, Lq]
+@group(0) @binding(5) var<storage, read> global_bits: array<u32>;  // bit j: key position j is global
+@group(0) @binding(6) var<storage, read_write> weights: array<f32>;  // [B, Hq, Lq, Lk]
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+@group(0) @binding(8) var<storage, read_write> lse: array<f32>;     // [B, Hq, Lq]
 
 fn flat_index(wg: vec3<u32>, lid: u32) -> u32 {
   return (wg.x + wg.y * params.groups_x) * WORKGROUP_SIZE + lid;
 }
 
+fn is_global(position: i32) -> bool {
+  if (position < 0 || position >= i32(params.kv_len)) { return false; }
+  return ((global_bits[u32(position) / 32u] >> (u32(position) % 32u)) & 1u) != 0u;
+}
+
+fn window_allows(p: i32, j: i32) -> bool {
+  if (HAS_GLOBAL && (is_global(j) || is_global(p))) { return true; }
+  let delta = j - p;
+  if (params.window_left >= 0 && delta < -params.window_left) { return false; }
+  if (params.window_right >= 0 && delta > params.window_right) { return false; }
+  return delta % params.dilation == 0;
+}
+
 fn is_allowed(b: u32, h: u32, i: u32, j: u32) -> bool {
-  if (IS_CAUSAL && i32(j) > i32(i) + params.causal_offset) { return false; }
+  let p = i32(i) + params.causal_offset;
+  if (IS_CAUSAL && i32(j) > p) { return false; }
+  if (HAS_WINDOW && !window_allows(p, i32(j))) { return false; }
   if (HAS_MASK && MASK_IS_BOOL) {
     let at = params.m_offset + b * params.m_stride_b + h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
     return ((mask[at / 4u] >> ((at % 4u) * 8u)) & 0xffu) != 0u;

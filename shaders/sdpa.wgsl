@@ -4,7 +4,7 @@
 // workgroup memory for the whole run and streams K and V through one shared tile of TILE_KV keys:
 //
 //   load Q tile                                   (once)
-//   for each key tile t the causal band allows:   (tiles past the band are never loaded)
+//   for each key tile the causal/window band allows:  (tiles outside the band are never loaded)
 //     load K tile                                 ─ barrier
 //     S = Q·Kᵀ, scaled, softcapped, masked        ─ barrier   each invocation: 4 rows × 4 keys
 //     online softmax → P, α          ┐            ─ barrier   one invocation per 4 rows (vec4)
@@ -31,9 +31,16 @@
 // D = head_dim (q·k), Dv = value_dim. Element (b, h, i, d) of a tensor sits at
 // offset + b·stride_b + h·stride_h + i·stride_s + d, which covers both `bhsd` and `bshd` layouts.
 //
-// Edge rules: a key is allowed when j < Lk, (not causal or j ≤ i + causal_offset) and the mask
-// allows it (boolean 1, or a float other than −∞). A row with no allowed key outputs zeros and a
-// log-sum-exp of −∞. Masked scores are held as MASKED (a finite sentinel), never as ±∞ or NaN.
+// Edge rules: query i sits at position p = i + causal_offset. A key is allowed when j < Lk, (not
+// causal or j ≤ p), the window allows it, and the mask allows it (boolean 1, or a float other than
+// −∞). The window (HAS_WINDOW) allows p − window_left ≤ j ≤ p + window_right (a side < 0 is
+// unbounded) with (j − p) a multiple of dilation; with HAS_GLOBAL, a key or a query position whose
+// bit is set in global_bits is allowed whatever the window. A row with no allowed key outputs zeros
+// and a log-sum-exp of −∞. Masked scores are held as MASKED (a finite sentinel), never ±∞ or NaN.
+//
+// Key tiles: a block visits the tiles that hold keys of its rows' band (causal and window); with
+// HAS_GLOBAL it walks every tile up to the causal end and skips, workgroup-uniformly, those holding
+// neither a band key nor a global key, unless one of its own rows is global.
 
 override BLOCK_Q: u32 = 32;        // query rows per workgroup, multiple of 4
 override TILE_KV: u32 = 32;        // keys per tile, multiple of 4
@@ -46,6 +53,8 @@ override HAS_MASK: bool = false;
 override MASK_IS_BOOL: bool = false;
 override HAS_SOFTCAP: bool = false;
 override WRITE_LSE: bool = false;
+override HAS_WINDOW: bool = false;  // sliding window and/or dilation
+override HAS_GLOBAL: bool = false;  // global tokens (only with HAS_WINDOW)
 
 const MASKED: f32 = -3.0e38;
 const MASKED_BELOW: f32 = -1.0e38;
@@ -68,6 +77,9 @@ struct SdpaParams {
   score_scale: f32,     // scale·log₂e, or scale / softcap with a softcap
   softcap_log2: f32,    // softcap·log₂e
   minus_infinity: f32,  // −∞, from the host: WGSL has no literal for it
+  window_left: i32,     // keys before p the window reaches (left · dilation), < 0 = unbounded
+  window_right: i32,    // keys after p (right · dilation), < 0 = unbounded
+  dilation: i32,        // ≥ 1
   q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_s: u32,
   k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_s: u32,
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
@@ -81,8 +93,10 @@ struct SdpaParams {
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 // Boolean masks are bytes packed four to a word; float masks are f32 bits. Unused: a dummy buffer.
 @group(0) @binding(4) var<storage, read> mask: array<u32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+// Bit j of global_bits set = key position j is a global token. Unused: a dummy buffer.
+@group(0) @binding(5) var<storage, read> global_bits: array<u32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(7) var<storage, read_write> lse: array<f32>;
 
 var<workgroup> q_tile: array<vec4<f32>, BLOCK_Q * HEAD_DIM_VEC4>;     // [row][d4]
 var<workgroup> kv_tile: array<vec4<f32>, TILE_KV * KV_STRIDE>;        // [key][d4], K then V
@@ -176,14 +190,49 @@ fn mask_value(t: Tile, i: u32, j: u32) -> f32 {
   return bitcast<f32>(bits) * LOG2E;
 }
 
-fn finish_scores(t: Tile, dots: vec4<f32>, i: u32, j: u32) -> vec4<f32> {
+// 32 bits of global_bits from key position `start` on (positions outside the keys read 0). The host
+// zero-fills the last word past Lk. Plain word arithmetic: short-circuit control flow inlined in the
+// score loop made SwiftShader's compiler hang.
+fn global_run(start: i32) -> u32 {
+  let word = start >> 5u;  // floor(start / 32), also for negative positions
+  let shift = u32(start & 31);
+  let low = global_word(word) >> shift;
+  let high = select(global_word(word + 1) << (32u - shift), 0u, shift == 0u);
+  return low | high;
+}
+
+fn global_word(word: i32) -> u32 {
+  let words = i32((params.kv_len + 31u) / 32u);
+  return select(0u, global_bits[u32(clamp(word, 0, words - 1))], (word >= 0) & (word < words));
+}
+
+// Which of rows i … i+3 (bits of `row_bits` from the block's first row) and which key (bit of
+// `key_bits` from the tile's first key) are global tokens; `globals` = (row_bits, key_bits).
+fn window_allows(positions: vec4<i32>, j: u32, row_in_block: u32, key_in_tile: u32, globals: vec2<u32>) -> vec4<bool> {
+  let delta = vec4<i32>(i32(j)) - positions;
+  var inside = (delta % vec4<i32>(params.dilation)) == vec4<i32>(0);
+  inside &= (delta >= vec4<i32>(-params.window_left)) | vec4<bool>(params.window_left < 0);
+  inside &= (delta <= vec4<i32>(params.window_right)) | vec4<bool>(params.window_right < 0);
+  if (HAS_GLOBAL) {
+    let rows = (vec4<u32>(globals.x) >> (vec4<u32>(row_in_block) + vec4<u32>(0u, 1u, 2u, 3u))) & vec4<u32>(1u);
+    let key = (globals.y >> key_in_tile) & 1u;
+    inside |= (rows | vec4<u32>(key)) != vec4<u32>(0u);
+  }
+  return inside;
+}
+
+fn finish_scores(t: Tile, dots: vec4<f32>, i: u32, j: u32, key_in_tile: u32, globals: vec2<u32>) -> vec4<f32> {
   // Scores of rows i … i+3 against key j, in the log2 domain; MASKED where the key is not allowed.
   // Written without branches on the causal test: short-circuit control flow, inlined 16 times,
   // made SwiftShader's compiler run for minutes.
   let rows = vec4<u32>(i, i + 1u, i + 2u, i + 3u);
+  let positions = vec4<i32>(rows) + vec4<i32>(params.causal_offset);
   var allowed = (rows < vec4<u32>(params.q_len)) & vec4<bool>(j < params.kv_len);
   if (IS_CAUSAL) {
-    allowed &= vec4<i32>(i32(j)) <= vec4<i32>(rows) + vec4<i32>(params.causal_offset);
+    allowed &= vec4<i32>(i32(j)) <= positions;
+  }
+  if (HAS_WINDOW) {
+    allowed &= window_allows(positions, j, i - t.q_start, key_in_tile, globals);
   }
   var s = dots * params.score_scale;
   if (HAS_SOFTCAP) { s = params.softcap_log2 * tanh(s); }
@@ -196,7 +245,7 @@ fn finish_scores(t: Tile, dots: vec4<f32>, i: u32, j: u32) -> vec4<f32> {
   return select(vec4<f32>(MASKED), s, allowed & (s > vec4<f32>(MASKED_BELOW)));
 }
 
-fn compute_scores(t: Tile, key_start: u32, tid: u32) {
+fn compute_scores(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
   // Register block: rows 4·rb … +3 against keys kb + n·(TILE_KV / 4), n = 0 … 3.
   let key_blocks = TILE_KV / 4u;
   for (var blk = tid; blk < (BLOCK_Q / 4u) * key_blocks; blk += WORKGROUP_SIZE) {
@@ -220,17 +269,17 @@ fn compute_scores(t: Tile, key_start: u32, tid: u32) {
       s2 += vec4<f32>(dot(q0, k2), dot(q1, k2), dot(q2, k2), dot(q3, k2));
       s3 += vec4<f32>(dot(q0, k3), dot(q1, k3), dot(q2, k3), dot(q3, k3));
     }
-    store_scores(t, s0, rb, kb, key_start);
-    store_scores(t, s1, rb, kb + key_blocks, key_start);
-    store_scores(t, s2, rb, kb + 2u * key_blocks, key_start);
-    store_scores(t, s3, rb, kb + 3u * key_blocks, key_start);
+    store_scores(t, s0, rb, kb, key_start, globals);
+    store_scores(t, s1, rb, kb + key_blocks, key_start, globals);
+    store_scores(t, s2, rb, kb + 2u * key_blocks, key_start, globals);
+    store_scores(t, s3, rb, kb + 3u * key_blocks, key_start, globals);
   }
 }
 
-fn store_scores(t: Tile, s: vec4<f32>, rb: u32, key: u32, key_start: u32) {
+fn store_scores(t: Tile, s: vec4<f32>, rb: u32, key: u32, key_start: u32, globals: vec2<u32>) {
   let i = t.q_start + rb * 4u;
   let j = key_start + key;
-  p_tile[key * (BLOCK_Q / 4u) + rb] = finish_scores(t, s, i, j);
+  p_tile[key * (BLOCK_Q / 4u) + rb] = finish_scores(t, s, i, j, key, globals);
 }
 
 fn online_softmax(tid: u32) {
@@ -285,14 +334,38 @@ fn locate_tile(wid: u32) -> Tile {
   return Tile(bh / params.q_heads, h, h / params.kv_group, (wid % params.q_blocks) * BLOCK_Q);
 }
 
-fn key_tile_count(t: Tile) -> u32 {
-  // Tiles wholly past the causal band of this block's last row are skipped, not loaded and masked.
-  var key_end = params.kv_len;
-  if (IS_CAUSAL) {
-    let last_allowed = i32(min(t.q_start + BLOCK_Q, params.q_len)) - 1 + params.causal_offset;
-    key_end = u32(clamp(last_allowed + 1, 0, i32(params.kv_len)));
-  }
-  return (key_end + TILE_KV - 1u) / TILE_KV;
+// Positions of the block's first and last rows.
+fn block_positions(t: Tile) -> vec2<i32> {
+  let last_row = min(t.q_start + BLOCK_Q, params.q_len) - 1u;
+  return vec2<i32>(i32(t.q_start), i32(last_row)) + vec2<i32>(params.causal_offset);
+}
+
+// The keys [first, last] some row of the block may see through causal and the window alone.
+// Tiles wholly outside it are skipped, not loaded and masked.
+fn band_keys(t: Tile, window: bool) -> vec2<i32> {
+  let p = block_positions(t);
+  var first = 0;
+  var last = i32(params.kv_len) - 1;
+  if (IS_CAUSAL) { last = min(last, p.y); }
+  if (window && params.window_left >= 0) { first = max(first, p.x - params.window_left); }
+  if (window && params.window_right >= 0) { last = min(last, p.y + params.window_right); }
+  return vec2<i32>(first, last);
+}
+
+// Key tiles [x, y) the block walks.
+fn key_tile_range(t: Tile) -> vec2<u32> {
+  // Global tokens: walk every tile causal allows; tile_needed() skips the rest.
+  let keys = band_keys(t, HAS_WINDOW && !HAS_GLOBAL);
+  if (keys.y < keys.x) { return vec2<u32>(0u); }
+  return vec2<u32>(u32(keys.x) / TILE_KV, u32(keys.y) / TILE_KV + 1u);
+}
+
+// With global tokens: whether a key tile holds a band key or a global key (uniform per workgroup).
+fn tile_needed(t: Tile, tile: u32, key_bits: u32, block_is_global: bool) -> bool {
+  let first = i32(tile * TILE_KV);
+  let last = first + i32(TILE_KV) - 1;
+  let band = band_keys(t, true);
+  return block_is_global | ((first <= band.y) & (last >= band.x)) | (key_bits != 0u);
 }
 
 fn write_output(t: Tile, acc: array<vec4<f32>, 4>, rb: u32, c: u32) {
@@ -331,12 +404,21 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
 
   load_q_tile(t, tid);
   workgroupBarrier();  // row statistics must be initialised even when no key tile follows
-  let tiles = key_tile_count(t);
-  for (var tile = 0u; tile < tiles; tile++) {
+  let tiles = key_tile_range(t);
+  var globals = vec2<u32>(0u);  // (global rows of the block, global keys of the tile), as bits
+  if (HAS_GLOBAL) {
+    let rows = min(params.q_len - t.q_start, BLOCK_Q);
+    globals.x = global_run(block_positions(t).x) & (0xffffffffu >> (32u - rows));
+  }
+  for (var tile = tiles.x; tile < tiles.y; tile++) {
     let key_start = tile * TILE_KV;
+    if (HAS_GLOBAL) {
+      globals.y = global_run(i32(key_start)) & (0xffffffffu >> (32u - TILE_KV));
+      if (!tile_needed(t, tile, globals.y, globals.x != 0u)) { continue; }
+    }
     load_k_tile(t, key_start, tid);
     workgroupBarrier();
-    compute_scores(t, key_start, tid);
+    compute_scores(t, key_start, globals, tid);
     workgroupBarrier();
     online_softmax(tid);
     load_v_tile(t, key_start, tid);

@@ -34,7 +34,25 @@ export interface SdpaOptionsOf<M> {
   returnLse?: boolean;
   /** Layout of q, k, v and the output. Default `'bhsd'`. */
   layout?: Layout;
+  /**
+   * Sliding window: query i (at position p) sees keys j with p − left·dilation ≤ j ≤ p + right·dilation;
+   * −1 = unbounded on that side. Combines with `causal` and `mask` (all must allow a key).
+   */
+  window?: SlidingWindow;
+  /**
+   * Dilated window (Longformer): query at p sees only keys p + k·dilation, for the k the window allows
+   * (−left ≤ k ≤ right). Default 1. Without `window`, every key at a multiple of `dilation` from p.
+   */
+  dilation?: number;
+  /**
+   * Global tokens (Longformer): key positions (0 ≤ g < Lk, distinct) that every query sees whatever the
+   * window, and whose queries (the query at position p = g) see every key. Causal and masks still apply.
+   */
+  globalTokens?: readonly number[];
 }
+
+/** `{ left, right }` of a sliding window, in dilated steps; −1 = unbounded on that side. */
+export interface SlidingWindow { left: number; right: number }
 
 /** Reference options: the mask is a host tensor (Uint8Array data = boolean). */
 export type ReferenceSdpaOptions = SdpaOptionsOf<HostTensor> & {

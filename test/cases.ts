@@ -2,7 +2,7 @@
  * The one table of named attention cases that feeds every ring (reference, Node GPU, browser).
  * Data is generated deterministically from the case name, so every ring sees the same numbers.
  */
-import type { Alignment, HostTensor, Layout } from '../src/types';
+import type { Alignment, HostTensor, Layout, SdpaOptionsOf, SlidingWindow } from '../src/types';
 
 export interface MaskSpec {
   kind: 'float' | 'bool';
@@ -25,6 +25,19 @@ export interface SdpaCase {
   /** Multiplies q so scores reach ±magnitude (e.g. 1e4 to test overflow). */
   scoreMagnitude?: number;
   returnLse?: boolean;
+  window?: SlidingWindow;
+  dilation?: number;
+  globalTokens?: number[];
+}
+
+/** The call options of a case (mask and outputs aside); absent fields are left out, not undefined. */
+export function caseOptions(c: SdpaCase): SdpaOptionsOf<never> {
+  const o: Record<string, unknown> = {
+    causal: c.causal, alignment: c.alignment, softcap: c.softcap, scale: c.scale, layout: c.layout,
+    window: c.window, dilation: c.dilation, globalTokens: c.globalTokens,
+  };
+  for (const key of Object.keys(o)) if (o[key] === undefined) delete o[key];
+  return o as SdpaOptionsOf<never>;
 }
 
 /** Deterministic PRNG (mulberry32) seeded from a string. */
@@ -127,4 +140,30 @@ export const CASES: SdpaCase[] = [
   base('scores ±1e4', { Lq: 33, Lk: 70, D: 32, Dv: 32, scoreMagnitude: 1e4 }),
   base('scores ±1e4 causal lse', { Lq: 33, Lk: 33, D: 64, Dv: 64, scoreMagnitude: 1e4, causal: true, returnLse: true }),
   base('lse D=64', { B: 2, Hq: 2, Hkv: 2, Lq: 65, Lk: 100, D: 64, Dv: 64, returnLse: true }),
+  ...WINDOW_CASES(),
 ];
+
+/** Sliding windows, dilation and global tokens (issue #4). Few distinct head dims: each costs compiles. */
+function WINDOW_CASES(): SdpaCase[] {
+  const w = (left: number, right: number) => ({ window: { left, right } });
+  return [
+    base('window 0/0 (itself only) L=33', { Lq: 33, Lk: 33, D: 16, Dv: 16, ...w(0, 0), returnLse: true }),
+    base('window 1/1 L=33', { Lq: 33, Lk: 33, D: 16, Dv: 16, ...w(1, 1) }),
+    base('window 3/5 L=257 D=32', { Lq: 257, Lk: 257, D: 32, Dv: 32, ...w(3, 5) }),
+    base('window 300/300 ≥ L L=257 D=32', { Lq: 257, Lk: 257, D: 32, Dv: 32, ...w(300, 300) }),
+    base('window 64/64 L=1024 D=32', { Lq: 1024, Lk: 1024, D: 32, Dv: 32, ...w(64, 64) }),
+    base('window unbounded left (-1/2) L=65', { Lq: 65, Lk: 65, D: 16, Dv: 16, ...w(-1, 2) }),
+    base('window unbounded right (4/-1) L=65', { Lq: 65, Lk: 65, D: 16, Dv: 16, ...w(4, -1) }),
+    base('Mistral causal window 15/0 L=101', { Lq: 101, Lk: 101, D: 16, Dv: 16, causal: true, ...w(15, 0), returnLse: true }),
+    base('window upper-left Lq=33 Lk=70 4/9', { Lq: 33, Lk: 70, D: 16, Dv: 16, ...w(4, 9) }),
+    base('window causal lower-right Lq=7 Lk=70 20/0', { Lq: 7, Lk: 70, D: 16, Dv: 16, causal: true, alignment: 'lower-right', ...w(20, 0) }),
+    base('window lower-right Lq=33 Lk=7 2/0 (dead rows)', { Lq: 33, Lk: 7, D: 16, Dv: 16, alignment: 'lower-right', ...w(2, 0), returnLse: true }),
+    base('dilation 2 window 4/4 L=65', { Lq: 65, Lk: 65, D: 16, Dv: 16, ...w(4, 4), dilation: 2 }),
+    base('dilation 3 causal window 5/0 L=100', { Lq: 100, Lk: 100, D: 16, Dv: 16, causal: true, ...w(5, 0), dilation: 3 }),
+    base('dilation 4 no window L=33', { Lq: 33, Lk: 33, D: 16, Dv: 16, dilation: 4 }),
+    base('window GQA bshd bool mask 3/3', { B: 2, Hq: 4, Hkv: 2, Lq: 40, Lk: 40, D: 16, Dv: 16, layout: 'bshd', ...w(3, 3), mask: { kind: 'bool', shape: [2, 1, 1, 40], fill: 'random' } }),
+    base('window softcap float mask 6/2', { Lq: 33, Lk: 33, D: 16, Dv: 16, softcap: 2, ...w(6, 2), mask: { kind: 'float', shape: [33, 33], fill: 'random' } }),
+    base('global tokens [0, 40] window 2/2 L=100', { Lq: 100, Lk: 100, D: 16, Dv: 16, ...w(2, 2), globalTokens: [0, 40], returnLse: true }),
+    base('global tokens causal dilation 2 L=257 D=32', { Lq: 257, Lk: 257, D: 32, Dv: 32, causal: true, ...w(8, 0), dilation: 2, globalTokens: [3, 100, 200] }),
+  ];
+}

@@ -8,6 +8,7 @@ import type { GpuRuntime } from '../gpu/runtime';
 import { GpuMask, GpuTensor, type TensorBinding } from '../tensor';
 import type { Layout } from '../types';
 import { validateMaskShape, type MaskStrides, type SdpaDims } from './sdpa-validate';
+import { hasWindow, type ResolvedWindow } from './sdpa-window';
 
 const U32_LIMIT = 2 ** 32;
 
@@ -65,4 +66,30 @@ export function maskArguments(runtime: GpuRuntime, checked: ReturnType<typeof ch
   const binding = checked.mask.binding();
   const { b, h, i, j } = checked.strides;
   return { resource: binding.resource, uniforms: { m_offset: binding.elementOffset, m_stride_b: b, m_stride_h: h, m_stride_q: i, m_stride_k: j } };
+}
+
+/** Bindings, uniforms and overrides of the window (`window`, `dilation`, `globalTokens`) for a kernel. */
+export interface WindowArguments {
+  resource: GPUBufferBinding;
+  uniforms: Record<string, number>;
+  overrides: { HAS_WINDOW: boolean; HAS_GLOBAL: boolean };
+  /** Returns the global-token buffer to the pool; call once the work is submitted. */
+  release(): void;
+}
+
+/** The window's uniforms and, with global tokens, a bitset of them over the key positions. */
+export function windowArguments(runtime: GpuRuntime, window: ResolvedWindow, kvLen: number): WindowArguments {
+  const on = hasWindow(window);
+  const uniforms = { window_left: window.left, window_right: window.right, dilation: window.dilation };
+  if (!on || window.globalTokens.length === 0) {
+    return { resource: { buffer: runtime.dummy }, uniforms, overrides: { HAS_WINDOW: on, HAS_GLOBAL: false }, release: () => {} };
+  }
+  const bits = new Uint32Array(Math.ceil(kvLen / 32));
+  for (const g of window.globalTokens) bits[g >>> 5] |= 1 << (g & 31);
+  const buffer = runtime.pool.acquire(bits.byteLength, 'global tokens');
+  runtime.device.queue.writeBuffer(buffer, 0, bits);
+  return {
+    resource: { buffer, size: bits.byteLength }, uniforms, overrides: { HAS_WINDOW: true, HAS_GLOBAL: true },
+    release: () => runtime.release(buffer),
+  };
 }

@@ -6,7 +6,7 @@ import { AttentionError } from '../errors';
 import { foldWorkgroups, type GpuRuntime, type KernelDispatch } from '../gpu/runtime';
 import { SHADERS } from '../shaders';
 import { GpuTensor } from '../tensor';
-import { maskArguments } from './attention-args';
+import { maskArguments, windowArguments } from './attention-args';
 import { sharedUniforms, validateAttentionCall, type SdpaOptions, type ValidatedSdpa } from './sdpa';
 
 /** Options of `attn.sdpaNaive`: those of `attn.sdpa`, plus `returnWeights`. */
@@ -55,16 +55,18 @@ function encodeNaive(runtime: GpuRuntime, call: ValidatedSdpa, returnWeights: bo
   const out = runtime.pool.acquire(outBytes, 'sdpa_naive output');
   const lse = call.options.returnLse ? runtime.pool.acquire(lseBytes, 'sdpa_naive lse') : null;
   const mask = maskArguments(runtime, call.mask);
+  const window = windowArguments(runtime, call.options.window, Lk);
   const overrides = {
+    ...window.overrides,
     WORKGROUP_SIZE, IS_CAUSAL: call.options.causal, HAS_MASK: call.mask !== null,
     MASK_IS_BOOL: call.mask?.mask.dtype === 'bool', HAS_SOFTCAP: call.options.softcap > 0, WRITE_LSE: call.options.returnLse,
   };
   const buffers = {
-    q: call.q.binding().resource, k: call.k.binding().resource, v: call.v.binding().resource, mask: mask.resource,
+    q: call.q.binding().resource, k: call.k.binding().resource, v: call.v.binding().resource, mask: mask.resource, global_bits: window.resource,
     weights: { buffer: weights, size: weightsBytes }, out: { buffer: out, size: outBytes },
     lse: lse ? { buffer: lse, size: lseBytes } : { buffer: runtime.dummyOutput },
   };
-  const base = { ...sharedUniforms(call, mask.uniforms), scale: call.options.scale, softcap: call.options.softcap };
+  const base = { ...sharedUniforms(call, mask.uniforms, window), scale: call.options.scale, softcap: call.options.softcap };
   const pass = (entry: string, threads: number): KernelDispatch => {
     const workgroups = groups(threads);
     const pipeline = runtime.pipelines.get(SHADERS.sdpaNaive, entry, overrides);
@@ -73,6 +75,7 @@ function encodeNaive(runtime: GpuRuntime, call: ValidatedSdpa, returnWeights: bo
   const ready = runtime.run('sdpa_naive', [
     pass('sdpa_naive_scores', B * Hq * Lq * Lk), pass('sdpa_naive_softmax', B * Hq * Lq), pass('sdpa_naive_output', B * Hq * Lq * Dv),
   ]);
+  window.release();
   const output = Object.assign(new GpuTensor(runtime, out, call.outputShape, 0, true), { ready });
   const weightsTensor = Object.assign(new GpuTensor(runtime, weights, [B, Hq, Lq, Lk], 0, true), { ready });
   if (!returnWeights) weightsTensor.destroy();

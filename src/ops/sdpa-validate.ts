@@ -4,6 +4,7 @@
  */
 import { AttentionError, describe } from '../errors';
 import type { Alignment, Layout, SdpaOptionsOf } from '../types';
+import { validateWindow, type ResolvedWindow } from './sdpa-window';
 
 /** Sizes of one sdpa call, whatever the layout. */
 export interface SdpaDims {
@@ -20,6 +21,8 @@ export interface ResolvedSdpaOptions {
   offset: number;
   layout: Layout;
   returnLse: boolean;
+  /** Sliding window, dilation and global tokens (NO_WINDOW when none is asked for). */
+  window: ResolvedWindow;
 }
 
 /** Element strides of a broadcast mask over [b, h, i, j]; 0 where the mask broadcasts. */
@@ -116,7 +119,8 @@ export function validateSdpaOptions(options: SdpaOptionsOf<unknown> | undefined,
   }
   // Lower-right may be negative (Lk < Lq): the first Lq − Lk rows then see no key and output zeros.
   const offset = alignment === 'lower-right' ? dims.Lk - dims.Lq : 0;
-  return { scale, softcap, causal, offset, layout, returnLse };
+  const window = validateWindow(o.window, o.dilation, o.globalTokens, dims.Lk);
+  return { scale, softcap, causal, offset, layout, returnLse, window };
 }
 
 /**

@@ -6,7 +6,7 @@ import { foldWorkgroups, type GpuRuntime } from '../gpu/runtime';
 import { SHADERS } from '../shaders';
 import { GpuTensor, type GpuMask } from '../tensor';
 import type { SdpaOptionsOf } from '../types';
-import { checkFits, checkMask, checkTensor, layoutStrides, maskArguments, tensorUniforms } from './attention-args';
+import { checkFits, checkMask, checkTensor, layoutStrides, maskArguments, tensorUniforms, windowArguments, type WindowArguments } from './attention-args';
 import { planSdpa, TILE_PREFERENCES, type SdpaPlan, type SdpaTile } from './sdpa-plan';
 import { validateLayout, validateSdpaOptions, validateSdpaShapes, type ResolvedSdpaOptions, type SdpaDims } from './sdpa-validate';
 
@@ -58,7 +58,7 @@ function checkTile(tile: unknown): SdpaTile | undefined {
 }
 
 /** Uniforms both attention kernels share: sizes and where q, k, v, out and the mask sit. */
-export function sharedUniforms(call: ValidatedSdpa, maskUniforms: Record<string, number>): Record<string, number> {
+export function sharedUniforms(call: ValidatedSdpa, maskUniforms: Record<string, number>, window: WindowArguments): Record<string, number> {
   const { dims, options } = call;
   const s = (heads: number, length: number, dim: number) => layoutStrides(options.layout, heads, length, dim);
   return {
@@ -69,17 +69,19 @@ export function sharedUniforms(call: ValidatedSdpa, maskUniforms: Record<string,
     ...tensorUniforms('v', call.v.binding(), s(dims.Hkv, dims.Lk, dims.Dv)),
     ...tensorUniforms('o', { elementOffset: 0 }, s(dims.Hq, dims.Lq, dims.Dv)),
     ...maskUniforms,
+    ...window.uniforms,
   };
 }
 
 /** The overrides of the flash kernel for a call and its plan. */
-function flashOverrides(call: ValidatedSdpa, plan: SdpaPlan): Record<string, number | boolean> {
+function flashOverrides(call: ValidatedSdpa, plan: SdpaPlan, window: WindowArguments): Record<string, number | boolean> {
   return {
     BLOCK_Q: plan.tile.blockQ, TILE_KV: plan.tile.tileKv,
     HEAD_DIM_VEC4: plan.headDimVec4, VALUE_DIM_VEC4: plan.valueDimVec4, KV_STRIDE: plan.kvStride,
     WORKGROUP_SIZE: plan.workgroupSize,
     IS_CAUSAL: call.options.causal, HAS_MASK: call.mask !== null, MASK_IS_BOOL: call.mask?.mask.dtype === 'bool',
     HAS_SOFTCAP: call.options.softcap > 0, WRITE_LSE: call.options.returnLse,
+    ...window.overrides,
   };
 }
 
@@ -105,19 +107,21 @@ function encodeSdpa(runtime: GpuRuntime, call: ValidatedSdpa, plan: SdpaPlan, wo
   const outBuffer = runtime.pool.acquire(outBytes, 'sdpa output');
   const lseBuffer = options.returnLse ? runtime.pool.acquire(lseBytes, 'sdpa lse') : null;
   const mask = maskArguments(runtime, call.mask);
-  const pipeline = runtime.pipelines.get(SHADERS.sdpa, 'sdpa_forward', flashOverrides(call, plan));
+  const window = windowArguments(runtime, options.window, dims.Lk);
+  const pipeline = runtime.pipelines.get(SHADERS.sdpa, 'sdpa_forward', flashOverrides(call, plan, window));
   const uniforms = {
-    ...sharedUniforms(call, mask.uniforms),
+    ...sharedUniforms(call, mask.uniforms, window),
     q_blocks: plan.qBlocks, head_dim_vec4: plan.headDimVec4, tile_kv: plan.tile.tileKv, groups_x: workgroups[0],
     score_scale: options.softcap > 0 ? options.scale / options.softcap : options.scale * LOG2E,
     softcap_log2: options.softcap * LOG2E,
   };
   const buffers = {
     q: call.q.binding().resource, k: call.k.binding().resource, v: call.v.binding().resource,
-    mask: mask.resource, out: { buffer: outBuffer, size: outBytes },
+    mask: mask.resource, global_bits: window.resource, out: { buffer: outBuffer, size: outBytes },
     lse: lseBuffer ? { buffer: lseBuffer, size: lseBytes } : { buffer: runtime.dummyOutput },
   };
   const ready = runtime.run(pipeline.label, [{ pipeline, uniforms, buffers, workgroups }]);
+  window.release();
   const output = new GpuTensor(runtime, outBuffer, call.outputShape, 0, true);
   output.ready = ready;
   if (!lseBuffer) return output;

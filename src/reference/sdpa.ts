@@ -7,6 +7,7 @@ import {
   sizeOf, validateLayout, validateMaskShape, validateSdpaOptions, validateSdpaShapes,
   type MaskStrides, type ResolvedSdpaOptions, type SdpaDims,
 } from '../ops/sdpa-validate';
+import { windowAllows } from '../ops/sdpa-window';
 import type { HostResult, HostTensor, Layout, ReferenceSdpaOptions } from '../types';
 
 /** What `reference.sdpa` returns when `returnLse` or `returnWeights` is set. */
@@ -64,16 +65,17 @@ function maskRow(mask: MaskReader | undefined, b: number, h: number, i: number):
 
 /**
  * Fills `logits` (length Lk) for one query row and returns their maximum (−Infinity if every
- * key is masked). Order as in the contract: scale · q·k, softcap, mask, causal.
+ * key is masked). Order as in the contract: scale · q·k, softcap, mask; causal and the window remove keys.
  */
 function rowLogits(
   logits: Float64Array, q: Data, qAt: number, k: Data, kAt: (j: number) => number, D: number,
-  o: ResolvedSdpaOptions, i: number, mask: ((j: number) => number) | undefined,
+  o: ResolvedSdpaOptions, i: number, mask: ((j: number) => number) | undefined, global: ReadonlySet<number>,
 ): number {
   let max = -Infinity;
+  const p = i + o.offset;
   for (let j = 0; j < logits.length; j++) {
     let s = -Infinity;
-    if (!o.causal || j <= i + o.offset) {
+    if ((!o.causal || j <= p) && windowAllows(o.window, p, j, global)) {
       const kj = kAt(j);
       let dot = 0;
       for (let d = 0; d < D; d++) dot += Number(q[qAt + d]) * Number(k[kj + d]);
@@ -130,11 +132,12 @@ function compute({ q, k, v, dims, o, mask }: Inputs, bufs: Buffers): void {
   const vAt = rowIndexer(o.layout, Hkv, Lk, Dv);
   const outAt = rowIndexer(o.layout, Hq, Lq, Dv);
   const p = new Float64Array(Lk);
+  const global = new Set(o.window.globalTokens);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < Hq; h++) {
       const g = Math.floor(h / group);
       for (let i = 0; i < Lq; i++) {
-        const max = rowLogits(p, q.data, qAt(b, h, i), k.data, (j) => kAt(b, g, j), D, o, i, maskRow(mask, b, h, i));
+        const max = rowLogits(p, q.data, qAt(b, h, i), k.data, (j) => kAt(b, g, j), D, o, i, maskRow(mask, b, h, i), global);
         const row = (b * Hq + h) * Lq + i;
         const lse = softmaxInPlace(p, max);
         if (bufs.lse) bufs.lse[row] = lse;

@@ -1,7 +1,7 @@
 /** Runs a case of test/cases.ts on a context (flash or naive) and on the reference. */
 import type { AttentionContext, GpuMask, GpuTensor, ReferenceSdpaOptions } from '../../src/index';
 import { reference } from '../../src/index';
-import { caseData, type SdpaCase } from '../cases';
+import { caseData, caseOptions, type SdpaCase } from '../cases';
 
 export interface CaseOutputs { output: Float32Array; lse?: Float32Array; weights?: Float32Array }
 export interface CaseExpected { output: Float64Array; lse?: Float64Array; weights?: Float64Array }
@@ -14,10 +14,6 @@ function upload(attn: AttentionContext, c: SdpaCase) {
   let mask: GpuTensor | GpuMask | undefined;
   if (d.mask) mask = d.mask.data instanceof Uint8Array ? attn.mask(d.mask.data, d.mask.shape) : attn.tensor(d.mask.data as Float32Array, d.mask.shape);
   return { q, k, v, mask, tensors: [q, k, v, ...(mask ? [mask] : [])] };
-}
-
-function caseOptions(c: SdpaCase) {
-  return { causal: c.causal, alignment: c.alignment, softcap: c.softcap, scale: c.scale, layout: c.layout };
 }
 
 /** The case through `attn.sdpa` (flash), with the log-sum-exp when the case asks for it. */

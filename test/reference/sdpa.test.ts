@@ -6,9 +6,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttentionError } from '../../src/errors';
 import { validateMaskShape, validateSdpaOptions, validateSdpaShapes } from '../../src/ops/sdpa-validate';
+import { NO_WINDOW } from '../../src/ops/sdpa-window';
 import { reference } from '../../src/reference/index';
 import type { HostTensor, Layout, ReferenceSdpaOptions } from '../../src/types';
-import { CASES, caseData, rng } from '../cases';
+import { CASES, caseData, caseOptions, rng } from '../cases';
 
 const { sdpa } = reference;
 const t = (data: number[] | Float32Array | Uint8Array, shape: number[]): HostTensor => ({ data, shape });
@@ -351,7 +352,7 @@ describe('sdpa-validate (shared with the GPU op)', () => {
   });
 
   it('resolves defaults and the causal offset', () => {
-    expect(validateSdpaOptions(undefined, dims)).toEqual({ scale: 1 / Math.sqrt(8), softcap: 0, causal: false, offset: 0, layout: 'bhsd', returnLse: false });
+    expect(validateSdpaOptions(undefined, dims)).toEqual({ scale: 1 / Math.sqrt(8), softcap: 0, causal: false, offset: 0, layout: 'bhsd', returnLse: false, window: NO_WINDOW });
     expect(validateSdpaOptions({ causal: true, alignment: 'lower-right' }, dims).offset).toBe(2);
   });
 
@@ -369,7 +370,7 @@ describe('reference.sdpa: every case of test/cases.ts', () => {
   for (const c of CASES) {
     it(c.name, () => {
       const { q, k, v, mask } = caseData(c);
-      const r = sdpa(q, k, v, { causal: c.causal, alignment: c.alignment, softcap: c.softcap, scale: c.scale, layout: c.layout, mask, returnLse: c.returnLse });
+      const r = sdpa(q, k, v, { ...caseOptions(c), mask, returnLse: c.returnLse });
       const output = 'output' in r ? r.output : r;
       const lse = 'output' in r ? r.lse : undefined;
       expect(output.shape).toEqual(c.layout === 'bshd' ? [c.B, c.Lq, c.Hq, c.Dv] : [c.B, c.Hq, c.Lq, c.Dv]);

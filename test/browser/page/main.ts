@@ -8,7 +8,7 @@
  * `?cases=a,b` (URL-encoded names) runs only those cases.
  * Failures are results, not console errors: a console error means the page itself misbehaved.
  */
-import { CASES, caseData, type SdpaCase } from '../../cases';
+import { CASES, caseData, caseOptions, type SdpaCase } from '../../cases';
 import { compareArrays } from '../../helpers/compare';
 import { reference } from '../../../src/index';
 import type { HostResult, HostTensor } from '../../../src/types';
@@ -49,15 +49,7 @@ function compare(what: string, got: Float32Array, want: HostResult): Comparison 
 }
 
 function sdpaOptions(c: SdpaCase) {
-  const o: { causal?: boolean; alignment?: SdpaCase['alignment']; softcap?: number; scale?: number;
-    layout?: SdpaCase['layout']; returnLse?: boolean } = {};
-  if (c.causal !== undefined) o.causal = c.causal;
-  if (c.alignment !== undefined) o.alignment = c.alignment;
-  if (c.softcap !== undefined) o.softcap = c.softcap;
-  if (c.scale !== undefined) o.scale = c.scale;
-  if (c.layout !== undefined) o.layout = c.layout;
-  if (c.returnLse) o.returnLse = true;
-  return o;
+  return c.returnLse ? { ...caseOptions(c), returnLse: true } : caseOptions(c);
 }
 
 function upload(attn: Attention, t: HostTensor): Tensor {
