@@ -6,6 +6,8 @@ import { acquireDevice, type DeviceOptions } from './gpu/device';
 import { GpuRuntime } from './gpu/runtime';
 import { sdpa, type SdpaOptions, type SdpaWithLse } from './ops/sdpa';
 import { sdpaNaive, type SdpaNaiveOptions, type SdpaNaiveResult } from './ops/sdpa-naive';
+import { linear } from './ops/linear';
+import { neighborhood1d, neighborhood2d, type Neighborhood1dOptions, type Neighborhood2dOptions } from './ops/neighborhood';
 import { makeMask, makeTensor, wrapBuffer, type WrapOptions } from './ops/tensors';
 import type { GpuMask, GpuTensor } from './tensor';
 
@@ -90,6 +92,36 @@ export class AttentionContext {
   sdpaNaive(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaNaiveOptions): GpuTensor | SdpaNaiveResult;
   sdpaNaive(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaNaiveOptions): GpuTensor | SdpaNaiveResult {
     return sdpaNaive(this.runtime, q, k, v, options);
+  }
+
+  /**
+   * A linear layer, y = x · weightᵀ + bias (PyTorch's nn.Linear): x [..., K], weight [N, K]
+   * ([out, in]), bias [N] → y [..., N].
+   * @example
+   * const y = attn.linear(x, weight, bias); // x [2, 5, 8], weight [3, 8], bias [3] → y [2, 5, 3]
+   */
+  linear(x: GpuTensor, weight: GpuTensor, bias?: GpuTensor): GpuTensor {
+    return linear(this.runtime, x, weight, bias);
+  }
+
+  /**
+   * 2-D neighbourhood attention (NATTEN): each query sees the kernel-sized window of keys around
+   * it (dilated, per-axis causal, optional relative position bias). q [B, Hq, Y, X, D] ('bhyxd')
+   * or [B, Y, X, Hq, D] ('byxhd'); returns [B, Hq, Y, X, Dv] in the same layout.
+   * @example
+   * const o = attn.neighborhood2d(q, k, v, { kernel: 7, dilation: 2, rpb });
+   */
+  neighborhood2d(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: Neighborhood2dOptions): GpuTensor {
+    return neighborhood2d(this.runtime, q, k, v, options);
+  }
+
+  /**
+   * 1-D neighbourhood attention (NATTEN) over sequences: q [B, Hq, L, D] ('bhsd') or [B, L, Hq, D] ('bshd').
+   * @example
+   * const o = attn.neighborhood1d(q, k, v, { kernel: 5, dilation: 3, causal: true });
+   */
+  neighborhood1d(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: Neighborhood1dOptions): GpuTensor {
+    return neighborhood1d(this.runtime, q, k, v, options);
   }
 
   /** Whether the context can still take work (false after destroy() or a lost device). */

@@ -7,4 +7,11 @@ export type { SdpaOptions, SdpaWithLse } from './ops/sdpa';
 export type { SdpaNaiveOptions, SdpaNaiveResult } from './ops/sdpa-naive';
 export type { WrapOptions } from './ops/tensors';
 export type { SdpaTile } from './ops/sdpa-plan';
-export type { HostTensor, HostResult, Layout, Alignment, SdpaOptionsOf, ReferenceSdpaOptions } from './types';
+export type { Neighborhood2dOptions, Neighborhood1dOptions } from './ops/neighborhood';
+export type { Neighborhood2dOptionsOf, Neighborhood1dOptionsOf, NeighborhoodLayout2d } from './ops/neighborhood-types';
+export type { ReferenceNeighborhood2dOptions, ReferenceNeighborhood1dOptions } from './reference/neighborhood';
+export type { HostTensor, HostResult, Layout, Alignment, SdpaOptionsOf, ReferenceSdpaOptions, SlidingWindow } from './types';
+export type {
+  MhaConfigOf, MhaForwardOptionsOf, MhaWeightsOf, MhaSeparateWeightsOf, MhaPackedWeightsOf, RotaryOptions,
+} from './ops/mha-validate';
+export type { ReferenceMhaConfig, ReferenceMhaOptions, ReferenceMhaOutputs, ReferenceMultiHeadAttention } from './reference/multi-head';

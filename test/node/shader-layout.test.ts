@@ -12,6 +12,8 @@ const ENTRY_POINTS: [keyof typeof SHADERS, string][] = [
   ['sdpaNaive', 'sdpa_naive_scores'],
   ['sdpaNaive', 'sdpa_naive_softmax'],
   ['sdpaNaive', 'sdpa_naive_output'],
+  ['local', 'local_neighborhood'],
+  ['matmul', 'matmul_linear'],
 ];
 
 describe('reflected shader layouts', () => {

@@ -1,0 +1,60 @@
+/**
+ * `attn.linear`: y = x · weightᵀ + bias, PyTorch's nn.Linear. validate → plan → encode, on the
+ * GEMM kernel of shaders/matmul.wgsl.
+ */
+import type { GpuRuntime } from '../gpu/runtime';
+import { GpuTensor } from '../tensor';
+import { checkFits, checkTensor } from './attention-args';
+import { encodeMatmul, operandOf } from './matmul-encode';
+import { linearDims, planMatmul, type MatmulDims, type MatmulPlan } from './matmul-plan';
+
+/** Everything encode needs, checked: nothing past this point can throw an AttentionError. */
+interface ValidatedLinear extends MatmulDims {
+  x: GpuTensor; weight: GpuTensor; bias?: GpuTensor;
+  outputShape: number[];
+}
+
+function validateLinear(runtime: GpuRuntime, x: unknown, weight: unknown, bias: unknown): ValidatedLinear {
+  runtime.assertAlive();
+  const xT = checkTensor(runtime, 'x', x);
+  const wT = checkTensor(runtime, 'weight', weight);
+  const bT = bias === undefined ? undefined : checkTensor(runtime, 'bias', bias);
+  const dims = linearDims(xT.shape, wT.shape, bT?.shape);
+  for (const [name, t] of [['x', xT], ['weight', wT], ['bias', bT]] as const) {
+    if (t) checkFits(runtime.device, name, t.size, t.size * 4);
+  }
+  checkFits(runtime.device, 'output', dims.M * dims.N, dims.M * dims.N * 4);
+  return { x: xT, weight: wT, bias: bT, ...dims };
+}
+
+/**
+ * y = x · weightᵀ + bias with x [..., K], weight [N, K] (nn.Linear layout [out, in]), bias [N];
+ * returns a new tensor [..., N].
+ * @example
+ * const y = linear(runtime, x, weight, bias); // x [2, 5, 8], weight [3, 8], bias [3] → y [2, 5, 3]
+ */
+export function linear(runtime: GpuRuntime, x: unknown, weight: unknown, bias?: unknown): GpuTensor {
+  const call = validateLinear(runtime, x, weight, bias);
+  const plan = planMatmul(call, runtime.device.limits);
+  return encodeLinear(runtime, call, plan);
+}
+
+function encodeLinear(runtime: GpuRuntime, call: ValidatedLinear, plan: MatmulPlan): GpuTensor {
+  const { M, N, K } = call;
+  const outBytes = M * N * 4;
+  const outBuffer = runtime.pool.acquire(outBytes, `linear output [${call.outputShape.join(', ')}]`);
+  let dispatch;
+  try {
+    dispatch = encodeMatmul(runtime, {
+      x: operandOf(call.x), xStrideM: K, M, K,
+      weight: operandOf(call.weight), N, bias: call.bias && operandOf(call.bias),
+      out: { buffer: { buffer: outBuffer, size: outBytes }, elementOffset: 0, rowsPerBatch: M, headDim: N, strideB: M * N, strideL: N, strideH: 0 },
+    }, plan);
+  } catch (error) {
+    runtime.release(outBuffer);
+    throw error;
+  }
+  const output = new GpuTensor(runtime, outBuffer, call.outputShape, 0, true);
+  output.ready = runtime.run(dispatch.pipeline.label, [dispatch]);
+  return output;
+}

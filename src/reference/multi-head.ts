@@ -1,0 +1,180 @@
+/**
+ * A multi-head-attention layer on the CPU in float64: projections (PyTorch `nn.Linear` layout),
+ * rotary embeddings, grouped-query `reference.sdpa` in layout 'bshd', key-padding masks, and the
+ * output projection. The oracle for `attn.multiHeadAttention`; written for clarity, not speed.
+ */
+import { AttentionError, describe } from '../errors';
+import {
+  validateMhaConfig, validateMhaForward,
+  type MhaConfigOf, type MhaForwardOptionsOf, type MhaProjection, type ResolvedMhaConfig, type ResolvedRotary,
+  type TensorChecks, type ValidatedMhaForward,
+} from '../ops/mha-validate';
+import { sizeOf } from '../ops/sdpa-validate';
+import type { HostResult, HostTensor, ReferenceSdpaOptions } from '../types';
+import { linear } from './linear';
+import { sdpa } from './sdpa';
+
+/** Config of `reference.multiHeadAttention`: weights are host tensors. */
+export type ReferenceMhaConfig = MhaConfigOf<HostTensor>;
+
+/** Options of the reference layer's `forward`: key, value and masks are host tensors. */
+export type ReferenceMhaOptions = MhaForwardOptionsOf<HostTensor>;
+
+/** What `forward` returns with `needWeights: true`. */
+export interface ReferenceMhaOutputs {
+  /** [B, L, embedDim]. */
+  output: HostResult;
+  /** [B, L, Lk] averaged over heads (averageHeads, the default) or [B, numHeads, L, Lk]; a row with no key is zeros. */
+  weights: HostResult;
+}
+
+type Data = HostTensor['data'];
+
+/** Host tensors: `{ data, shape }` whose data length matches; Uint8Array data is boolean. */
+const HOST_CHECKS: TensorChecks<HostTensor> = {
+  tensor(argument, value) {
+    const ok = typeof value === 'object' && value !== null && 'data' in value && 'shape' in value;
+    if (!ok) throw new AttentionError(argument, describe(value), 'a host tensor { data, shape }');
+    return value as HostTensor;
+  },
+  isBool: (t) => t.data instanceof Uint8Array,
+  contents(argument, t) {
+    const want = sizeOf(t.shape);
+    if (t.data?.length !== want) {
+      throw new AttentionError(`${argument}.data`, `${t.data?.length} elements`, `${want} elements for shape ${describe(t.shape)}`);
+    }
+  },
+};
+
+/** x [M, inDim] through rows [row, row + rows) of the projection's weight and bias: [M, rows]. */
+function project(x: Data, M: number, p: MhaProjection<HostTensor>): Float64Array {
+  const rows = (t: HostTensor, width: number): HostTensor => {
+    if (p.row === 0 && t.shape[0] === p.rows) return t;
+    return { data: t.data.slice(p.row * width, (p.row + p.rows) * width), shape: width === 1 ? [p.rows] : [p.rows, width] };
+  };
+  const bias = p.bias && rows(p.bias, 1);
+  return linear({ data: x, shape: [M, p.inDim] }, rows(p.weight, p.inDim), bias).data;
+}
+
+/**
+ * Rotates each head of x [B, L, H, headDim] in place: pairs (i, i + dim/2) (NeoX) or (2i, 2i+1)
+ * (GPT-J) for i < dim/2, by angle (l + positionOffset) · base^(−2i/dim).
+ */
+function applyRotary(x: Float64Array, L: number, H: number, headDim: number, r: ResolvedRotary): void {
+  const half = r.dim / 2;
+  const rows = x.length / headDim;
+  for (let row = 0; row < rows; row++) {
+    const pos = (Math.floor(row / H) % L) + r.positionOffset;
+    const at = row * headDim;
+    for (let i = 0; i < half; i++) {
+      const angle = pos * r.base ** (-2 * i / r.dim);
+      const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
+      const a = at + (r.interleaved ? 2 * i : i);
+      const b = at + (r.interleaved ? 2 * i + 1 : i + half);
+      const [xa, xb] = [x[a], x[b]];
+      x[a] = xa * cos - xb * sin;
+      x[b] = xa * sin + xb * cos;
+    }
+  }
+}
+
+/**
+ * The sdpa mask: the user's mask with padded keys removed, [B, H|1, L, Lk] (−Infinity in a float
+ * mask, 0 in a boolean one); [B, 1, 1, Lk] booleans from the padding alone.
+ */
+function combinedMask(call: ValidatedMhaForward<HostTensor>, H: number): HostTensor | undefined {
+  const { B, L, Lk, mask, keyPaddingMask: pad } = call;
+  if (!pad) return mask?.tensor;
+  if (!mask) return { data: Uint8Array.from(pad.data, (p) => (p ? 0 : 1)), shape: [B, 1, 1, Lk] };
+  const { data } = mask.tensor;
+  const s = mask.strides;
+  const Hm = s.h === 0 ? 1 : H;
+  const bool = data instanceof Uint8Array;
+  const out = bool ? new Uint8Array(B * Hm * L * Lk) : new Float64Array(B * Hm * L * Lk);
+  for (let b = 0; b < B; b++) for (let h = 0; h < Hm; h++) for (let i = 0; i < L; i++) for (let j = 0; j < Lk; j++) {
+    const m = Number(data[b * s.b + h * s.h + i * s.i + j * s.j]);
+    const padded = Boolean(pad.data[b * Lk + j]);
+    out[((b * Hm + h) * L + i) * Lk + j] = bool ? (padded || !m ? 0 : 1) : (padded ? -Infinity : m);
+  }
+  return { data: out, shape: [B, Hm, L, Lk] };
+}
+
+/** Mean over heads: [B, H, L, Lk] → [B, L, Lk]. */
+function averageHeads(w: Float64Array, B: number, H: number, L: number, Lk: number): Float64Array {
+  const out = new Float64Array(B * L * Lk);
+  const plane = L * Lk;
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+    for (let e = 0; e < plane; e++) out[b * plane + e] += w[(b * H + h) * plane + e] / H;
+  }
+  return out;
+}
+
+/**
+ * A multi-head-attention layer on the CPU. Made by `reference.multiHeadAttention(config)`, which
+ * checks the config and weights; `forward` checks its inputs. Holds the weights by reference.
+ * @example
+ * const mha = reference.multiHeadAttention({ embedDim: 8, numHeads: 2, weights: { q, k, v, o } });
+ * mha.config.headDim; // 4
+ */
+export class ReferenceMultiHeadAttention {
+  /** The checked config, defaults applied. */
+  readonly config: ResolvedMhaConfig<HostTensor>;
+
+  constructor(config: ReferenceMhaConfig) {
+    this.config = validateMhaConfig(config, HOST_CHECKS);
+  }
+
+  /** forward returning the attention weights too. */
+  forward(x: HostTensor, options: ReferenceMhaOptions & { needWeights: true }): ReferenceMhaOutputs;
+  /** forward returning the output [B, L, embedDim]. */
+  forward(x: HostTensor, options?: ReferenceMhaOptions & { needWeights?: false }): HostResult;
+  /** forward whose return shape is only known at run time. */
+  forward(x: HostTensor, options?: ReferenceMhaOptions): HostResult | ReferenceMhaOutputs;
+  /**
+   * Runs the layer: self-attention on x [B, L, embedDim], or cross-attention with options.key and
+   * options.value. Throws {@link AttentionError} naming the bad argument.
+   * @example
+   * const y = mha.forward(x, { causal: true });                     // [B, L, embedDim]
+   * const { output, weights } = mha.forward(x, { needWeights: true }); // weights [B, L, L]
+   */
+  forward(x: HostTensor, options?: ReferenceMhaOptions): HostResult | ReferenceMhaOutputs {
+    const c = this.config;
+    const call = validateMhaForward(c, x, options, HOST_CHECKS);
+    const { B, L, Lk } = call;
+    const q = project(call.query.data, B * L, c.q);
+    const k = project(call.key.data, B * Lk, c.k);
+    const v = project(call.value.data, B * Lk, c.v);
+    if (c.rotary) {
+      applyRotary(q, L, c.numHeads, c.headDim, c.rotary);
+      applyRotary(k, Lk, c.numKvHeads, c.headDim, c.rotary);
+    }
+    const sdpaOptions: ReferenceSdpaOptions = {
+      ...call.sdpaOptions, layout: 'bshd', mask: combinedMask(call, c.numHeads), returnWeights: call.needWeights,
+    };
+    const r = sdpa(
+      { data: q, shape: [B, L, c.numHeads, c.headDim] },
+      { data: k, shape: [B, Lk, c.numKvHeads, c.headDim] },
+      { data: v, shape: [B, Lk, c.numKvHeads, c.headDim] },
+      sdpaOptions,
+    );
+    const attention = 'output' in r ? r.output : r;
+    const output: HostResult = { data: project(attention.data, B * L, c.o), shape: call.outputShape };
+    if (!('output' in r) || !r.weights) return output;
+    const data = call.averageHeads ? averageHeads(r.weights.data, B, c.numHeads, L, Lk) : r.weights.data;
+    return { output, weights: { data, shape: call.weightsShape as number[] } };
+  }
+
+  /** Nothing to free on the CPU; here so code can switch between this and the GPU layer. */
+  destroy(): void {}
+}
+
+/**
+ * A multi-head-attention layer in float64 (`torch.nn.MultiheadAttention`, batch-first, plus
+ * grouped-query heads and rotary embeddings). Throws {@link AttentionError} for a bad config.
+ * @example
+ * const mha = multiHeadAttention({ embedDim: 8, numHeads: 2, weights: { q, k, v, o } });
+ * const y = mha.forward({ data: new Float32Array(2 * 5 * 8), shape: [2, 5, 8] }); // [2, 5, 8]
+ */
+export function multiHeadAttention(config: ReferenceMhaConfig): ReferenceMultiHeadAttention {
+  return new ReferenceMultiHeadAttention(config);
+}
