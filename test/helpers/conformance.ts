@@ -164,6 +164,27 @@ function causal(offsets: number[] | undefined, s: Sizes): { options: SdpaCall['o
   return { options: {}, term: causalMask(offsets, s.Sq, s.total) };
 }
 
+/** A window the alignments cannot express (per-batch offsets): p − left ≤ j ≤ p + right, p = i + offset[b]. */
+function windowMask(w: OnnxWindow, Sq: number, total: number): Term {
+  const B = w.offsets.every((o) => o === w.offsets[0]) ? 1 : w.offsets.length;
+  const data = new Uint8Array(B * Sq * total);
+  for (let b = 0; b < B; b++) for (let i = 0; i < Sq; i++) for (let j = 0; j < total; j++) {
+    const p = i + w.offsets[b];
+    data[(b * Sq + i) * total + j] = (w.left < 0 || j >= p - w.left) && (w.right < 0 || j <= p + w.right) ? 1 : 0;
+  }
+  return { bool: true, data, shape: [B, 1, Sq, total] };
+}
+
+/** The window as options when an alignment expresses its offsets (and agrees with causal's), else as a mask term. */
+function slidingWindow(w: OnnxWindow | undefined, s: Sizes, chosen: SdpaCall['options']): { options: SdpaCall['options']; term?: Term } {
+  if (!w) return { options: {} };
+  const same = w.offsets.every((o) => o === w.offsets[0]);
+  const alignment = same && w.offsets[0] === 0 ? 'upper-left' : same && w.offsets[0] === s.total - s.Sq ? 'lower-right' : undefined;
+  const agrees = chosen.causal === undefined || (chosen.alignment ?? 'upper-left') === alignment;
+  if (!alignment || !agrees) return { options: {}, term: windowMask(w, s.Sq, s.total) };
+  return { options: { window: { left: w.left, right: w.right }, ...(alignment === 'lower-right' ? { alignment } : {}) } };
+}
+
 /** One mask from several terms: a term alone passes through; several are combined at full size. */
 function combine(terms: (Term | undefined)[], s: Sizes): MaskTensor | undefined {
   const ts = terms.filter((t): t is Term => t !== undefined);
@@ -188,7 +209,10 @@ function combine(terms: (Term | undefined)[], s: Sizes): MaskTensor | undefined 
 
 // ---------- per-operation mapping ----------
 
-interface Mapped { qkv: Qkv; terms: (Term | undefined)[]; offsets?: number[]; scale?: number; softcap?: number }
+/** A sliding window and the per-batch position offsets it is measured from. */
+interface OnnxWindow { left: number; right: number; offsets: number[] }
+
+interface Mapped { qkv: Qkv; terms: (Term | undefined)[]; offsets?: number[]; window?: OnnxWindow; scale?: number; softcap?: number }
 
 const input = (c: ConformanceCase, name: string) => c.inputs.find((t) => t.name === name);
 const ints = (t: CaseTensor) => t.data.map(num);
@@ -208,10 +232,12 @@ function mapOnnx(c: ConformanceCase): Mapped {
   const nonpad = input(c, 'nonpad_kv_seqlen');
   const lens = nonpad ? ints(nonpad) : undefined;
   // ONNX: offset 0 without a cache, past length with one, nonpad_kv_seqlen[b] − Sq with an external cache.
-  const offsets = !a.is_causal ? undefined
-    : lens ? lens.map((l) => l - s.Sq) : Array(s.B).fill(pastK ? pastK.dims[2] : 0);
+  const positions: number[] = lens ? lens.map((l) => l - s.Sq) : Array(s.B).fill(pastK ? pastK.dims[2] : 0);
+  const offsets = a.is_causal ? positions : undefined;
+  const [left, right] = [a.left_window_size ?? -1, a.right_window_size ?? -1];
+  const window = left !== -1 || right !== -1 ? { left, right, offsets: positions } : undefined;
   const terms = [mask && onnxMask(mask, s.total), lens && lengthMask(lens, s.total)];
-  return { qkv, terms, offsets, scale: a.scale, softcap: a.softcap };
+  return { qkv, terms, offsets, window, scale: a.scale, softcap: a.softcap };
 }
 
 /** ort.MultiHeadAttention: 3-D packed heads, QKV bias, key_padding_mask, attention_bias, past. */
@@ -254,7 +280,10 @@ function mapOrtGqa(c: ConformanceCase): Mapped | string {
   if (seqlens.some((l) => l + 1 !== s.total)) return 'needs per-batch KV lengths (seqlens_k + 1 ≠ past + new)';
   const attnBias = input(c, 'attention_bias');
   const offsets = seqlens.map((l) => l + 1 - s.Sq);
-  return { qkv, terms: [attnBias && onnxMask(attnBias, s.total)], offsets, scale: c.attributes.scale, softcap: c.attributes.softcap };
+  // local_window_size W: W keys including the query itself, i.e. a left window of W − 1.
+  const W = c.attributes.local_window_size ?? -1;
+  const window = W >= 0 ? { left: W - 1, right: 0, offsets } : undefined;
+  return { qkv, terms: [attnBias && onnxMask(attnBias, s.total)], offsets, window, scale: c.attributes.scale, softcap: c.attributes.softcap };
 }
 
 // ---------- assembling a call ----------
@@ -274,8 +303,6 @@ function whyUnsupported(c: ConformanceCase): string | undefined {
   const unknown = Object.keys(a).filter((n) => !KNOWN[c.op].includes(n));
   if (unknown.length) reasons.push(`needs attributes ${unknown.join(', ')}`);
   if ([...c.inputs, ...c.outputs].some((t) => t.dtype === 'float16')) reasons.push('needs f16 storage');
-  const onnxWindow = (a.left_window_size ?? -1) !== -1 || (a.right_window_size ?? -1) !== -1;
-  if (onnxWindow || (a.local_window_size ?? -1) >= 0) reasons.push('needs window (local-attention issue #4)');
   return reasons.length ? reasons.join('; ') : undefined;
 }
 
@@ -291,8 +318,9 @@ export function toSdpaCall(c: ConformanceCase): SdpaCall | Unsupported {
   if (typeof m === 'string') return { id: c.id, unsupported: m };
   const s = sizes(m.qkv);
   const { options: causalOptions, term } = causal(m.offsets, s);
-  const mask = combine([...m.terms, term], s);
-  const options: SdpaCall['options'] = { ...causalOptions, layout: m.qkv.layout };
+  const { options: windowOptions, term: windowTerm } = slidingWindow(m.window, s, causalOptions);
+  const mask = combine([...m.terms, term, windowTerm], s);
+  const options: SdpaCall['options'] = { ...causalOptions, ...windowOptions, layout: m.qkv.layout };
   if (m.scale !== undefined) options.scale = m.scale;
   if (m.softcap) options.softcap = m.softcap;
   if (mask) options.mask = mask;
