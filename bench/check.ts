@@ -51,28 +51,30 @@ export function sampleRows(length: number, count = 8): number[] {
   return [...rows].sort((a, b) => a - b);
 }
 
-/** Slices keys [0, n) of every head of a [1, H, L, D] tensor. */
-function firstKeys(data: Float32Array, inputs: Inputs, n: number): Float32Array {
+/** Slices keys [first, end) of every head of a [1, H, L, D] tensor. */
+function keyRange(data: Float32Array, inputs: Inputs, first: number, end: number): Float32Array {
   const { heads, length, headDim } = inputs;
-  const out = new Float32Array(heads * n * headDim);
-  for (let h = 0; h < heads; h++) out.set(data.subarray(h * length * headDim, (h * length + n) * headDim), h * n * headDim);
+  const out = new Float32Array(heads * (end - first) * headDim);
+  for (let h = 0; h < heads; h++) out.set(data.subarray((h * length + first) * headDim, (h * length + end) * headDim), h * (end - first) * headDim);
   return out;
 }
 
 /**
- * reference.sdpa on single query rows: row i alone against keys [0, i] (causal) or all keys,
- * which is exactly row i of the full causal (upper-left) or full attention.
+ * reference.sdpa on single query rows: row i alone against the keys [first, end) it may see,
+ * which is exactly row i of the full attention whose allowed keys for row i are that range:
+ * [0, i] (causal, upper-left), everything, or a sliding window's band (`keys`).
  */
-export function referenceRows(inputs: Inputs, causal: boolean, rows: readonly number[]): ExpectedRows {
+export function referenceRows(inputs: Inputs, causal: boolean, rows: readonly number[], keys?: (i: number) => [number, number]): ExpectedRows {
   const { heads, length, headDim } = inputs;
   const expected: ExpectedRows = new Map();
   for (const i of rows) {
-    const n = causal ? i + 1 : length;
+    const [first, end] = keys ? keys(i) : [0, causal ? i + 1 : length];
     const q = new Float32Array(heads * headDim);
     for (let h = 0; h < heads; h++) q.set(inputs.q.subarray((h * length + i) * headDim, (h * length + i + 1) * headDim), h * headDim);
     const shape = (l: number) => [1, heads, l, headDim];
-    const out = reference.sdpa({ data: q, shape: shape(1) }, { data: firstKeys(inputs.k, inputs, n), shape: shape(n) },
-      { data: firstKeys(inputs.v, inputs, n), shape: shape(n) });
+    const n = end - first;
+    const out = reference.sdpa({ data: q, shape: shape(1) }, { data: keyRange(inputs.k, inputs, first, end), shape: shape(n) },
+      { data: keyRange(inputs.v, inputs, first, end), shape: shape(n) });
     expected.set(i, out.data);
   }
   return expected;

@@ -6,7 +6,9 @@
  *
  * Options: --quick (L ∈ {256, 1024}, fewer runs), --json FILE, --lengths 256,1024, --runs N,
  * --cpu-max L (largest L the CPU reference is timed at; default 1024), --max-run-s S (skip a cell
- * whose one run is predicted, from the previous length, to take longer), --no-ort.
+ * whose one run is predicted, from the previous length, to take longer), --no-ort,
+ * --only sdpa|local (one part: full attention vs naive/ORT/CPU, or the local-attention tables of
+ * bench/local.ts; default both), --window-lengths 1024,4096,16384, --maps 64,128.
  */
 import { writeFileSync } from 'node:fs';
 import { createAttention, reference, type AttentionContext, type GpuTensor } from '../src/index';
@@ -15,12 +17,15 @@ import { makeInputs, referenceRows, rowsOfFull, sampleRows, swapHeadsAndRows, wo
 import { describeEnvironment, planLines } from './environment';
 import { checkOrt, OrtSessions, OrtWebGpu, type OrtRun, type OrtStatus } from './ort';
 import { attendedPairs, markdownTable, tableNotes, type Cell, type Row } from './report';
+import { benchLocal, localTables, type LocalOptions } from './local';
 import { timeOnce, timeRuns, type RunPolicy } from './timing';
 
 const B = 1, H = 8, D = 64;
 
 interface Options {
   lengths: number[]; policy: RunPolicy; cpuMax: number; maxRunS: number; ort: boolean; json: string | null; quick: boolean;
+  parts: { sdpa: boolean; local: boolean };
+  local: LocalOptions;
 }
 
 function parseArgs(args: readonly string[]): Options {
@@ -31,12 +36,19 @@ function parseArgs(args: readonly string[]): Options {
   };
   const quick = args.includes('--quick');
   const runs = Number(value('--runs') ?? (quick ? 3 : 5));
+  const only = value('--only');
+  if (only !== undefined && only !== 'sdpa' && only !== 'local') throw new Error(`--only takes sdpa or local, not ${only}`);
+  const policy = { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 };
+  const maxRunS = Number(value('--max-run-s') ?? 150);
+  const list = (name: string, quickDefault: string, fullDefault: string) => (value(name) ?? (quick ? quickDefault : fullDefault)).split(',').map(Number);
   return {
+    parts: { sdpa: only !== 'local', local: only !== 'sdpa' },
+    local: { policy, maxRunS, windowLengths: list('--window-lengths', '1024,4096', '1024,4096,16384'), mapSizes: list('--maps', '64', '64,128') },
     quick,
     lengths: (value('--lengths') ?? (quick ? '256,1024' : '256,1024,4096')).split(',').map(Number),
-    policy: { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 },
+    policy,
     cpuMax: Number(value('--cpu-max') ?? 1024),
-    maxRunS: Number(value('--max-run-s') ?? 150),
+    maxRunS,
     ort: !args.includes('--no-ort'),
     json: value('--json') ?? null,
   };
@@ -169,23 +181,28 @@ export async function main(args: readonly string[]): Promise<number> {
   const attn = await createAttention({ gpu });
   const environment = [...await describeEnvironment(attn, gpu), ...planLines(attn.device, options.lengths, H, D)];
   environment.forEach((line) => console.log(line));
-  const { ort, status: ortStatus } = await loadOrt(gpu, options.ort);
+  const { ort, status: ortStatus } = await loadOrt(gpu, options.ort && options.parts.sdpa);
   ortStatus.lines.forEach((line) => console.log(line));
   const rows: Row[] = [];
   const msPerFlop = new Map<string, number>();
-  for (const L of options.lengths) {
+  for (const L of options.parts.sdpa ? options.lengths : []) {
     rows.push(...await benchLength(attn, ort, options, L, msPerFlop));
     console.error(`  L=${L} done (${seconds()} s)`);
   }
   await ort?.release();
+  const local = options.parts.local ? await benchLocal(attn, options.local, (line) => console.error(`${line} (${seconds()} s)`)) : null;
   console.log(`\n${options.quick ? 'Quick run (--quick)' : 'Full run'}: ${seconds()} s in all.\n`);
-  console.log(markdownTable(rows, ort !== null));
-  console.log(`\n${tableNotes(options.policy.budgetS / 2, ort !== null).map((n) => `- ${n}`).join('\n')}`);
+  if (options.parts.sdpa) {
+    console.log(markdownTable(rows, ort !== null));
+    console.log(`\n${tableNotes(options.policy.budgetS / 2, ort !== null).map((n) => `- ${n}`).join('\n')}`);
+  }
+  if (local) console.log(`\n${localTables(local)}`);
   if (options.json) {
-    writeFileSync(options.json, `${JSON.stringify({ options, environment, ort: ortStatus, rows }, null, 2)}\n`);
+    writeFileSync(options.json, `${JSON.stringify({ options, environment, ort: ortStatus, rows, local }, null, 2)}\n`);
     console.log(`\nJSON written to ${options.json}`);
   }
   attn.destroy();
-  const wrong = rows.some((r) => [r.flash, r.naive].some((cell) => cell.error !== undefined && !(cell.error <= 1)));
+  const localCells = local ? [...local.window.flatMap((r) => [r.window, r.full]), ...local.maps.flatMap((r) => [r.local, r.masked])] : [];
+  const wrong = [...rows.flatMap((r) => [r.flash, r.naive]), ...localCells].some((cell) => cell.error !== undefined && !(cell.error <= 1));
   return wrong ? 1 : 0;
 }
