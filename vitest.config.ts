@@ -49,8 +49,8 @@ export default defineConfig({
           // One headless Chromium at a time: the machine may have 2 cores.
           fileParallelism: false,
           testTimeout: 300_000,
-          // The case table runs in one hook (one page load); the test gives the page 360 s.
-          hookTimeout: 420_000,
+          // The case table runs in one hook (one page load); the test gives the page 480 s.
+          hookTimeout: 540_000,
         },
       },
     ],

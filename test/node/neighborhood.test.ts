@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttentionError, createAttention, reference, type AttentionContext, type GpuTensor, type HostTensor } from '../../src/index';
-import { rng } from '../cases';
+import { AttentionError, createAttention, type AttentionContext, type GpuTensor, type HostTensor } from '../../src/index';
+import { caseInputs, localCaseOptions, localExpected, LOCAL_CASES, LOCAL_MAP, size, type LocalCase } from '../local-cases';
 import { compareArrays } from '../helpers/compare';
 import { nodeGpu } from '../helpers/node-gpu';
 
@@ -19,58 +19,13 @@ beforeAll(async () => {
 });
 afterAll(() => attn?.destroy());
 
-interface LocalCase {
-  name: string;
-  rank: 1 | 2;
-  B: number; Hq: number; Hkv: number; Y: number; X: number; D: number; Dv: number;
-  kernel: number | [number, number];
-  dilation?: number | [number, number];
-  causal?: boolean | [boolean, boolean];
-  rpb?: boolean;
-  channelsLast?: boolean;
-  scale?: number;
-}
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-function shapeOf(c: LocalCase, H: number, dim: number): number[] {
-  if (c.rank === 1) return c.channelsLast ? [c.B, c.X, H, dim] : [c.B, H, c.X, dim];
-  return c.channelsLast ? [c.B, c.Y, c.X, H, dim] : [c.B, H, c.Y, c.X, dim];
-}
-
-function rpbShape(c: LocalCase): number[] {
-  const [ky, kx] = typeof c.kernel === 'number' ? [c.kernel, c.kernel] : c.kernel;
-  return c.rank === 1 ? [c.Hq, 2 * kx - 1] : [c.Hq, 2 * ky - 1, 2 * kx - 1];
-}
-
-/** Host data of a case, deterministic from its name. */
-function caseInputs(c: LocalCase) {
-  const next = rng(c.name);
-  const host = (shape: number[]): HostTensor => ({ data: Float32Array.from({ length: size(shape) }, () => next() * 2 - 1), shape });
-  return {
-    q: host(shapeOf(c, c.Hq, c.D)), k: host(shapeOf(c, c.Hkv, c.D)), v: host(shapeOf(c, c.Hkv, c.Dv)),
-    rpb: c.rpb ? host(rpbShape(c)) : undefined,
-  };
-}
-
-/** The call options of a case, rpb of type T. */
-function caseOptions<T>(c: LocalCase, rpb: T | undefined) {
-  const layout = c.rank === 1 ? (c.channelsLast ? 'bshd' : 'bhsd') : (c.channelsLast ? 'byxhd' : 'bhyxd');
-  return { kernel: c.kernel, dilation: c.dilation, causal: c.causal, scale: c.scale, rpb, layout } as never;
-}
-
-function expected(c: LocalCase, inputs: ReturnType<typeof caseInputs>) {
-  const run = c.rank === 1 ? reference.neighborhood1d : reference.neighborhood2d;
-  return run(inputs.q, inputs.k, inputs.v, caseOptions(c, inputs.rpb));
-}
-
 async function runGpu(c: LocalCase, inputs: ReturnType<typeof caseInputs>): Promise<{ data: Float32Array; shape: readonly number[] }> {
   const up = (t: HostTensor) => attn.tensor(t.data as Float32Array, [...t.shape]);
   const [q, k, v] = [up(inputs.q), up(inputs.k), up(inputs.v)];
   const rpb = inputs.rpb ? up(inputs.rpb) : undefined;
   const run = c.rank === 1 ? attn.neighborhood1d.bind(attn) : attn.neighborhood2d.bind(attn);
   try {
-    const out = run(q, k, v, caseOptions(c, rpb));
+    const out = run(q, k, v, localCaseOptions(c, rpb));
     const data = await out.read();
     out.destroy();
     return { data, shape: out.shape };
@@ -81,7 +36,7 @@ async function runGpu(c: LocalCase, inputs: ReturnType<typeof caseInputs>): Prom
 
 async function check(c: LocalCase): Promise<void> {
   const inputs = caseInputs(c);
-  const want = expected(c, inputs);
+  const want = localExpected(c, inputs);
   const got = await runGpu(c, inputs);
   expect(got.shape).toEqual(want.shape);
   const r = compareArrays(got.data, want.data);
@@ -89,24 +44,8 @@ async function check(c: LocalCase): Promise<void> {
   expect(attn.stats.liveBuffers, 'every buffer is back in the pool').toBe(0);
 }
 
-const map = { B: 1, Hq: 1, Hkv: 1, Y: 13, X: 17, rank: 2 as const };
-const CASES: LocalCase[] = [
-  { ...map, name: '2-D 13×17 k=3 B=2 Hq=4 Hkv=2 D=6 Dv=10', B: 2, Hq: 4, Hkv: 2, D: 6, Dv: 10, kernel: 3 },
-  { ...map, name: '2-D 13×17 k=5 dilation 2 causal [y] rpb byxhd Hq=4 Hkv=1 D=5 Dv=3', Hq: 4, D: 5, Dv: 3, kernel: 5, dilation: 2, causal: [true, false], rpb: true, channelsLast: true },
-  { ...map, name: '2-D 13×17 k=7 causal [x] rpb D=8', D: 8, Dv: 8, kernel: 7, causal: [false, true], rpb: true },
-  { ...map, name: '2-D 13×17 k=13 (the whole y axis) causal rpb Hq=2 Hkv=1 D=4', Hq: 2, D: 4, Dv: 4, kernel: 13, causal: true, rpb: true },
-  { ...map, name: '2-D 13×17 k=3 dilation 4 D=8', D: 8, Dv: 8, kernel: 3, dilation: 4 },
-  { ...map, name: '2-D 13×17 k=3 dilation [2, 3] causal rpb byxhd B=2 D=7 Dv=9', B: 2, D: 7, Dv: 9, kernel: 3, dilation: [2, 3], causal: true, rpb: true, channelsLast: true },
-  { ...map, name: '2-D 13×17 kernel [3, 5] dilation [3, 2] Hq=2 Hkv=2 D=12 Dv=4 scale 0.3', Hq: 2, Hkv: 2, D: 12, Dv: 4, kernel: [3, 5], dilation: [3, 2], scale: 0.3 },
-  { ...map, name: '2-D 13×17 k=5 rpb GQA Hq=4 Hkv=1 byxhd D=16 Dv=20', Hq: 4, D: 16, Dv: 20, kernel: 5, rpb: true, channelsLast: true },
-  { ...map, name: '1-D L=31 k=5 dilation 3 causal rpb bshd Hq=2 Hkv=1 D=12 Dv=5', rank: 1, Y: 1, X: 31, Hq: 2, D: 12, Dv: 5, kernel: 5, dilation: 3, causal: true, rpb: true, channelsLast: true },
-  { ...map, name: '1-D L=7 k=7 (the whole sequence) D=4', rank: 1, Y: 1, X: 7, D: 4, Dv: 4, kernel: 7 },
-  { ...map, name: '1-D L=33 k=3 rpb Hq=2 Hkv=1 D=9 Dv=16', rank: 1, Y: 1, X: 33, Hq: 2, D: 9, Dv: 16, kernel: 3, rpb: true },
-  { ...map, name: '1-D L=100 k=9 dilation 5 B=2 D=3 Dv=7', rank: 1, Y: 1, X: 100, B: 2, D: 3, Dv: 7, kernel: 9, dilation: 5 },
-];
-
 describe('neighbourhood attention vs reference', () => {
-  for (const c of CASES) it(c.name, () => check(c));
+  for (const c of LOCAL_CASES) it(c.name, () => check(c));
 });
 
 describe('neighbourhood attention, special set-ups', () => {
@@ -115,18 +54,18 @@ describe('neighbourhood attention, special set-ups', () => {
     const device = await adapter!.requestDevice();
     expect(device.limits.maxComputeWorkgroupStorageSize).toBe(16384);
     const small = await createAttention({ device, gpu });
-    const c: LocalCase = { ...map, name: 'k=13 D=256 default limits', Y: 13, X: 13, D: 256, Dv: 256, kernel: 13, rpb: true };
+    const c: LocalCase = { ...LOCAL_MAP, name: 'k=13 D=256 default limits', Y: 13, X: 13, D: 256, Dv: 256, kernel: 13, rpb: true };
     const inputs = caseInputs(c);
     const up = (t: HostTensor) => small.tensor(t.data as Float32Array, [...t.shape]);
     const out = small.neighborhood2d(up(inputs.q), up(inputs.k), up(inputs.v), { kernel: 13, rpb: up(inputs.rpb!) });
-    const r = compareArrays(await out.read(), expected(c, inputs).data);
+    const r = compareArrays(await out.read(), localExpected(c, inputs).data);
     expect(r.ok, r.message).toBe(true);
     small.destroy();
     device.destroy();
   });
 
   it('tensors wrapped at element offsets inside one buffer', async () => {
-    const c: LocalCase = { ...map, name: 'wrapped 5×6 k=3 dilation [1, 2] rpb Hq=2 D=5 Dv=3', Y: 5, X: 6, Hq: 2, D: 5, Dv: 3, kernel: 3, dilation: [1, 2], rpb: true };
+    const c: LocalCase = { ...LOCAL_MAP, name: 'wrapped 5×6 k=3 dilation [1, 2] rpb Hq=2 D=5 Dv=3', Y: 5, X: 6, Hq: 2, D: 5, Dv: 3, kernel: 3, dilation: [1, 2], rpb: true };
     const inputs = caseInputs(c);
     const parts = [inputs.q, inputs.k, inputs.v, inputs.rpb!];
     const offsets: number[] = [];
@@ -141,7 +80,7 @@ describe('neighbourhood attention, special set-ups', () => {
     attn.device.queue.writeBuffer(buffer, 0, all);
     const [q, k, v, rpb] = parts.map((p, i) => attn.wrap(buffer, [...p.shape], { offset: offsets[i] * 4 }) as GpuTensor);
     const out = attn.neighborhood2d(q, k, v, { kernel: 3, dilation: [1, 2], rpb });
-    const r = compareArrays(await out.read(), expected(c, inputs).data);
+    const r = compareArrays(await out.read(), localExpected(c, inputs).data);
     expect(r.ok, r.message).toBe(true);
     out.destroy();
     buffer.destroy();

@@ -10,6 +10,7 @@
  */
 import { CASES, caseData, caseOptions, type SdpaCase } from '../../cases';
 import { compareArrays } from '../../helpers/compare';
+import { caseInputs, localCaseOptions, localExpected, LOCAL_CASES, type LocalCase } from '../../local-cases';
 import { reference } from '../../../src/index';
 import type { HostResult, HostTensor } from '../../../src/types';
 
@@ -117,6 +118,28 @@ async function runCase(lib: Lib, attn: Attention, c: SdpaCase): Promise<Omit<Cas
   }
 }
 
+/** Runs one neighbourhood case (test/local-cases.ts) through neighborhood2d / neighborhood1d. */
+async function runLocalCase(lib: Lib, attn: Attention, c: LocalCase): Promise<Omit<CaseResult, 'ms' | 'lib'>> {
+  const owned: Array<{ destroy(): void }> = [];
+  const own = <T extends { destroy(): void }>(t: T): T => { owned.push(t); return t; };
+  try {
+    const inputs = caseInputs(c);
+    const want = localExpected(c, inputs);
+    const [q, k, v] = [inputs.q, inputs.k, inputs.v].map((t) => own(upload(attn, t)));
+    const rpb = inputs.rpb && own(upload(attn, inputs.rpb));
+    const run = c.rank === 1 ? attn.neighborhood1d.bind(attn) : attn.neighborhood2d.bind(attn);
+    const out = own(run(q, k, v, localCaseOptions(c, rpb)));
+    const comparisons: Comparison[] = [];
+    await check(comparisons, 'output', out, want);
+    return summarise(c.name, comparisons, undefined);
+  } catch (e) {
+    const what = e instanceof lib.AttentionError || e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return { name: c.name, ok: false, maxErr: Infinity, message: `threw: ${what}` };
+  } finally {
+    for (const t of owned) t.destroy();
+  }
+}
+
 function summarise(name: string, comparisons: Comparison[], phases: CaseResult['phases']): Omit<CaseResult, 'ms' | 'lib'> {
   const maxErr = Math.max(0, ...comparisons.map((x) => x.maxErr));
   const failures = comparisons.flatMap((x) => (x.failure ? [x.failure] : []));
@@ -135,11 +158,19 @@ function addRow(r: CaseResult): void {
   document.getElementById('rows')!.append(tr);
 }
 
-function selectedCases(params: URLSearchParams): SdpaCase[] {
+/** A named case and how to run it. */
+interface Runnable { name: string; run(lib: Lib, attn: Attention): Promise<Omit<CaseResult, 'ms' | 'lib'>> }
+
+/** The sdpa table, then the neighbourhood table; `?cases=` keeps only the named ones. */
+function selectedCases(params: URLSearchParams): Runnable[] {
+  const all: Runnable[] = [
+    ...CASES.map((c) => ({ name: c.name, run: (lib: Lib, attn: Attention) => runCase(lib, attn, c) })),
+    ...LOCAL_CASES.map((c) => ({ name: `neighborhood ${c.name}`, run: (lib: Lib, attn: Attention) => runLocalCase(lib, attn, c) })),
+  ];
   const only = params.get('cases');
-  if (!only) return CASES;
+  if (!only) return all;
   const names = new Set(only.split(','));
-  return CASES.filter((c) => names.has(c.name));
+  return all.filter((c) => names.has(c.name));
 }
 
 /** Turns errors no call reported (uncaptured WebGPU errors) into console errors, which fail the run. */
@@ -149,7 +180,7 @@ function watchDevice(device: GPUDevice): void {
   });
 }
 
-async function runTable(lib: Lib, libUrl: string, attn: Attention, cases: SdpaCase[]): Promise<CaseResult[]> {
+async function runTable(lib: Lib, libUrl: string, attn: Attention, cases: Runnable[]): Promise<CaseResult[]> {
   const status = document.getElementById('status')!;
   const results: CaseResult[] = [];
   for (const [i, c] of cases.entries()) {
@@ -157,7 +188,7 @@ async function runTable(lib: Lib, libUrl: string, attn: Attention, cases: SdpaCa
     const t0 = performance.now();
     window.__progress.running = `${c.name} (${libUrl})`;
     window.__progress.since = t0;
-    const r = { ...(await runCase(lib, attn, c)), lib: libUrl, ms: performance.now() - t0 };
+    const r = { ...(await c.run(lib, attn)), name: c.name, lib: libUrl, ms: performance.now() - t0 };
     results.push(r);
     window.__progress.done.push(r);
     window.__progress.running = null;
