@@ -12,6 +12,8 @@ const server = await createServer({
   server: { middlewareMode: true, hmr: false, ws: false, watch: null },
   optimizeDeps: { noDiscovery: true, include: [] },
 });
+// Time what users get: Dawn with its default features (the test ring turns one off to compile faster).
+process.env.NODE_GPU_DEFAULTS = '1';
 let status = 1;
 try {
   const env = await server.ssrLoadModule('/test/setup/gpu-env.ts');
