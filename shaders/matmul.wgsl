@@ -35,6 +35,13 @@
 // (+1 for sin), a float64 → f32 table made on the host. Needs head_dim, rot_dim, rot_col_begin and
 // rot_col_end even, and pos < rot_positions (clamped, never read out of range). Bias is added first.
 //
+// GPT-NeoX rotary (ROTARY_HALF_SPLIT, with HAS_ROTARY) rotates pairs (i, i + rot_dim/2) instead. No
+// weight is copied: for a rotated column n = head·head_dim + d (d < rot_dim) the W tile loads weight
+// row head·head_dim + perm(d) (bias likewise), perm(2i) = i, perm(2i+1) = i + rot_dim/2. The head's
+// rotated dims then come out interleaved, (x[i], x[i + rot_dim/2]) adjacent, and the GPT-J epilogue
+// rotates each such pair. Attention is unchanged when q and k share the permutation (q·k is a sum
+// over d); V is never permuted.
+//
 // Edge rules: tiles past M, N, K are zero-filled; rows ≥ M and columns ≥ N are never written.
 
 override TILE_M: u32 = 64;         // rows of C per workgroup, multiple of 4
@@ -44,6 +51,7 @@ override K_STRIDE: u32 = 5;        // vec4s per tile row: TILE_K / 4 + 1
 override WORKGROUP_SIZE: u32 = 256;
 override HAS_BIAS: bool = false;
 override HAS_ROTARY: bool = false;
+override ROTARY_HALF_SPLIT: bool = false;  // GPT-NeoX pairs by permuted weight rows (with HAS_ROTARY)
 
 struct MatmulParams {
   m: u32,
@@ -103,6 +111,22 @@ fn load_bias4(at: u32, count: u32) -> vec4<f32> {
   return r;
 }
 
+// The weight (and bias) row output column n reads: n itself, or its half-split permutation.
+fn source_row(n: u32) -> u32 {
+  if (!ROTARY_HALF_SPLIT) { return n; }
+  let d = n % params.head_dim;
+  let permuted = d / 2u + (d % 2u) * (params.rot_dim / 2u);
+  let on = (n >= params.rot_col_begin) & (n < params.rot_col_end) & (d < params.rot_dim);
+  return select(n, n - d + permuted, on);
+}
+
+fn load_bias_block(n0: u32, count: u32) -> vec4<f32> {
+  if (!ROTARY_HALF_SPLIT) { return load_bias4(params.bias_offset + n0, count); }
+  var r = vec4<f32>(0.0);
+  for (var j = 0u; j < count; j++) { r[j] = bias[params.bias_offset + source_row(n0 + j)]; }
+  return r;
+}
+
 fn load_tiles(m_start: u32, n_start: u32, k_start: u32, tid: u32) {
   let k_vec4 = TILE_K / 4u;
   for (var idx = tid; idx < TILE_M * k_vec4; idx += WORKGROUP_SIZE) {
@@ -120,7 +144,7 @@ fn load_tiles(m_start: u32, n_start: u32, k_start: u32, tid: u32) {
     let n = n_start + row;
     let k = k_start + k4 * 4u;
     var value = vec4<f32>(0.0);
-    if (n < params.n && k < params.k) { value = load_w4(params.w_offset + n * params.k + k, params.k - k); }
+    if (n < params.n && k < params.k) { value = load_w4(params.w_offset + source_row(n) * params.k + k, params.k - k); }
     w_tile[((row % 4u) * (TILE_N / 4u) + row / 4u) * K_STRIDE + k4] = value;
   }
 }
@@ -142,7 +166,7 @@ fn write_block(acc: array<vec4<f32>, 4>, m0: u32, n0: u32) {
   if (n0 >= params.n) { return; }
   let count = min(params.n - n0, 4u);
   var bias4 = vec4<f32>(0.0);
-  if (HAS_BIAS) { bias4 = load_bias4(params.bias_offset + n0, count); }
+  if (HAS_BIAS) { bias4 = load_bias_block(n0, count); }
   let cols = vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u);
   let heads = cols / vec4<u32>(params.head_dim);
   let d = cols - heads * params.head_dim;

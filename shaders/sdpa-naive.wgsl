@@ -7,6 +7,8 @@
 //                       mask, causal applied); a disallowed key holds MASKED
 //   sdpa_naive_softmax  one invocation per (b, h, i): logits → probabilities in place, log-sum-exp
 //   sdpa_naive_output   one invocation per (b, h, i, c): out = Σ_j P[i, j] · V[j, c]
+//   sdpa_naive_head_mean  (optional, after softmax) one invocation per (b, i, j):
+//                       out[b, i, j] = mean over h of P[b, h, i, j] (a layer's averaged weights)
 //
 // Workgroups are flat (WORKGROUP_SIZE invocations); a dispatch past the x limit is folded into y
 // and the flat index is rebuilt from groups_x. No workgroup memory is used.
@@ -14,7 +16,7 @@
 //
 // Index legend: B batch, Hq query heads, Hkv = Hq / kv_group, Lq queries, Lk keys, D = head_dim,
 // Dv = value_dim; element (b, h, i, d) of q/k/v/out sits at offset + b·stride_b + h·stride_h +
-// i·stride_s + d. Edge rules (causal, window, dilation, global tokens, masks) as in sdpa.wgsl: a
+// i·stride_s + d. Edge rules (causal, window, dilation, global tokens, masks, key padding) as in sdpa.wgsl: a
 // row with no allowed key has weights 0, output 0 and log-sum-exp −∞.
 
 override WORKGROUP_SIZE: u32 = 256;
@@ -25,6 +27,7 @@ override HAS_SOFTCAP: bool = false;
 override WRITE_LSE: bool = false;
 override HAS_WINDOW: bool = false;
 override HAS_GLOBAL: bool = false;
+override HAS_KEY_PADDING: bool = false;
 
 const MASKED: f32 = -3.0e38;
 const MASKED_BELOW: f32 = -1.0e38;
@@ -50,6 +53,7 @@ struct SdpaNaiveParams {
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
   o_offset: u32, o_stride_b: u32, o_stride_h: u32, o_stride_s: u32,
   m_offset: u32, m_stride_b: u32, m_stride_h: u32, m_stride_q: u32, m_stride_k: u32,
+  kp_offset: u32, kp_stride_b: u32,  // key_padding byte of (b, j): kp_offset + b·kp_stride_b + j
 }
 
 @group(0) @binding(0) var<uniform> params: SdpaNaiveParams;
@@ -58,9 +62,10 @@ struct SdpaNaiveParams {
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read> mask: array<u32>;  // bool: bytes packed in words; float: f32 bits
 @group(0) @binding(5) var<storage, read> global_bits: array<u32>;  // bit j: key position j is global
-@group(0) @binding(6) var<storage, read_write> weights: array<f32>;  // [B, Hq, Lq, Lk]
-@group(0) @binding(7) var<storage, read_write> out: array<f32>;
-@group(0) @binding(8) var<storage, read_write> lse: array<f32>;     // [B, Hq, Lq]
+@group(0) @binding(6) var<storage, read> key_padding: array<u32>;  // [B, Lk] bytes in words, 1 = padding
+@group(0) @binding(7) var<storage, read_write> weights: array<f32>;  // [B, Hq, Lq, Lk]
+@group(0) @binding(8) var<storage, read_write> out: array<f32>;
+@group(0) @binding(9) var<storage, read_write> lse: array<f32>;     // [B, Hq, Lq]
 
 fn flat_index(wg: vec3<u32>, lid: u32) -> u32 {
   return (wg.x + wg.y * params.groups_x) * WORKGROUP_SIZE + lid;
@@ -79,8 +84,14 @@ fn window_allows(p: i32, j: i32) -> bool {
   return delta % params.dilation == 0;
 }
 
+fn key_is_padding(b: u32, j: u32) -> bool {
+  let at = params.kp_offset + b * params.kp_stride_b + j;
+  return ((key_padding[at / 4u] >> ((at % 4u) * 8u)) & 0xffu) != 0u;
+}
+
 fn is_allowed(b: u32, h: u32, i: u32, j: u32) -> bool {
   let p = i32(i) + params.causal_offset;
+  if (HAS_KEY_PADDING && key_is_padding(b, j)) { return false; }
   if (IS_CAUSAL && i32(j) > p) { return false; }
   if (HAS_WINDOW && !window_allows(p, i32(j))) { return false; }
   if (HAS_MASK && MASK_IS_BOOL) {
@@ -158,4 +169,19 @@ fn sdpa_naive_output(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
     acc += weights[row * params.kv_len + j] * v[v_base + j * params.v_stride_s];
   }
   out[params.o_offset + b * params.o_stride_b + h * params.o_stride_h + i * params.o_stride_s + c] = acc;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sdpa_naive_head_mean(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  // Reads the probabilities sdpa_naive_softmax left in weights; out is a separate [B, Lq, Lk] buffer.
+  let index = flat_index(wg, lid);
+  let plane = params.q_len * params.kv_len;
+  if (index >= params.batch * plane) { return; }
+  let b = index / plane;
+  let at = index - b * plane;
+  var sum = 0.0;
+  for (var h = 0u; h < params.q_heads; h++) {
+    sum += weights[(b * params.q_heads + h) * plane + at];
+  }
+  out[index] = sum / f32(params.q_heads);
 }

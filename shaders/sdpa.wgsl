@@ -32,8 +32,9 @@
 // offset + b·stride_b + h·stride_h + i·stride_s + d, which covers both `bhsd` and `bshd` layouts.
 //
 // Edge rules: query i sits at position p = i + causal_offset. A key is allowed when j < Lk, (not
-// causal or j ≤ p), the window allows it, and the mask allows it (boolean 1, or a float other than
-// −∞). The window (HAS_WINDOW) allows p − window_left ≤ j ≤ p + window_right (a side < 0 is
+// causal or j ≤ p), the window allows it, the mask allows it (boolean 1, or a float other than
+// −∞), and (HAS_KEY_PADDING) byte b·kp_stride_b + j of key_padding is 0 (1 = padding, PyTorch's
+// key_padding_mask: a [B, Lk] mask that combines with all of the above without an Lq × Lk copy). The window (HAS_WINDOW) allows p − window_left ≤ j ≤ p + window_right (a side < 0 is
 // unbounded) with (j − p) a multiple of dilation; with HAS_GLOBAL, a key or a query position whose
 // bit is set in global_bits is allowed whatever the window. A row with no allowed key outputs zeros
 // and a log-sum-exp of −∞. Masked scores are held as MASKED (a finite sentinel), never ±∞ or NaN.
@@ -55,6 +56,7 @@ override HAS_SOFTCAP: bool = false;
 override WRITE_LSE: bool = false;
 override HAS_WINDOW: bool = false;  // sliding window and/or dilation
 override HAS_GLOBAL: bool = false;  // global tokens (only with HAS_WINDOW)
+override HAS_KEY_PADDING: bool = false;  // key_padding masks keys per batch
 
 const MASKED: f32 = -3.0e38;
 const MASKED_BELOW: f32 = -1.0e38;
@@ -85,6 +87,7 @@ struct SdpaParams {
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
   o_offset: u32, o_stride_b: u32, o_stride_h: u32, o_stride_s: u32,
   m_offset: u32, m_stride_b: u32, m_stride_h: u32, m_stride_q: u32, m_stride_k: u32,
+  kp_offset: u32, kp_stride_b: u32,  // key_padding byte of (b, j): kp_offset + b·kp_stride_b + j
 }
 
 @group(0) @binding(0) var<uniform> params: SdpaParams;
@@ -95,8 +98,10 @@ struct SdpaParams {
 @group(0) @binding(4) var<storage, read> mask: array<u32>;
 // Bit j of global_bits set = key position j is a global token. Unused: a dummy buffer.
 @group(0) @binding(5) var<storage, read> global_bits: array<u32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
-@group(0) @binding(7) var<storage, read_write> lse: array<f32>;
+// Key-padding mask [B, Lk]: bytes packed four to a word, 1 = padding. Unused: a dummy buffer.
+@group(0) @binding(6) var<storage, read> key_padding: array<u32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+@group(0) @binding(8) var<storage, read_write> lse: array<f32>;
 
 var<workgroup> q_tile: array<vec4<f32>, BLOCK_Q * HEAD_DIM_VEC4>;     // [row][d4]
 var<workgroup> kv_tile: array<vec4<f32>, TILE_KV * KV_STRIDE>;        // [key][d4], K then V
@@ -190,6 +195,13 @@ fn mask_value(t: Tile, i: u32, j: u32) -> f32 {
   return bitcast<f32>(bits) * LOG2E;
 }
 
+// Whether key j (clamped into the keys) of batch b is padding. Plain arithmetic, no branch: it is
+// inlined 16 times in the score loop.
+fn key_is_padding(b: u32, j: u32) -> bool {
+  let at = params.kp_offset + b * params.kp_stride_b + min(j, params.kv_len - 1u);
+  return ((key_padding[at / 4u] >> ((at % 4u) * 8u)) & 0xffu) != 0u;
+}
+
 // 32 bits of global_bits from key position `start` on (positions outside the keys read 0). The host
 // zero-fills the last word past Lk. Plain word arithmetic: short-circuit control flow inlined in the
 // score loop made SwiftShader's compiler hang.
@@ -233,6 +245,9 @@ fn finish_scores(t: Tile, dots: vec4<f32>, i: u32, j: u32, key_in_tile: u32, glo
   }
   if (HAS_WINDOW) {
     allowed &= window_allows(positions, j, i - t.q_start, key_in_tile, globals);
+  }
+  if (HAS_KEY_PADDING) {
+    allowed &= vec4<bool>(!key_is_padding(t.b, j));
   }
   var s = dots * params.score_scale;
   if (HAS_SOFTCAP) { s = params.softcap_log2 * tanh(s); }

@@ -7,6 +7,7 @@ import { GpuRuntime } from './gpu/runtime';
 import { sdpa, type SdpaOptions, type SdpaWithLse } from './ops/sdpa';
 import { sdpaNaive, type SdpaNaiveOptions, type SdpaNaiveResult } from './ops/sdpa-naive';
 import { linear } from './ops/linear';
+import { multiHeadAttention, type MhaConfig, type MultiHeadAttention } from './ops/multi-head';
 import { neighborhood1d, neighborhood2d, type Neighborhood1dOptions, type Neighborhood2dOptions } from './ops/neighborhood';
 import { makeMask, makeTensor, wrapBuffer, type WrapOptions } from './ops/tensors';
 import type { GpuMask, GpuTensor } from './tensor';
@@ -122,6 +123,19 @@ export class AttentionContext {
    */
   neighborhood1d(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: Neighborhood1dOptions): GpuTensor {
     return neighborhood1d(this.runtime, q, k, v, options);
+  }
+
+  /**
+   * A multi-head-attention layer (PyTorch weights, grouped-query heads, rotary, key-padding masks):
+   * `forward(x)` runs the projections, attention and the output projection in one submission.
+   * @example
+   * const mha = attn.multiHeadAttention({ embedDim: 512, numHeads: 8, numKvHeads: 2, weights: { q, k, v, o } });
+   * const y = mha.forward(x, { causal: true });                      // x [B, L, 512] → [B, L, 512]
+   * const { output, weights } = mha.forward(x, { needWeights: true }); // weights [B, L, L]
+   * mha.destroy();
+   */
+  multiHeadAttention(config: MhaConfig): MultiHeadAttention {
+    return multiHeadAttention(this.runtime, config);
   }
 
   /** Whether the context can still take work (false after destroy() or a lost device). */

@@ -14,4 +14,5 @@ export type { HostTensor, HostResult, Layout, Alignment, SdpaOptionsOf, Referenc
 export type {
   MhaConfigOf, MhaForwardOptionsOf, MhaWeightsOf, MhaSeparateWeightsOf, MhaPackedWeightsOf, RotaryOptions,
 } from './ops/mha-validate';
+export type { MultiHeadAttention, MhaConfig, MhaForwardOptions, MhaOutputs } from './ops/multi-head';
 export type { ReferenceMhaConfig, ReferenceMhaOptions, ReferenceMhaOutputs, ReferenceMultiHeadAttention } from './reference/multi-head';

@@ -58,6 +58,32 @@ export function tensorUniforms(prefix: string, binding: Pick<TensorBinding, 'ele
   };
 }
 
+/**
+ * Where one attention operand lies: a buffer range, the element offset of element (0, 0, 0, 0) in
+ * it, and element strides over batch, head and sequence (the head dim is contiguous).
+ */
+export interface AttentionView { resource: GPUBufferBinding; elementOffset: number; strides: [number, number, number] }
+
+/** A tensor as an attention view, with its layout's strides. */
+export function tensorView(tensor: GpuTensor, strides: [number, number, number]): AttentionView {
+  const { resource, elementOffset } = tensor.binding();
+  return { resource, elementOffset, strides };
+}
+
+/** Uniform fields `<prefix>_offset`, `<prefix>_stride_b/h/s` for one view. */
+export function viewUniforms(prefix: string, view: AttentionView): Record<string, number> {
+  return tensorUniforms(prefix, view, view.strides);
+}
+
+/** Key-padding binding, uniforms and override: a [B, Lk] GpuMask (1 = padding), or the dummy buffer. */
+export function keyPaddingArguments(runtime: GpuRuntime, padding: GpuMask | null, kvLen: number): {
+  resource: GPUBufferBinding; uniforms: Record<string, number>; overrides: { HAS_KEY_PADDING: boolean };
+} {
+  if (!padding) return { resource: { buffer: runtime.dummy }, uniforms: { kp_offset: 0, kp_stride_b: 0 }, overrides: { HAS_KEY_PADDING: false } };
+  const { resource, elementOffset } = padding.binding();
+  return { resource, uniforms: { kp_offset: elementOffset, kp_stride_b: kvLen }, overrides: { HAS_KEY_PADDING: true } };
+}
+
 /** Mask binding and uniforms; the dummy buffer and zero strides when there is no mask. */
 export function maskArguments(runtime: GpuRuntime, checked: ReturnType<typeof checkMask>): { resource: GPUBufferBinding; uniforms: Record<string, number> } {
   if (!checked) {

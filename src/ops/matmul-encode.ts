@@ -27,9 +27,13 @@ export interface MatmulOutput extends MatmulOperand {
  * colBegin ≤ n < colEnd and head dims d < rotDim, at position l + positionOffset. `table` is a
  * {@link rotaryTable} of `positions` rows with the same rotDim: rowsPerBatch + positionOffset must
  * not exceed `positions`. headDim, rotDim, colBegin and colEnd must be even; rotDim ≤ headDim.
+ * `halfSplit` (GPT-NeoX pairs (i, i + rotDim/2)): rotated column d reads weight row perm(d) instead
+ * (perm(2i) = i, perm(2i+1) = i + rotDim/2), so those columns come out in interleaved order — use
+ * it for q and k alike (q·k is unchanged), never for v.
  */
 export interface MatmulRotary {
   table: MatmulOperand; positions: number; rotDim: number; colBegin: number; colEnd: number; positionOffset: number;
+  halfSplit?: boolean;
 }
 
 /** One GEMM C[M, N] = X[M, K] · W[N, K]ᵀ (+ bias[N]): X row m at x.elementOffset + m·xStrideM. */
@@ -94,6 +98,7 @@ export function encodeMatmul(runtime: GpuRuntime, call: MatmulCall, plan?: Matmu
   const pipeline = runtime.pipelines.get(SHADERS.matmul, 'matmul_linear', {
     TILE_M: chosen.tile.tileM, TILE_N: chosen.tile.tileN, TILE_K: chosen.tile.tileK, K_STRIDE: chosen.kStride,
     WORKGROUP_SIZE: chosen.workgroupSize, HAS_BIAS: call.bias !== undefined, HAS_ROTARY: call.rotary !== undefined,
+    ROTARY_HALF_SPLIT: call.rotary?.halfSplit ?? false,
   });
   const buffers = {
     x: call.x.buffer, weight: call.weight.buffer, out: call.out.buffer,

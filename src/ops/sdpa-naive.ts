@@ -6,8 +6,8 @@ import { AttentionError } from '../errors';
 import { foldWorkgroups, type GpuRuntime, type KernelDispatch } from '../gpu/runtime';
 import { SHADERS } from '../shaders';
 import { GpuTensor } from '../tensor';
-import { maskArguments, windowArguments } from './attention-args';
-import { sharedUniforms, validateAttentionCall, type SdpaOptions, type ValidatedSdpa } from './sdpa';
+import { attentionInputs, operandsOf, validateAttentionCall, type AttentionOperands, type SdpaOptions } from './sdpa';
+import type { SdpaDims } from './sdpa-validate';
 
 /** Options of `attn.sdpaNaive`: those of `attn.sdpa`, plus `returnWeights`. */
 export interface SdpaNaiveOptions extends Omit<SdpaOptions, 'tile'> {
@@ -20,6 +20,34 @@ export interface SdpaNaiveResult { output: GpuTensor; weights?: GpuTensor; lse?:
 
 const WORKGROUP_SIZE = 256;
 
+/** Folds `threads` invocations into a workgroup grid (WORKGROUP_SIZE per workgroup). */
+export type NaiveGrid = (threads: number) => [number, number, number];
+
+/**
+ * Checks that the naive path can run `dims` on this device: the score matrix [B, Hq, Lq, Lk] must
+ * fit one buffer binding (a failed allocation does not throw in WebGPU) and every pass's grid must
+ * be dispatchable. Throws an AttentionError on `argument`; returns the grid folder.
+ * @example
+ * const grid = planNaive(runtime, dims, 'options.needWeights');
+ */
+export function planNaive(runtime: GpuRuntime, dims: SdpaDims, argument = 'q'): NaiveGrid {
+  const { B, Hq, Lq, Lk } = dims;
+  const limits = runtime.device.limits;
+  const scoreElements = B * Hq * Lq * Lk;
+  const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  if (scoreElements * 4 > limit || scoreElements >= 2 ** 32) {
+    throw new AttentionError(argument, `B·Hq·Lq·Lk = ${scoreElements} scores (${scoreElements * 4} bytes) for the naive path`,
+      `at most ${Math.floor(limit / 4)} scores (this device's buffer binding limit); use attn.sdpa, which never materialises them`);
+  }
+  const grid: NaiveGrid = (threads) => foldWorkgroups(Math.ceil(threads / WORKGROUP_SIZE), limits.maxComputeWorkgroupsPerDimension);
+  for (const threads of [scoreElements, B * Hq * Lq * dims.Dv]) {
+    if (grid(threads)[1] > limits.maxComputeWorkgroupsPerDimension) {
+      throw new AttentionError(argument, `${threads} invocations`, 'fewer (the dispatch does not fit the device)');
+    }
+  }
+  return grid;
+}
+
 /**
  * Runs the naive kernels. Returns the output, or `{ output, weights?, lse? }`.
  * @example
@@ -29,59 +57,49 @@ export function sdpaNaive(runtime: GpuRuntime, q: unknown, k: unknown, v: unknow
   const call = validateAttentionCall(runtime, q, k, v, options);
   const returnWeights = options?.returnWeights ?? false;
   if (typeof returnWeights !== 'boolean') throw new AttentionError('options.returnWeights', String(returnWeights), 'true or false');
-  const { B, Hq, Lq, Lk } = call.dims;
-  const scoreElements = B * Hq * Lq * Lk;
-  const limit = Math.min(runtime.device.limits.maxStorageBufferBindingSize, runtime.device.limits.maxBufferSize);
-  // A failed allocation does not throw in WebGPU: check the score matrix can exist before trying.
-  if (scoreElements * 4 > limit || scoreElements >= 2 ** 32) {
-    throw new AttentionError('q', `B·Hq·Lq·Lk = ${scoreElements} scores (${scoreElements * 4} bytes) for the naive path`,
-      `at most ${Math.floor(limit / 4)} scores (this device's buffer binding limit); use attn.sdpa, which never materialises them`);
-  }
-  const groups = (threads: number) => foldWorkgroups(Math.ceil(threads / WORKGROUP_SIZE), runtime.device.limits.maxComputeWorkgroupsPerDimension);
-  for (const threads of [scoreElements, B * Hq * Lq * call.dims.Dv]) {
-    if (groups(threads)[1] > runtime.device.limits.maxComputeWorkgroupsPerDimension) {
-      throw new AttentionError('q', `${threads} invocations`, 'fewer (the dispatch does not fit the device)');
-    }
-  }
-  return encodeNaive(runtime, call, returnWeights, groups);
-}
-
-function encodeNaive(runtime: GpuRuntime, call: ValidatedSdpa, returnWeights: boolean, groups: (n: number) => [number, number, number]): GpuTensor | SdpaNaiveResult {
+  const grid = planNaive(runtime, call.dims);
   const { B, Hq, Lq, Lk, Dv } = call.dims;
-  const weightsBytes = B * Hq * Lq * Lk * 4;
-  const outBytes = B * Hq * Lq * Dv * 4;
-  const lseBytes = B * Hq * Lq * 4;
-  const weights = runtime.pool.acquire(weightsBytes, 'sdpa_naive weights');
-  const out = runtime.pool.acquire(outBytes, 'sdpa_naive output');
-  const lse = call.options.returnLse ? runtime.pool.acquire(lseBytes, 'sdpa_naive lse') : null;
-  const mask = maskArguments(runtime, call.mask);
-  const window = windowArguments(runtime, call.options.window, Lk);
-  const overrides = {
-    ...window.overrides,
-    WORKGROUP_SIZE, IS_CAUSAL: call.options.causal, HAS_MASK: call.mask !== null,
-    MASK_IS_BOOL: call.mask?.mask.dtype === 'bool', HAS_SOFTCAP: call.options.softcap > 0, WRITE_LSE: call.options.returnLse,
-  };
-  const buffers = {
-    q: call.q.binding().resource, k: call.k.binding().resource, v: call.v.binding().resource, mask: mask.resource, global_bits: window.resource,
-    weights: { buffer: weights, size: weightsBytes }, out: { buffer: out, size: outBytes },
-    lse: lse ? { buffer: lse, size: lseBytes } : { buffer: runtime.dummyOutput },
-  };
-  const base = { ...sharedUniforms(call, mask.uniforms, window), scale: call.options.scale, softcap: call.options.softcap };
-  const pass = (entry: string, threads: number): KernelDispatch => {
-    const workgroups = groups(threads);
-    const pipeline = runtime.pipelines.get(SHADERS.sdpaNaive, entry, overrides);
-    return { pipeline, uniforms: { ...base, groups_x: workgroups[0] }, buffers, workgroups };
-  };
-  const ready = runtime.run('sdpa_naive', [
-    pass('sdpa_naive_scores', B * Hq * Lq * Lk), pass('sdpa_naive_softmax', B * Hq * Lq), pass('sdpa_naive_output', B * Hq * Lq * Dv),
-  ]);
-  window.release();
-  const output = Object.assign(new GpuTensor(runtime, out, call.outputShape, 0, true), { ready });
-  const weightsTensor = Object.assign(new GpuTensor(runtime, weights, [B, Hq, Lq, Lk], 0, true), { ready });
+  const binding = (bytes: number, label: string): GPUBufferBinding => ({ buffer: runtime.pool.acquire(bytes, label), size: bytes });
+  const weights = binding(B * Hq * Lq * Lk * 4, 'sdpa_naive weights');
+  const out = binding(B * Hq * Lq * Dv * 4, 'sdpa_naive output');
+  const lse = call.options.returnLse ? binding(B * Hq * Lq * 4, 'sdpa_naive lse') : null;
+  const encoded = encodeNaive(runtime, operandsOf(call, out), grid, weights, lse);
+  const ready = runtime.run('sdpa_naive', encoded.dispatches);
+  encoded.release();
+  const tensor = (b: GPUBufferBinding, shape: number[]) => Object.assign(new GpuTensor(runtime, b.buffer, shape, 0, true), { ready });
+  const output = tensor(out, call.outputShape);
+  const weightsTensor = tensor(weights, [B, Hq, Lq, Lk]);
   if (!returnWeights) weightsTensor.destroy();
   if (!returnWeights && !lse) return output;
   const result: SdpaNaiveResult = { output };
   if (returnWeights) result.weights = weightsTensor;
-  if (lse) result.lse = Object.assign(new GpuTensor(runtime, lse, [B, Hq, Lq], 0, true), { ready });
+  if (lse) result.lse = tensor(lse, [B, Hq, Lq]);
   return result;
+}
+
+/**
+ * The naive passes (scores, softmax, output) for an attention call on views: the probabilities
+ * land in `weights` [B, Hq, Lq, Lk], the log-sum-exp in `lse` when options.returnLse. With
+ * `headMean`, a fourth pass writes the mean of the weights over heads there, [B, Lq, Lk]. The
+ * caller submits the dispatches in order with `runtime.run`, then calls release().
+ * @example
+ * const { dispatches, release } = encodeNaive(runtime, ops, planNaive(runtime, ops.dims), weights, null);
+ */
+export function encodeNaive(
+  runtime: GpuRuntime, ops: AttentionOperands, grid: NaiveGrid, weights: GPUBufferBinding, lse: GPUBufferBinding | null, headMean?: GPUBufferBinding,
+): { dispatches: KernelDispatch[]; release(): void } {
+  const { B, Hq, Lq, Lk, Dv } = ops.dims;
+  const inputs = attentionInputs(runtime, ops);
+  const overrides = { ...inputs.overrides, WORKGROUP_SIZE };
+  const buffers = { ...inputs.buffers, weights, out: ops.out.resource, lse: lse ?? { buffer: runtime.dummyOutput } };
+  const base = { ...inputs.uniforms, scale: ops.options.scale, softcap: ops.options.softcap };
+  const pass = (entry: string, threads: number, out = buffers.out, specialised: Record<string, number | boolean> = overrides): KernelDispatch => {
+    const workgroups = grid(threads);
+    const pipeline = runtime.pipelines.get(SHADERS.sdpaNaive, entry, specialised);
+    return { pipeline, uniforms: { ...base, groups_x: workgroups[0] }, buffers: { ...buffers, out }, workgroups };
+  };
+  const dispatches = [pass('sdpa_naive_scores', B * Hq * Lq * Lk), pass('sdpa_naive_softmax', B * Hq * Lq), pass('sdpa_naive_output', B * Hq * Lq * Dv)];
+  // The mean reads no option: one pipeline serves every call.
+  if (headMean) dispatches.push(pass('sdpa_naive_head_mean', B * Lq * Lk, headMean, { WORKGROUP_SIZE }));
+  return { dispatches, release: inputs.release };
 }

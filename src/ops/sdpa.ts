@@ -2,11 +2,14 @@
  * `attn.sdpa`: the tiled (flash) scaled-dot-product attention. validate → plan → encode.
  */
 import { AttentionError, describe } from '../errors';
-import { foldWorkgroups, type GpuRuntime } from '../gpu/runtime';
+import { foldWorkgroups, type GpuRuntime, type KernelDispatch } from '../gpu/runtime';
 import { SHADERS } from '../shaders';
 import { GpuTensor, type GpuMask } from '../tensor';
 import type { SdpaOptionsOf } from '../types';
-import { checkFits, checkMask, checkTensor, layoutStrides, maskArguments, tensorUniforms, windowArguments, type WindowArguments } from './attention-args';
+import {
+  checkFits, checkMask, checkTensor, keyPaddingArguments, layoutStrides, maskArguments, tensorView, viewUniforms, windowArguments,
+  type AttentionView,
+} from './attention-args';
 import { planSdpa, TILE_PREFERENCES, type SdpaPlan, type SdpaTile } from './sdpa-plan';
 import { validateLayout, validateSdpaOptions, validateSdpaShapes, type ResolvedSdpaOptions, type SdpaDims } from './sdpa-validate';
 
@@ -57,32 +60,88 @@ function checkTile(tile: unknown): SdpaTile | undefined {
   return known;
 }
 
-/** Uniforms both attention kernels share: sizes and where q, k, v, out and the mask sit. */
-export function sharedUniforms(call: ValidatedSdpa, maskUniforms: Record<string, number>, window: WindowArguments): Record<string, number> {
+/** A checked mask argument (what checkMask returns). */
+export type CheckedMask = NonNullable<ReturnType<typeof checkMask>>;
+
+/**
+ * An attention call on views of buffers (the internal entry): a layer's projections write q, k
+ * and v in their own layout, and the output goes where the next GEMM reads it. Nothing here is
+ * checked again: the caller validated sizes, and every view must cover what the strides address.
+ */
+export interface AttentionOperands {
+  dims: SdpaDims;
+  options: ResolvedSdpaOptions;
+  q: AttentionView; k: AttentionView; v: AttentionView;
+  /** Where output (b, h, i, c) goes, for [B, Hq, Lq, Dv]. */
+  out: AttentionView;
+  mask: CheckedMask | null;
+  /** [B, Lk] booleans, 1 = padding (a layer's key-padding mask). */
+  keyPadding: GpuMask | null;
+}
+
+/** The operands of a checked public call: q, k, v where they lie, the output in `out` (same layout). */
+export function operandsOf(call: ValidatedSdpa, out: GPUBufferBinding): AttentionOperands {
   const { dims, options } = call;
   const s = (heads: number, length: number, dim: number) => layoutStrides(options.layout, heads, length, dim);
   return {
-    batch: dims.B, q_heads: dims.Hq, kv_group: dims.Hq / dims.Hkv, q_len: dims.Lq, kv_len: dims.Lk,
-    head_dim: dims.D, value_dim: dims.Dv, causal_offset: options.offset, minus_infinity: -Infinity,
-    ...tensorUniforms('q', call.q.binding(), s(dims.Hq, dims.Lq, dims.D)),
-    ...tensorUniforms('k', call.k.binding(), s(dims.Hkv, dims.Lk, dims.D)),
-    ...tensorUniforms('v', call.v.binding(), s(dims.Hkv, dims.Lk, dims.Dv)),
-    ...tensorUniforms('o', { elementOffset: 0 }, s(dims.Hq, dims.Lq, dims.Dv)),
-    ...maskUniforms,
-    ...window.uniforms,
+    dims, options, mask: call.mask, keyPadding: null,
+    q: tensorView(call.q, s(dims.Hq, dims.Lq, dims.D)),
+    k: tensorView(call.k, s(dims.Hkv, dims.Lk, dims.D)),
+    v: tensorView(call.v, s(dims.Hkv, dims.Lk, dims.Dv)),
+    out: { resource: out, elementOffset: 0, strides: s(dims.Hq, dims.Lq, dims.Dv) },
   };
 }
 
-/** The overrides of the flash kernel for a call and its plan. */
-function flashOverrides(call: ValidatedSdpa, plan: SdpaPlan, window: WindowArguments): Record<string, number | boolean> {
-  return {
-    BLOCK_Q: plan.tile.blockQ, TILE_KV: plan.tile.tileKv,
-    HEAD_DIM_VEC4: plan.headDimVec4, VALUE_DIM_VEC4: plan.valueDimVec4, KV_STRIDE: plan.kvStride,
-    WORKGROUP_SIZE: plan.workgroupSize,
-    IS_CAUSAL: call.options.causal, HAS_MASK: call.mask !== null, MASK_IS_BOOL: call.mask?.mask.dtype === 'bool',
-    HAS_SOFTCAP: call.options.softcap > 0, WRITE_LSE: call.options.returnLse,
-    ...window.overrides,
+/** Inputs both attention kernels bind (q, k, v, mask, window, key padding) with their uniforms and overrides. */
+export interface AttentionInputs {
+  buffers: Record<string, GPUBufferBinding>;
+  /** Sizes, views and optional inputs: every member the two kernels' params share. */
+  uniforms: Record<string, number>;
+  overrides: Record<string, boolean>;
+  /** Returns the global-token buffer (if any) to the pool; call once the work is submitted. */
+  release(): void;
+}
+
+/** Bindings, shared uniforms and overrides of an attention call. */
+export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): AttentionInputs {
+  const { dims, options } = ops;
+  const mask = maskArguments(runtime, ops.mask);
+  const window = windowArguments(runtime, options.window, dims.Lk);
+  const padding = keyPaddingArguments(runtime, ops.keyPadding, dims.Lk);
+  const uniforms = {
+    batch: dims.B, q_heads: dims.Hq, kv_group: dims.Hq / dims.Hkv, q_len: dims.Lq, kv_len: dims.Lk,
+    head_dim: dims.D, value_dim: dims.Dv, causal_offset: options.offset, minus_infinity: -Infinity,
+    ...viewUniforms('q', ops.q), ...viewUniforms('k', ops.k), ...viewUniforms('v', ops.v), ...viewUniforms('o', ops.out),
+    ...mask.uniforms, ...window.uniforms, ...padding.uniforms,
   };
+  return {
+    buffers: { q: ops.q.resource, k: ops.k.resource, v: ops.v.resource, mask: mask.resource, global_bits: window.resource, key_padding: padding.resource },
+    uniforms,
+    overrides: {
+      IS_CAUSAL: options.causal, HAS_MASK: ops.mask !== null, MASK_IS_BOOL: ops.mask?.mask.dtype === 'bool',
+      HAS_SOFTCAP: options.softcap > 0, WRITE_LSE: options.returnLse, ...window.overrides, ...padding.overrides,
+    },
+    release: window.release,
+  };
+}
+
+/** A flash tiling and its (folded) workgroup grid. */
+export interface FlashPlan { plan: SdpaPlan; workgroups: [number, number, number] }
+
+/**
+ * Plans the flash kernel for `dims`; throws an AttentionError on `argument` when the grid cannot
+ * be dispatched (or no tiling fits the head dims).
+ * @example
+ * const flash = planFlash(runtime, dims, undefined, 'x');
+ */
+export function planFlash(runtime: GpuRuntime, dims: SdpaDims, tile?: SdpaTile, argument = 'q'): FlashPlan {
+  const plan = planSdpa(dims, runtime.device.limits, tile);
+  const max = runtime.device.limits.maxComputeWorkgroupsPerDimension;
+  const workgroups = foldWorkgroups(plan.workgroupCount, max);
+  if (workgroups[1] > max) {
+    throw new AttentionError(argument, `${plan.workgroupCount} query blocks (B·Hq·⌈Lq/${plan.tile.blockQ}⌉)`, `at most ${max ** 2}`);
+  }
+  return { plan, workgroups };
 }
 
 /**
@@ -92,40 +151,46 @@ function flashOverrides(call: ValidatedSdpa, plan: SdpaPlan, window: WindowArgum
  */
 export function sdpa(runtime: GpuRuntime, q: unknown, k: unknown, v: unknown, options?: SdpaOptions): GpuTensor | SdpaWithLse {
   const call = validateAttentionCall(runtime, q, k, v, options);
-  const plan = planSdpa(call.dims, runtime.device.limits, checkTile(options?.tile));
-  const workgroups = foldWorkgroups(plan.workgroupCount, runtime.device.limits.maxComputeWorkgroupsPerDimension);
-  if (workgroups[1] > runtime.device.limits.maxComputeWorkgroupsPerDimension) {
-    throw new AttentionError('q', `${plan.workgroupCount} query blocks (B·Hq·⌈Lq/${plan.tile.blockQ}⌉)`, `at most ${runtime.device.limits.maxComputeWorkgroupsPerDimension ** 2}`);
-  }
-  return encodeSdpa(runtime, call, plan, workgroups);
-}
-
-function encodeSdpa(runtime: GpuRuntime, call: ValidatedSdpa, plan: SdpaPlan, workgroups: [number, number, number]): GpuTensor | SdpaWithLse {
-  const { dims, options } = call;
+  const flash = planFlash(runtime, call.dims, checkTile(options?.tile));
+  const { dims } = call;
   const outBytes = dims.B * dims.Hq * dims.Lq * dims.Dv * 4;
   const lseBytes = dims.B * dims.Hq * dims.Lq * 4;
   const outBuffer = runtime.pool.acquire(outBytes, 'sdpa output');
-  const lseBuffer = options.returnLse ? runtime.pool.acquire(lseBytes, 'sdpa lse') : null;
-  const mask = maskArguments(runtime, call.mask);
-  const window = windowArguments(runtime, options.window, dims.Lk);
-  const pipeline = runtime.pipelines.get(SHADERS.sdpa, 'sdpa_forward', flashOverrides(call, plan, window));
-  const uniforms = {
-    ...sharedUniforms(call, mask.uniforms, window),
-    q_blocks: plan.qBlocks, head_dim_vec4: plan.headDimVec4, tile_kv: plan.tile.tileKv, groups_x: workgroups[0],
-    score_scale: options.softcap > 0 ? options.scale / options.softcap : options.scale * LOG2E,
-    softcap_log2: options.softcap * LOG2E,
-  };
-  const buffers = {
-    q: call.q.binding().resource, k: call.k.binding().resource, v: call.v.binding().resource,
-    mask: mask.resource, global_bits: window.resource, out: { buffer: outBuffer, size: outBytes },
-    lse: lseBuffer ? { buffer: lseBuffer, size: lseBytes } : { buffer: runtime.dummyOutput },
-  };
-  const ready = runtime.run(pipeline.label, [{ pipeline, uniforms, buffers, workgroups }]);
-  window.release();
+  const lseBuffer = call.options.returnLse ? runtime.pool.acquire(lseBytes, 'sdpa lse') : null;
+  const ops = operandsOf(call, { buffer: outBuffer, size: outBytes });
+  const encoded = encodeFlash(runtime, ops, flash, lseBuffer ? { buffer: lseBuffer, size: lseBytes } : null);
+  const ready = runtime.run(encoded.dispatch.pipeline.label, [encoded.dispatch]);
+  encoded.release();
   const output = new GpuTensor(runtime, outBuffer, call.outputShape, 0, true);
   output.ready = ready;
   if (!lseBuffer) return output;
   const lse = new GpuTensor(runtime, lseBuffer, [dims.B, dims.Hq, dims.Lq], 0, true);
   lse.ready = ready;
   return { output, lse };
+}
+
+/**
+ * The flash kernel's dispatch for an attention call on views (lse [B, Hq, Lq] when
+ * options.returnLse). The caller submits it with `runtime.run` and then calls release().
+ * @example
+ * const { dispatch, release } = encodeFlash(runtime, ops, planFlash(runtime, ops.dims), null);
+ * runtime.run('layer', [projection, dispatch, outProjection]); release();
+ */
+export function encodeFlash(runtime: GpuRuntime, ops: AttentionOperands, flash: FlashPlan, lse: GPUBufferBinding | null): { dispatch: KernelDispatch; release(): void } {
+  const { plan, workgroups } = flash;
+  const { options } = ops;
+  const inputs = attentionInputs(runtime, ops);
+  const pipeline = runtime.pipelines.get(SHADERS.sdpa, 'sdpa_forward', {
+    BLOCK_Q: plan.tile.blockQ, TILE_KV: plan.tile.tileKv,
+    HEAD_DIM_VEC4: plan.headDimVec4, VALUE_DIM_VEC4: plan.valueDimVec4, KV_STRIDE: plan.kvStride,
+    WORKGROUP_SIZE: plan.workgroupSize, ...inputs.overrides,
+  });
+  const uniforms = {
+    ...inputs.uniforms,
+    q_blocks: plan.qBlocks, head_dim_vec4: plan.headDimVec4, tile_kv: plan.tile.tileKv, groups_x: workgroups[0],
+    score_scale: options.softcap > 0 ? options.scale / options.softcap : options.scale * LOG2E,
+    softcap_log2: options.softcap * LOG2E,
+  };
+  const buffers = { ...inputs.buffers, out: ops.out.resource, lse: lse ?? { buffer: runtime.dummyOutput } };
+  return { dispatch: { pipeline, uniforms, buffers, workgroups }, release: inputs.release };
 }

@@ -92,6 +92,16 @@ describe('sdpa rejects bad input', () => {
     expectRejected(() => attn.sdpa(q, k, v, { layout: 'bsdh' as 'bshd' }), 'options.layout', "'bsdh'");
     expectRejected(() => attn.sdpa(q, k, v, { causal: true, alignment: 'middle' as 'upper-left' }), 'options.alignment', "'middle'");
   });
+  it('bad window, dilation and global tokens', () => {
+    expectRejected(() => attn.sdpa(q, k, v, { window: { left: -2, right: 0 } }), 'options.window.left', '-2', 'integer ≥ −1');
+    expectRejected(() => attn.sdpa(q, k, v, { window: { left: 1, right: 0.5 } }), 'options.window.right', '0.5');
+    expectRejected(() => attn.sdpa(q, k, v, { window: 3 as never }), 'options.window', '{ left, right }');
+    expectRejected(() => attn.sdpa(q, k, v, { dilation: 0 }), 'options.dilation', 'integer ≥ 1');
+    expectRejected(() => attn.sdpaNaive(q, k, v, { dilation: 1.5 }), 'options.dilation', '1.5');
+    expectRejected(() => attn.sdpa(q, k, v, { window: { left: 1, right: 1 }, globalTokens: [0, 9] }), 'options.globalTokens', '9', '0 … 8');
+    expectRejected(() => attn.sdpa(q, k, v, { window: { left: 1, right: 1 }, globalTokens: [2, 2] }), 'options.globalTokens', '2 twice', 'distinct');
+    expectRejected(() => attn.sdpa(q, k, v, { globalTokens: 4 as never }), 'options.globalTokens', 'an array');
+  });
   it('unknown tile', () => {
     expectRejected(() => attn.sdpa(q, k, v, { tile: { blockQ: 12, tileKv: 32 } }), 'options.tile', 'blockQ');
   });

@@ -13,6 +13,7 @@ import { SHADERS } from '../../src/shaders';
 // 8 × 8 tiles, 4-wide K steps: 4 invocations, each loading 2 rows of X and 2 of W per step.
 const CONSTS: Record<string, string> = {
   TILE_M: '8u', TILE_N: '8u', TILE_K: '4u', K_STRIDE: '2u', WORKGROUP_SIZE: '4u', HAS_BIAS: 'true', HAS_ROTARY: 'true',
+  ROTARY_HALF_SPLIT: 'true',
 };
 
 /** Replaces `override NAME: T = v;` by `const NAME: T = <value>;`. */

@@ -13,7 +13,7 @@ import { SHADERS } from '../../src/shaders';
 const CONSTS: Record<string, string> = {
   BLOCK_Q: '8u', TILE_KV: '4u', HEAD_DIM_VEC4: '2u', VALUE_DIM_VEC4: '2u', KV_STRIDE: '3u', WORKGROUP_SIZE: '4u',
   IS_CAUSAL: 'true', HAS_MASK: 'false', MASK_IS_BOOL: 'false', HAS_SOFTCAP: 'false', WRITE_LSE: 'true',
-  HAS_WINDOW: 'false', HAS_GLOBAL: 'false',
+  HAS_WINDOW: 'false', HAS_GLOBAL: 'false', HAS_KEY_PADDING: 'false',
 };
 
 /** Replaces `override NAME: T = v;` by `const NAME: T = <value>;`. */
@@ -38,13 +38,13 @@ function run(source: string, consts = CONSTS) {
     k_offset: 0, k_stride_b: Lk * D, k_stride_h: Lk * D, k_stride_s: D,
     v_offset: 0, v_stride_b: Lk * D, v_stride_h: Lk * D, v_stride_s: D,
     o_offset: 0, o_stride_b: L * D, o_stride_h: L * D, o_stride_s: D,
-    m_offset: 0, m_stride_b: 0, m_stride_h: 0, m_stride_q: 0, m_stride_k: 0,
+    m_offset: 0, m_stride_b: 0, m_stride_h: 0, m_stride_q: 0, m_stride_k: 0, kp_offset: 0, kp_stride_b: 0,
   });
   const data = (rows: number) => Float32Array.from({ length: rows * D }, (_, i) => Math.sin(i));
   const bindGroups = {
     0: {
       0: new Uint8Array(uniforms), 1: data(L), 2: data(Lk), 3: data(Lk), 4: new Uint32Array(4),
-      5: new Uint32Array([1 << 13, 0, 0, 0]), 6: new Float32Array(L * D), 7: new Float32Array(L),
+      5: new Uint32Array([1 << 13, 0, 0, 0]), 6: new Uint32Array(4), 7: new Float32Array(L * D), 8: new Float32Array(L),
     },
   };
   return detectRaces(specialise(source, consts), 'sdpa_forward', [1, 1, 1], bindGroups);
