@@ -148,7 +148,7 @@ async function benchRow(c: LengthRun, causal: boolean): Promise<Row> {
 }
 
 async function loadOrt(gpu: GPU, wanted: boolean): Promise<{ ort: OrtSessions | null; status: OrtStatus }> {
-  if (!wanted) return { ort: null, status: { loaded: false, lines: ['ORT: skipped (--no-ort)'] } };
+  if (!wanted) return { ort: null, status: { loaded: false, lines: ['ORT: not loaded (--no-ort, or --only without sdpa)'] } };
   try {
     const ort = await OrtWebGpu.load(gpu);
     const status = await checkOrt(ort);
@@ -179,7 +179,8 @@ export async function main(args: readonly string[]): Promise<number> {
   const seconds = () => ((performance.now() - started) / 1000).toFixed(0);
   const gpu = await nodeGpu();
   const attn = await createAttention({ gpu });
-  const environment = [...await describeEnvironment(attn, gpu), ...planLines(attn.device, options.lengths, H, D)];
+  const plans = options.parts.sdpa ? planLines(attn.device, options.lengths, H, D) : [];
+  const environment = [...await describeEnvironment(attn, gpu), ...plans];
   environment.forEach((line) => console.log(line));
   const { ort, status: ortStatus } = await loadOrt(gpu, options.ort && options.parts.sdpa);
   ortStatus.lines.forEach((line) => console.log(line));
