@@ -4,12 +4,13 @@
  * float64 rotation written here, and bad input. Every test ends with no live buffer.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AttentionError, createAttention, GpuTensor, reference, type AttentionContext } from '../../src/index';
+import { createAttention, GpuTensor, reference, type AttentionContext } from '../../src/index';
 import { encodeMatmul, operandOf, rotaryTable, type MatmulCall } from '../../src/ops/matmul-encode';
 import { planMatmul } from '../../src/ops/matmul-plan';
 import { rng } from '../cases';
 import { compareArrays } from '../helpers/compare';
 import { nodeGpu } from '../helpers/node-gpu';
+import { expectRejectedOn } from '../helpers/rejections';
 
 let attn: AttentionContext;
 beforeAll(async () => {
@@ -194,42 +195,29 @@ describe('encodeMatmul rotary epilogue (GPT-J pairs)', () => {
 describe('attn.linear rejects bad input (AttentionError naming the argument, nothing enqueued)', () => {
   const t = (shape: number[]) => upload(new Float32Array(size(shape)), shape);
 
-  function expectRejected(call: () => unknown, argument: string, ...fragments: string[]): void {
-    const before = attn.stats.liveBuffers;
-    let caught: unknown;
-    try {
-      call();
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught, 'expected an AttentionError').toBeInstanceOf(AttentionError);
-    expect((caught as AttentionError).argument).toBe(argument);
-    for (const f of fragments) expect((caught as AttentionError).message).toContain(f);
-    expect(attn.stats.liveBuffers, 'a rejected call took no buffer').toBe(before);
-  }
 
   it('names x, weight and bias', async () => {
     const [x, w] = [t([4, 8]), t([3, 8])];
-    expectRejected(() => attn.linear(new Float32Array(32) as unknown as GpuTensor, w), 'x', 'GpuTensor');
+    expectRejectedOn(attn, () => attn.linear(new Float32Array(32) as unknown as GpuTensor, w), 'x', 'GpuTensor');
     const [w35, w24, b4, b13] = [t([3, 5]), t([24]), t([4]), t([1, 3])];
-    expectRejected(() => attn.linear(x, w35), 'weight', '[3, 5]', '[N, 8]', 'K = 8 from x');
-    expectRejected(() => attn.linear(x, w24), 'weight', '[24]', '[N, 8]');
-    expectRejected(() => attn.linear(x, w, b4), 'bias', '[4]', '[3]');
-    expectRejected(() => attn.linear(x, w, b13), 'bias', '[1, 3]');
+    expectRejectedOn(attn, () => attn.linear(x, w35), 'weight', '[3, 5]', '[N, 8]', 'K = 8 from x');
+    expectRejectedOn(attn, () => attn.linear(x, w24), 'weight', '[24]', '[N, 8]');
+    expectRejectedOn(attn, () => attn.linear(x, w, b4), 'bias', '[4]', '[3]');
+    expectRejectedOn(attn, () => attn.linear(x, w, b13), 'bias', '[1, 3]');
     const rank0 = new GpuTensor(attn.runtime, x.buffer, [], 0, false);
-    expectRejected(() => attn.linear(rank0, w), 'x', 'rank ≥ 1');
+    expectRejectedOn(attn, () => attn.linear(rank0, w), 'x', 'rank ≥ 1');
     const other = await createAttention({ gpu: await nodeGpu() });
     const foreign = other.tensor(new Float32Array(24), [3, 8]);
-    expectRejected(() => attn.linear(x, foreign), 'weight', 'context');
+    expectRejectedOn(attn, () => attn.linear(x, foreign), 'weight', 'context');
     other.destroy();
     const gone = t([3]);
     gone.destroy();
-    expectRejected(() => attn.linear(x, w, gone), 'bias', 'destroyed');
+    expectRejectedOn(attn, () => attn.linear(x, w, gone), 'bias', 'destroyed');
   });
 
   it('refuses an output past the device buffer limits', () => {
     const n = 65536;
     const [x, w] = [t([n, 1]), t([n, 1])];
-    expectRejected(() => attn.linear(x, w), 'output', `${n * n} elements`, 'bytes');
+    expectRejectedOn(attn, () => attn.linear(x, w), 'output', `${n * n} elements`, 'bytes');
   });
 });

@@ -6,10 +6,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttentionError, createAttention, type AttentionContext, type GpuTensor, type HostTensor } from '../../src/index';
+import { createAttention, type AttentionContext, type GpuTensor, type HostTensor } from '../../src/index';
 import { caseInputs, localCaseOptions, localExpected, LOCAL_CASES, LOCAL_MAP, size, type LocalCase } from '../local-cases';
 import { compareArrays } from '../helpers/compare';
 import { nodeGpu } from '../helpers/node-gpu';
+import { expectRejectedOn } from '../helpers/rejections';
 
 let gpu: GPU;
 let attn: AttentionContext;
@@ -111,20 +112,6 @@ it('random shapes and options match the reference', async () => {
 describe('neighbourhood attention rejects bad input, enqueuing nothing', () => {
   const t = (shape: number[]) => attn.tensor(new Float32Array(size(shape)), shape);
 
-  function expectRejected(call: () => unknown, argument: string, ...fragments: string[]): void {
-    const before = { ...attn.stats };
-    let caught: unknown;
-    try {
-      call();
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught, 'expected an AttentionError').toBeInstanceOf(AttentionError);
-    expect((caught as AttentionError).argument).toBe(argument);
-    for (const f of fragments) expect((caught as AttentionError).message).toContain(f);
-    expect(attn.stats.liveBuffers, 'a rejected call took no buffer').toBe(before.liveBuffers);
-    expect(attn.stats.pipelines, 'a rejected call compiled nothing').toBe(before.pipelines);
-  }
 
   it('shapes, kernel, dilation, rpb, layout, tensors', () => {
     const [q, k, v, q4, rpb33, seq, big] = [
@@ -134,20 +121,20 @@ describe('neighbourhood attention rejects bad input, enqueuing nothing', () => {
     const dead = t([1, 2, 5, 6, 3]);
     dead.destroy();
     const hostRpb = { data: new Float32Array(100), shape: [4, 5, 5] } as unknown as GpuTensor;
-    expectRejected(() => attn.neighborhood2d(q4, k, v, { kernel: 3 }), 'q', '5 positive integers');
-    expectRejected(() => attn.neighborhood2d(q, k, v, { kernel: 2 }), 'options.kernel', 'odd');
-    expectRejected(() => attn.neighborhood2d(q, k, v, { kernel: 3, dilation: 2 }), 'options.kernel', 'y axis of length 5', 'dilation 2');
-    expectRejected(() => attn.neighborhood2d(q, k, v, { kernel: 3, dilation: -1 }), 'options.dilation', '-1');
-    expectRejected(() => attn.neighborhood2d(q, k, v, { kernel: 3, rpb: rpb33 }), 'options.rpb', 'expected shape [4, 5, 5]');
-    expectRejected(() => attn.neighborhood2d(q, k, v, { kernel: 3, rpb: hostRpb }), 'options.rpb', 'GpuTensor');
-    expectRejected(() => attn.neighborhood2d(q, k, v, { kernel: 3, layout: 'bshd' as 'bhyxd' }), 'options.layout', "'bshd'");
-    expectRejected(() => attn.neighborhood2d(q, k, v, { kernel: 3, causal: 1 as unknown as boolean }), 'options.causal', '1');
-    expectRejected(() => attn.neighborhood2d(q, k, v, { kernel: 3, scale: -2 }), 'options.scale', '-2');
-    expectRejected(() => attn.neighborhood1d(seq, seq, seq, { kernel: 3 }), 'q', '4 positive integers');
-    expectRejected(() => attn.neighborhood2d(mask, k, v, { kernel: 3 }), 'q', 'GpuMask');
-    expectRejected(() => attn.neighborhood2d(q, k, dead, { kernel: 3 }), 'v', 'destroyed');
+    expectRejectedOn(attn, () => attn.neighborhood2d(q4, k, v, { kernel: 3 }), 'q', '5 positive integers');
+    expectRejectedOn(attn, () => attn.neighborhood2d(q, k, v, { kernel: 2 }), 'options.kernel', 'odd');
+    expectRejectedOn(attn, () => attn.neighborhood2d(q, k, v, { kernel: 3, dilation: 2 }), 'options.kernel', 'y axis of length 5', 'dilation 2');
+    expectRejectedOn(attn, () => attn.neighborhood2d(q, k, v, { kernel: 3, dilation: -1 }), 'options.dilation', '-1');
+    expectRejectedOn(attn, () => attn.neighborhood2d(q, k, v, { kernel: 3, rpb: rpb33 }), 'options.rpb', 'expected shape [4, 5, 5]');
+    expectRejectedOn(attn, () => attn.neighborhood2d(q, k, v, { kernel: 3, rpb: hostRpb }), 'options.rpb', 'GpuTensor');
+    expectRejectedOn(attn, () => attn.neighborhood2d(q, k, v, { kernel: 3, layout: 'bshd' as 'bhyxd' }), 'options.layout', "'bshd'");
+    expectRejectedOn(attn, () => attn.neighborhood2d(q, k, v, { kernel: 3, causal: 1 as unknown as boolean }), 'options.causal', '1');
+    expectRejectedOn(attn, () => attn.neighborhood2d(q, k, v, { kernel: 3, scale: -2 }), 'options.scale', '-2');
+    expectRejectedOn(attn, () => attn.neighborhood1d(seq, seq, seq, { kernel: 3 }), 'q', '4 positive integers');
+    expectRejectedOn(attn, () => attn.neighborhood2d(mask, k, v, { kernel: 3 }), 'q', 'GpuMask');
+    expectRejectedOn(attn, () => attn.neighborhood2d(q, k, dead, { kernel: 3 }), 'v', 'destroyed');
     // Valid for the shapes, but no configuration of the kernel fits the device's workgroup storage.
-    expectRejected(() => attn.neighborhood2d(big, big, big, { kernel: 41 }), 'options.kernel', 'kernel 41×41', 'bytes of workgroup storage');
+    expectRejectedOn(attn, () => attn.neighborhood2d(big, big, big, { kernel: 41 }), 'options.kernel', 'kernel 41×41', 'bytes of workgroup storage');
     [q, k, v, q4, rpb33, seq, big, mask].forEach((x) => x.destroy());
     expect(attn.stats.liveBuffers).toBe(0);
   });

@@ -5,12 +5,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AttentionError } from '../../src/errors';
 import { validateNeighborhood } from '../../src/ops/neighborhood-validate';
 import { axisWindow } from '../../src/reference/neighborhood';
 import { reference } from '../../src/reference/index';
 import type { HostTensor } from '../../src/types';
 import { rng } from '../cases';
+import { expectRejected } from '../helpers/rejections';
 
 const t = (data: HostTensor['data'], shape: number[]): HostTensor => ({ data, shape });
 const zeros = (shape: number[]) => t(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
@@ -177,18 +177,6 @@ describe('reference.neighborhood2d equals reference.sdpa with the neighbourhood 
   });
 });
 
-/** Expects an AttentionError on `argument` whose message contains `fragments`. */
-function expectRejected(call: () => unknown, argument: string, ...fragments: string[]): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, 'expected an AttentionError').toBeInstanceOf(AttentionError);
-  expect((caught as AttentionError).argument).toBe(argument);
-  for (const f of fragments) expect((caught as AttentionError).message).toContain(f);
-}
 
 describe('neighbourhood validation (shared with the GPU ops)', () => {
   const q = zeros([1, 4, 5, 6, 8]);
