@@ -15,6 +15,7 @@ import { build, createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CASES } from '../cases';
 import { LOCAL_CASES } from '../local-cases';
+import { MHA_CASES } from '../mha-cases';
 import type { CaseResult } from './page/main';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -126,7 +127,8 @@ it('vite build produces one ESM bundle with the shaders inlined and no Dawn impo
 
 /**
  * The page gets this long for the whole table (both libraries); then what finished is reported.
- * On a 2-core machine the table takes 2.5–3.5 min, nearly all of it SwiftShader compiling pipelines.
+ * On a 2-core machine the table (sdpa, neighbourhood and multi-head cases) takes 3.5–4 min, nearly
+ * all of it SwiftShader compiling pipelines.
  */
 const PAGE_BUDGET_MS = 480_000;
 const SRC_LIB = '/src/index.ts';
@@ -175,7 +177,8 @@ describe('case table', () => {
 
   for (const [label, lib] of [['src', SRC_LIB], ['built bundle', BUILT_LIB]] as const) {
     describe(label, () => {
-      for (const name of [...CASES.map((c) => c.name), ...LOCAL_CASES.map((c) => `neighborhood ${c.name}`)]) {
+      const names = [...CASES.map((c) => c.name), ...LOCAL_CASES.map((c) => `neighborhood ${c.name}`), ...MHA_CASES.map((c) => `mha ${c.name}`)];
+      for (const name of names) {
         it(name, (ctx) => {
           ctx.skip(lib === BUILT_LIB && !!buildError, 'the library build failed: see the vite build test');
           const r = run.results.get(key(lib, name));

@@ -1,6 +1,7 @@
 /**
  * Conformance cases from ONNX's and ONNX Runtime's own attention tests (test/data/conformance,
- * copied from shared/conformance; semantics in its README), mapped onto one `sdpa` call each.
+ * copied from shared/conformance; semantics in its README), mapped onto one `sdpa` call each, or
+ * (ort.Attention, which projects its input) onto one multi-head-attention layer.
  * Everything sdpa lacks is done on the host (reshapes, KV-cache concatenation, QKV bias, masks
  * built from lengths); a case that needs an operation we do not have yet says which.
  */
@@ -38,6 +39,25 @@ export interface SdpaCall {
   notCompared: string[];
 }
 export interface Unsupported { id: string; unsupported: string }
+
+/**
+ * One ort.Attention case as a multi-head-attention layer: inProj = weightsᵀ [3·D, Din] with the
+ * case's bias, headDim = D / num_heads, and an output projection [Din, D] copying the D attention
+ * columns into the first D of the Din-wide output (ORT does not fuse the output projection).
+ */
+export interface MhaCall {
+  id: string;
+  embedDim: number; numHeads: number; headDim: number;
+  weights: { inProj: F32Tensor; inProjBias: F32Tensor; outProj: F32Tensor };
+  /** input [B, S, Din]. */
+  x: F32Tensor;
+  scale?: number;
+  /** output [B, S, D]. */
+  expected: Expected;
+  tolerance: Tolerance;
+  /** The layer's output [B, S, Din] → its first D columns, as `expected` is laid out. */
+  reshapeOutput: (r: { data: ArrayLike<number> }) => Float64Array;
+}
 
 const DATA_DIR = new URL('../data/conformance/', import.meta.url);
 
@@ -298,7 +318,7 @@ const KNOWN: Record<string, string[]> = {
 function whyUnsupported(c: ConformanceCase): string | undefined {
   const a = c.attributes;
   const reasons: string[] = [];
-  if (c.op === 'ort.Attention') return 'needs projections (multi-head issue #5)';
+  if (c.op === 'ort.Attention') return 'needs a multi-head-attention layer: map it with toMhaCall';
   if (!KNOWN[c.op]) return `unknown op ${c.op}`;
   const unknown = Object.keys(a).filter((n) => !KNOWN[c.op].includes(n));
   if (unknown.length) reasons.push(`needs attributes ${unknown.join(', ')}`);
@@ -332,6 +352,50 @@ export function toSdpaCall(c: ConformanceCase): SdpaCall | Unsupported {
     ...extraOutputs(c, rest, m.qkv),
   };
 }
+
+const ORT_ATTENTION_INPUTS = ['input', 'weights', 'bias'];
+
+/** Why an ort.Attention case cannot run as a multi-head layer, or undefined when it can. */
+function whyNoMhaCall(c: ConformanceCase): string | undefined {
+  const reasons: string[] = [];
+  const unknown = Object.keys(c.attributes).filter((n) => !['num_heads', 'scale'].includes(n));
+  if (unknown.length) reasons.push(`needs attributes ${unknown.join(', ')}`);
+  const extra = c.inputs.filter((t) => !ORT_ATTENTION_INPUTS.includes(t.name)).map((t) => t.name);
+  if (extra.length) reasons.push(`needs inputs ${extra.join(', ')}`);
+  if (c.outputs.length !== 1) reasons.push(`needs outputs ${c.outputs.slice(1).map((t) => t.name).join(', ')}`);
+  if ([...c.inputs, ...c.outputs].some((t) => t.dtype === 'float16')) reasons.push('needs f16 storage');
+  if (reasons.length === 0 && input(c, 'weights')!.dims[1] / 3 > input(c, 'input')!.dims[2]) reasons.push('needs an output wider than the layer input (D > Din)');
+  return reasons.length ? reasons.join('; ') : undefined;
+}
+
+/** Maps an ort.Attention case onto `attn.multiHeadAttention` / `reference.multiHeadAttention`. */
+export function toMhaCall(c: ConformanceCase): MhaCall | Unsupported {
+  if (c.op !== 'ort.Attention') return { id: c.id, unsupported: `needs sdpa, not a multi-head layer: ${c.op} (map it with toSdpaCall)` };
+  const why = whyNoMhaCall(c);
+  if (why) return { id: c.id, unsupported: why };
+  const [x, w, bias] = ORT_ATTENTION_INPUTS.map((n) => f32(input(c, n)!));
+  const [E, D3] = w.shape;
+  const D = D3 / 3;
+  const H = c.attributes.num_heads;
+  const inProj = Float32Array.from({ length: D3 * E }, (_, e) => w.data[(e % E) * D3 + Math.floor(e / E)]);
+  const outProj = Float32Array.from({ length: E * D }, (_, e) => Number(Math.floor(e / D) === e % D));
+  const rows = sizeOf(x.shape) / E;
+  return {
+    id: c.id, embedDim: E, numHeads: H, headDim: D / H, scale: c.attributes.scale, x,
+    weights: { inProj: { data: inProj, shape: [D3, E] }, inProjBias: bias, outProj: { data: outProj, shape: [E, D] } },
+    expected: expectedOf(c.outputs[0]),
+    tolerance: { atol: c.tolerance.atol, rtol: c.tolerance.rtol },
+    reshapeOutput: (r) => Float64Array.from({ length: rows * D }, (_, e) => r.data[Math.floor(e / D) * E + (e % D)]),
+  };
+}
+
+/** Every case as what runs it: an sdpa call, a multi-head layer (ort.Attention), or why neither. */
+export function toConformanceCall(c: ConformanceCase): SdpaCall | MhaCall | Unsupported {
+  return c.op === 'ort.Attention' ? toMhaCall(c) : toSdpaCall(c);
+}
+
+/** Whether a mapped case runs as a multi-head layer. */
+export const isMhaCall = (m: SdpaCall | MhaCall | Unsupported): m is MhaCall => 'embedDim' in m;
 
 function outputReshaper(ran: Layout, want: Layout, bhsdShape: number[]): SdpaCall['reshapeOutput'] {
   return (r) => {

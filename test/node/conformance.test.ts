@@ -1,6 +1,8 @@
 /**
  * The conformance vectors (ONNX and ONNX Runtime attention tests) through the GPU path on Dawn.
- * Same mapping as the reference ring (test/helpers/conformance.ts); only Y / output is compared.
+ * Same mapping as the reference ring (test/helpers/conformance.ts): `attn.sdpa`, or
+ * `attn.multiHeadAttention` for ONNX Runtime's Attention (packed inProj with its bias, an output
+ * projection that copies the attention columns, an explicit headDim); only Y / output is compared.
  *
  * Tolerance: each case's own (numpy allclose, |gpu − expected| ≤ atol + rtol·|expected|) with
  * atol raised to at least 1e-5. ONNX's vectors carry atol 1e-7, which is float64-vs-float32
@@ -9,15 +11,25 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type AttentionContext, type GpuMask, type GpuTensor } from '../../src/index';
-import { allClose, loadConformanceCases, toSdpaCall, type SdpaCall, type Unsupported } from '../helpers/conformance';
+import {
+  allClose, isMhaCall, loadConformanceCases, toConformanceCall, type MhaCall, type SdpaCall, type Unsupported,
+} from '../helpers/conformance';
 import { nodeGpu } from '../helpers/node-gpu';
 
 const GPU_MIN_ATOL = 1e-5;
 
-const mapped = loadConformanceCases().map(toSdpaCall);
-const supported = mapped.filter((m): m is SdpaCall => !('unsupported' in m));
+const mapped = loadConformanceCases().map(toConformanceCall);
+const supported = mapped.filter((m): m is SdpaCall => !('unsupported' in m) && !isMhaCall(m));
+const layers = mapped.filter(isMhaCall);
 const unsupported = mapped.filter((m): m is Unsupported => 'unsupported' in m);
 const passed: string[] = [];
+
+/** Y against the case's expected output, with atol raised to GPU_MIN_ATOL. */
+function expectClose(call: SdpaCall | MhaCall, data: Float32Array): void {
+  const tol = { atol: Math.max(call.tolerance.atol, GPU_MIN_ATOL), rtol: call.tolerance.rtol };
+  const y = allClose(call.reshapeOutput({ data }), call.expected.data, tol);
+  expect(y.ok, `${call.expected.name}: ${y.detail}`).toBe(true);
+}
 
 describe('conformance (GPU, Node/Dawn)', () => {
   let attn: AttentionContext;
@@ -26,8 +38,29 @@ describe('conformance (GPU, Node/Dawn)', () => {
   });
   afterAll(() => {
     attn?.destroy();
-    console.log(`conformance (gpu): ${passed.length} passed of ${supported.length} supported, ${unsupported.length} unsupported: [${unsupported.map((u) => `${u.id}: ${u.unsupported}`).join(', ')}]`);
+    const supportedCount = supported.length + layers.length;
+    console.log(`conformance (gpu): ${passed.length} passed of ${supportedCount} supported (${layers.length} as multi-head layers), ${unsupported.length} unsupported: [${unsupported.map((u) => `${u.id}: ${u.unsupported}`).join(', ')}]`);
   });
+
+  for (const call of layers) {
+    it(`${call.id} (multiHeadAttention)`, async () => {
+      const made: GpuTensor[] = [];
+      const up = (t: { data: Float32Array; shape: number[] }) => { const g = attn.tensor(t.data, t.shape); made.push(g); return g; };
+      const layer = attn.multiHeadAttention({
+        embedDim: call.embedDim, numHeads: call.numHeads, headDim: call.headDim,
+        weights: { inProj: up(call.weights.inProj), inProjBias: up(call.weights.inProjBias), outProj: up(call.weights.outProj) },
+      });
+      try {
+        const y = layer.forward(up(call.x), { scale: call.scale });
+        made.push(y);
+        expectClose(call, await y.read());
+        passed.push(call.id);
+      } finally {
+        layer.destroy();
+        for (const x of made) x.destroy();
+      }
+    });
+  }
 
   for (const call of supported) {
     it(call.id, async () => {
@@ -42,9 +75,7 @@ describe('conformance (GPU, Node/Dawn)', () => {
           ? attn.mask(hostMask.data, hostMask.shape)
           : attn.tensor(hostMask.data, hostMask.shape));
         const out = keep(attn.sdpa(q, k, v, { ...rest, returnLse: false, mask }));
-        const tol = { atol: Math.max(call.tolerance.atol, GPU_MIN_ATOL), rtol: call.tolerance.rtol };
-        const y = allClose(call.reshapeOutput({ data: await out.read() }), call.expected.data, tol);
-        expect(y.ok, `${call.expected.name}: ${y.detail}`).toBe(true);
+        expectClose(call, await out.read());
         passed.push(call.id);
       } finally {
         for (const x of made) x.destroy();

@@ -10,9 +10,9 @@ import {
   AttentionError, createAttention, reference,
   type AttentionContext, type GpuMask, type GpuTensor, type HostTensor, type MhaConfig, type MultiHeadAttention, type ReferenceMhaConfig, type RotaryOptions,
 } from '../../src/index';
-import { rng } from '../cases';
 import { compareArrays } from '../helpers/compare';
 import { nodeGpu } from '../helpers/node-gpu';
+import { hostWeights, mhaCaseInputs, MHA_CASES, paddingMask, random, unpack, type MhaHostOptions, type MhaSizes } from '../mha-cases';
 
 let attn: AttentionContext;
 beforeAll(async () => {
@@ -33,50 +33,24 @@ function keep<T extends GpuTensor | GpuMask>(t: T): T {
   return t;
 }
 
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-/** Uniform in (−scale, scale). */
-function random(seed: string, shape: number[], scale = 1): HostTensor & { data: Float32Array } {
-  const next = rng(seed);
-  return { data: Float32Array.from({ length: size(shape) }, () => scale * (2 * next() - 1)), shape };
-}
 const gpu = (t: HostTensor): GpuTensor | GpuMask =>
   keep(t.data instanceof Uint8Array ? attn.mask(t.data, [...t.shape]) : attn.tensor(t.data as Float32Array, [...t.shape]));
 
-interface Sizes { E: number; H: number; Hkv?: number; hd?: number; kdim?: number; vdim?: number }
+type Sizes = MhaSizes;
 
-/** Weights in nn.Linear layout, scaled by 1/√in so activations stay O(1); packed = inProj/outProj. */
-function hostWeights(seed: string, s: Sizes, packed: boolean, bias: boolean): Record<string, HostTensor> {
-  const hd = s.hd ?? s.E / s.H;
-  const [q, kv] = [s.H * hd, (s.Hkv ?? s.H) * hd];
-  const w = (name: string, rows: number, cols: number) => random(`${seed} ${name}`, [rows, cols], 1 / Math.sqrt(cols));
-  const b = (name: string, rows: number) => random(`${seed} ${name}`, [rows], 0.5);
-  if (packed) {
-    return { inProj: w('in', q + 2 * kv, s.E), outProj: w('out', s.E, q), ...(bias ? { inProjBias: b('inb', q + 2 * kv), outProjBias: b('outb', s.E) } : {}) };
-  }
-  const out: Record<string, HostTensor> = { q: w('q', q, s.E), k: w('k', kv, s.kdim ?? s.E), v: w('v', kv, s.vdim ?? s.E), o: w('o', s.E, q) };
-  if (bias) Object.assign(out, { qBias: b('qb', q), kBias: b('kb', kv), vBias: b('vb', kv), oBias: b('ob', s.E) });
-  return out;
-}
-
-/** Separate weights holding the same rows as packed ones. */
-function unpack(w: Record<string, HostTensor>, s: Sizes): Record<string, HostTensor> {
-  const hd = s.E / s.H;
-  const [q, kv] = [s.H * hd, (s.Hkv ?? s.H) * hd];
-  const rows = (t: HostTensor, from: number, n: number, width: number): HostTensor =>
-    ({ data: (t.data as Float32Array).slice(from * width, (from + n) * width), shape: width === 1 ? [n] : [n, width] });
-  const out: Record<string, HostTensor> = { q: rows(w.inProj, 0, q, s.E), k: rows(w.inProj, q, kv, s.E), v: rows(w.inProj, q + kv, kv, s.E), o: w.outProj };
-  if (w.inProjBias) Object.assign(out, { qBias: rows(w.inProjBias, 0, q, 1), kBias: rows(w.inProjBias, q, kv, 1), vBias: rows(w.inProjBias, q + kv, kv, 1), oBias: w.outProjBias });
-  return out;
+/** A host layer config and the same layer with its weights on the GPU. */
+function onBoth(host: ReferenceMhaConfig): { host: ReferenceMhaConfig; device: MhaConfig } {
+  const onGpu = Object.fromEntries(Object.entries(host.weights).map(([k, t]) => [k, t && gpu(t as HostTensor)]));
+  return { host, device: { ...host, weights: onGpu } as unknown as MhaConfig };
 }
 
 function configs(s: Sizes, weights: Record<string, HostTensor>, rotary?: RotaryOptions): { host: ReferenceMhaConfig; device: MhaConfig } {
   const sizes = { embedDim: s.E, numHeads: s.H, numKvHeads: s.Hkv, headDim: s.hd, kdim: s.kdim, vdim: s.vdim, rotary };
-  const onGpu = Object.fromEntries(Object.entries(weights).map(([k, t]) => [k, gpu(t)]));
-  return { host: { ...sizes, weights } as unknown as ReferenceMhaConfig, device: { ...sizes, weights: onGpu } as unknown as MhaConfig };
+  return onBoth({ ...sizes, weights } as unknown as ReferenceMhaConfig);
 }
 
 /** Host inputs of one forward; tensors go to the GPU as GpuTensor (float) or GpuMask (Uint8Array). */
-type HostOptions = Record<string, HostTensor | boolean | number | string | object | undefined>;
+type HostOptions = MhaHostOptions;
 function gpuOptions(o: HostOptions): Record<string, unknown> {
   const isTensor = (v: unknown): v is HostTensor => typeof v === 'object' && v !== null && 'data' in v;
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, isTensor(v) ? gpu(v) : v]));
@@ -109,36 +83,26 @@ async function expectLayer(c: { host: ReferenceMhaConfig; device: MhaConfig }, x
   return got;
 }
 
-describe('multiHeadAttention vs reference.multiHeadAttention', () => {
-  it('E=8, 2 heads, 1 kv head (multi-query), packed with bias, self-attention', async () => {
-    const s = { E: 8, H: 2, Hkv: 1 };
-    await expectLayer(configs(s, hostWeights('mqa', s, true, true)), random('mqa x', [2, 5, 8]));
-  });
+// Self and cross attention, E ∈ {8, 64, 96}, 1/2/8/12 heads, multi-query and grouped-query,
+// rotary in both conventions, key-padding masks, needWeights: the browser ring runs the same table.
+describe('the shared case table (test/mha-cases.ts) vs reference.multiHeadAttention', () => {
+  for (const c of MHA_CASES) {
+    it(c.name, async () => {
+      const { config, x, options } = mhaCaseInputs(c);
+      await expectLayer(onBoth(config), x, options);
+    });
+  }
+});
 
-  it('E=64, 8 heads, 2 kv heads (grouped-query), separate weights without bias, causal', async () => {
-    const s = { E: 64, H: 8, Hkv: 2 };
-    await expectLayer(configs(s, hostWeights('gqa', s, false, false)), random('gqa x', [2, 7, 64]), { causal: true });
-  });
-
-  it('E=96, 12 heads, cross-attention from kdim 40, vdim 24 (Lk ≠ L)', async () => {
-    const s = { E: 96, H: 12, kdim: 40, vdim: 24 };
-    const options = { key: random('cross k', [2, 9, 40]), value: random('cross v', [2, 9, 24]) };
-    await expectLayer(configs(s, hostWeights('cross', s, false, true)), random('cross x', [2, 5, 96]), options);
-  });
-
-  it('E=512, 8 heads, packed, L=3; and E=64 with 1 head (head dim 64)', async () => {
+describe('multiHeadAttention vs reference.multiHeadAttention: sizes the browser ring leaves out', () => {
+  it('E=512, 8 heads, packed, L=3', async () => {
     const big = { E: 512, H: 8 };
     await expectLayer(configs(big, hostWeights('big', big, true, true)), random('big x', [1, 3, 512]));
-    const one = { E: 64, H: 1 };
-    await expectLayer(configs(one, hostWeights('one', one, true, true)), random('one x', [2, 5, 64]));
   });
 
-  it('an explicit headDim (E=8, 2 heads of 6) and 2 kv heads of 8 heads with lower-right causal cross-attention', async () => {
+  it('an explicit headDim (E=8, 2 heads of 6)', async () => {
     const s = { E: 8, H: 2, hd: 6 };
     await expectLayer(configs(s, hostWeights('hd', s, false, true)), random('hd x', [1, 4, 8]));
-    const g = { E: 64, H: 8, Hkv: 2 };
-    const options = { key: random('lr k', [2, 9, 64]), value: random('lr v', [2, 9, 64]), causal: true, alignment: 'lower-right' };
-    await expectLayer(configs(g, hostWeights('lr', g, true, true)), random('lr x', [2, 5, 64]), options);
   });
 });
 
@@ -156,19 +120,12 @@ describe('a hand-checked layer', () => {
   });
 });
 
+// NeoX with dim < headDim and an offset, and GPT-J: in the shared table.
 describe('rotary position embeddings in the projection epilogue', () => {
   const s = { E: 64, H: 8, Hkv: 2 };
-  it('GPT-NeoX (half-split, the default), dim < headDim, positionOffset, packed self-attention', async () => {
-    const c = configs(s, hostWeights('neox', s, true, true), { dim: 4, positionOffset: 5 });
-    await expectLayer(c, random('neox x', [2, 7, 64]), { causal: true });
-  });
   it('GPT-NeoX, full head dim, separate weights, cross-attention (Lk ≠ L)', async () => {
     const c = configs(s, hostWeights('neox2', s, false, true), { base: 500 });
     await expectLayer(c, random('neox2 x', [2, 5, 64]), { key: random('neox2 k', [2, 9, 64]), value: random('neox2 v', [2, 9, 64]) });
-  });
-  it('GPT-J (interleaved), dim < headDim, positionOffset, separate weights, self-attention', async () => {
-    const c = configs(s, hostWeights('gptj', s, false, true), { dim: 6, interleaved: true, positionOffset: 3, base: 100 });
-    await expectLayer(c, random('gptj x', [2, 7, 64]));
   });
   it('grows its table for a longer sequence and frees it on destroy', async () => {
     const c = configs(s, hostWeights('grow', s, true, false), { positionOffset: 20 });
@@ -177,37 +134,30 @@ describe('rotary position embeddings in the projection epilogue', () => {
   });
 });
 
+// With causal, with a boolean mask [B, 1, L, L] and causal, in cross-attention with needWeights per head: in the shared table.
 describe('keyPaddingMask [B, Lk] (1 = padding)', () => {
   const s = { E: 64, H: 8, Hkv: 2 };
   const [B, L] = [2, 7];
-  const padding = { data: Uint8Array.from({ length: B * L }, (_, i) => Number(i % L >= L - 2 - (i >= L ? 2 : 0))), shape: [B, L] };
+  const padding = paddingMask(B, L);
   const w = hostWeights('pad', s, true, true);
   const x = random('pad x', [B, L, 64]);
   it('alone', () => expectLayer(configs(s, w), x, { keyPaddingMask: padding }));
-  it('with causal', () => expectLayer(configs(s, w), x, { keyPaddingMask: padding, causal: true }));
-  it('with a float mask [L, L] and with a boolean mask [B, 1, L, L]', async () => {
+  it('with a float mask [L, L]', async () => {
     const float = random('pad float mask', [L, L]);
     (float.data as Float32Array)[3] = -Infinity;
     await expectLayer(configs(s, w), x, { keyPaddingMask: padding, mask: float });
-    const bool = { data: Uint8Array.from({ length: B * L * L }, (_, i) => Number(i % 3 !== 1)), shape: [B, 1, L, L] };
-    await expectLayer(configs(s, w), x, { keyPaddingMask: padding, mask: bool, causal: true });
   });
   it('padding every key of a batch gives the output bias there (no NaN)', async () => {
     const all = { data: Uint8Array.from({ length: B * L }, (_, i) => Number(i < L)), shape: [B, L] };
     await expectLayer(configs(s, w), x, { keyPaddingMask: all });
   });
-  it('in cross-attention, with needWeights per head', async () => {
-    const pad = { data: Uint8Array.from({ length: B * 9 }, (_, i) => Number(i % 9 === 4)), shape: [B, 9] };
-    const options = { key: random('padx k', [B, 9, 64]), value: random('padx v', [B, 9, 64]), keyPaddingMask: pad, needWeights: true, averageHeads: false };
-    await expectLayer(configs(s, hostWeights('padx', s, false, true)), x, options);
-  });
 });
 
+// Averaged (the default) [B, L, Lk], and per head in cross-attention: in the shared table.
 describe('needWeights', () => {
   const s = { E: 64, H: 8, Hkv: 2 };
   const w = hostWeights('nw', s, true, true);
   const x = random('nw x', [2, 5, 64]);
-  it('averaged over heads (the default) [B, L, Lk]', () => expectLayer(configs(s, w), x, { needWeights: true }));
   it('per head [B, H, L, Lk], causal', () => expectLayer(configs(s, w), x, { needWeights: true, averageHeads: false, causal: true }));
   it('refuses when the score matrix cannot exist, naming options.needWeights, nothing enqueued', () => {
     const layer = attn.multiHeadAttention(configs(s, w).device);

@@ -1,17 +1,24 @@
 /**
- * The conformance vectors (ONNX and ONNX Runtime attention tests) through the float64 reference.
- * Every case either runs and matches within the case's own tolerance, or is listed with the
- * operation it still needs.
+ * The conformance vectors (ONNX and ONNX Runtime attention tests) through the float64 reference:
+ * `reference.sdpa`, or `reference.multiHeadAttention` for ONNX Runtime's Attention (which projects
+ * its input). Every case either runs and matches within the case's own tolerance, or is listed
+ * with the operation it still needs.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { reference } from '../../src/reference/index';
-import { allClose, loadConformanceCases, toSdpaCall, type SdpaCall, type Unsupported } from '../helpers/conformance';
+import {
+  allClose, isMhaCall, loadConformanceCases, toConformanceCall, type MhaCall, type SdpaCall, type Unsupported,
+} from '../helpers/conformance';
 
 const cases = loadConformanceCases();
-const mapped = cases.map(toSdpaCall);
-const supported = mapped.filter((m): m is SdpaCall => !('unsupported' in m));
+const mapped = cases.map(toConformanceCall);
+const supported = mapped.filter((m): m is SdpaCall => !('unsupported' in m) && !isMhaCall(m));
+const layers = mapped.filter(isMhaCall);
 const unsupported = mapped.filter((m): m is Unsupported => 'unsupported' in m);
 const passed: string[] = [];
+
+/** A case's layer config: packed inProj and its bias, the copying outProj, an explicit head dim. */
+const layerConfig = (m: MhaCall) => ({ embedDim: m.embedDim, numHeads: m.numHeads, headDim: m.headDim, weights: m.weights });
 
 describe('conformance (reference)', () => {
   it('loads all 146 cases with unique ids and a source', () => {
@@ -22,10 +29,21 @@ describe('conformance (reference)', () => {
 
   it('lists every unsupported case with a reason', () => {
     for (const u of unsupported) expect(u.unsupported, u.id).toMatch(/^needs /);
-    expect(supported.length + unsupported.length).toBe(cases.length);
+    expect(supported.length + layers.length + unsupported.length).toBe(cases.length);
     // Guards the mapping itself: plain sdpa cases must not slip into the unsupported list.
     expect(supported.length).toBeGreaterThanOrEqual(100);
+    expect(layers.map((m) => m.id)).toEqual(cases.filter((c) => c.op === 'ort.Attention').map((c) => c.id));
+    expect(layers.length).toBe(10);
   });
+
+  for (const call of layers) {
+    it(`${call.id} (reference.multiHeadAttention)`, () => {
+      const y = reference.multiHeadAttention(layerConfig(call)).forward(call.x, { scale: call.scale });
+      const r = allClose(call.reshapeOutput(y), call.expected.data, call.tolerance);
+      expect(r.ok, `${call.expected.name}: ${r.detail}`).toBe(true);
+      passed.push(call.id);
+    });
+  }
 
   for (const call of supported) {
     it(call.id, () => {
@@ -48,7 +66,7 @@ describe('conformance (reference)', () => {
   afterAll(() => {
     const partial = supported.filter((s) => s.notCompared.length).map((s) => `${s.id} (not compared: ${s.notCompared.join('; ')})`);
     const list = unsupported.map((u) => `${u.id}: ${u.unsupported}`);
-    console.log(`conformance (reference): ${passed.length} passed, ${unsupported.length} unsupported: [${list.join(', ')}]`);
+    console.log(`conformance (reference): ${passed.length} passed (${layers.length} as multi-head layers), ${unsupported.length} unsupported: [${list.join(', ')}]`);
     if (partial.length) console.log(`conformance (reference): outputs not compared: [${partial.join(', ')}]`);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Browser ring page: runs every case of test/cases.ts through the library on this browser's
- * WebGPU (flash `sdpa`, and `sdpaNaive` with weights), compares with the float64 reference, and
- * exposes the outcome as `window.__results` for the puppeteer test.
+ * WebGPU (flash `sdpa`, and `sdpaNaive` with weights), then the neighbourhood table
+ * (test/local-cases.ts) and the multi-head-attention table (test/mha-cases.ts), compares with the
+ * float64 reference, and exposes the outcome as `window.__results` for the puppeteer test.
  *
  * `?lib=URL` selects the library under test: `/src/index.ts` (default) or a built bundle; repeat
  * it to run the table once per library, on one shared device.
@@ -11,6 +12,7 @@
 import { CASES, caseData, caseOptions, type SdpaCase } from '../../cases';
 import { compareArrays } from '../../helpers/compare';
 import { caseInputs, localCaseOptions, localExpected, LOCAL_CASES, type LocalCase } from '../../local-cases';
+import { mhaCaseInputs, mhaExpected, MHA_CASES, type MhaCase } from '../../mha-cases';
 import { reference } from '../../../src/index';
 import type { HostResult, HostTensor } from '../../../src/types';
 
@@ -140,6 +142,36 @@ async function runLocalCase(lib: Lib, attn: Attention, c: LocalCase): Promise<Om
   }
 }
 
+/** A host tensor on the GPU: Uint8Array data as a boolean GpuMask, else a float tensor. */
+function uploadAny(attn: Attention, t: HostTensor) {
+  return t.data instanceof Uint8Array ? attn.mask(t.data, [...t.shape]) : upload(attn, t);
+}
+
+/** Runs one multi-head-attention case (test/mha-cases.ts): one layer, one forward, output (and weights). */
+async function runMhaCase(lib: Lib, attn: Attention, c: MhaCase): Promise<Omit<CaseResult, 'ms' | 'lib'>> {
+  const owned: Array<{ destroy(): void }> = [];
+  const own = <T extends { destroy(): void }>(t: T): T => { owned.push(t); return t; };
+  const onGpu = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) =>
+    [k, v && typeof v === 'object' && 'data' in v ? own(uploadAny(attn, v as HostTensor)) : v]));
+  try {
+    const inputs = mhaCaseInputs(c);
+    const want = mhaExpected(inputs);
+    const weights = onGpu(inputs.config.weights as unknown as Record<string, unknown>);
+    const layer = own(attn.multiHeadAttention({ ...inputs.config, weights } as never));
+    const got = outputsOf(layer.forward(own(upload(attn, inputs.x)), onGpu(inputs.options) as never));
+    [got.output, got.weights].forEach((t) => t && own(t));
+    const comparisons: Comparison[] = [];
+    await check(comparisons, 'output', got.output, want.output);
+    await check(comparisons, 'weights', got.weights, want.weights);
+    return summarise(c.name, comparisons, undefined);
+  } catch (e) {
+    const what = e instanceof lib.AttentionError || e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return { name: c.name, ok: false, maxErr: Infinity, message: `threw: ${what}` };
+  } finally {
+    for (const t of owned.reverse()) t.destroy();
+  }
+}
+
 function summarise(name: string, comparisons: Comparison[], phases: CaseResult['phases']): Omit<CaseResult, 'ms' | 'lib'> {
   const maxErr = Math.max(0, ...comparisons.map((x) => x.maxErr));
   const failures = comparisons.flatMap((x) => (x.failure ? [x.failure] : []));
@@ -161,11 +193,12 @@ function addRow(r: CaseResult): void {
 /** A named case and how to run it. */
 interface Runnable { name: string; run(lib: Lib, attn: Attention): Promise<Omit<CaseResult, 'ms' | 'lib'>> }
 
-/** The sdpa table, then the neighbourhood table; `?cases=` keeps only the named ones. */
+/** The sdpa table, then the neighbourhood and multi-head tables; `?cases=` keeps only the named ones. */
 function selectedCases(params: URLSearchParams): Runnable[] {
   const all: Runnable[] = [
     ...CASES.map((c) => ({ name: c.name, run: (lib: Lib, attn: Attention) => runCase(lib, attn, c) })),
     ...LOCAL_CASES.map((c) => ({ name: `neighborhood ${c.name}`, run: (lib: Lib, attn: Attention) => runLocalCase(lib, attn, c) })),
+    ...MHA_CASES.map((c) => ({ name: `mha ${c.name}`, run: (lib: Lib, attn: Attention) => runMhaCase(lib, attn, c) })),
   ];
   const only = params.get('cases');
   if (!only) return all;
