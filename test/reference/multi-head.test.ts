@@ -11,7 +11,6 @@ import { reference } from '../../src/reference/index';
 import type { ReferenceMhaConfig, ReferenceMhaOptions } from '../../src/reference/multi-head';
 import type { HostTensor } from '../../src/types';
 import { rng } from '../cases';
-import { loadConformanceCases } from '../helpers/conformance';
 
 const t = (data: number[] | Float64Array | Float32Array | Uint8Array, shape: number[]): HostTensor => ({ data, shape });
 const { multiHeadAttention } = reference;
@@ -307,37 +306,6 @@ describe('reference.multiHeadAttention agrees with a naive layer', () => {
       });
     }), { numRuns: 200 });
   });
-});
-
-// ---------- ONNX Runtime's Attention (projections, no output projection) ----------
-
-describe('reference.multiHeadAttention: ONNX Runtime Attention cases (test/data/conformance)', () => {
-  // ORT: Q|K|V = input·W + bias with W [E, 3D] column blocks, heads split D; output [B, S, D].
-  // Here: inProj = Wᵀ, headDim = D / numHeads, and an output projection that copies the D
-  // attention columns into the first D of E (E ≥ D in every case).
-  const cases = loadConformanceCases().filter((c) => c.op === 'ort.Attention');
-  it('has the 10 cases', () => expect(cases.length).toBe(10));
-  for (const c of cases) {
-    it(`${c.id} (${String(c.source.case)})`, () => {
-      const [input, w, bias] = c.inputs;
-      const [E, D3] = w.dims;
-      const D = D3 / 3;
-      const H = c.attributes.num_heads;
-      const inProj = Float64Array.from({ length: D3 * E }, (_, e) => Number(w.data[(e % E) * D3 + Math.floor(e / E)]));
-      const outProj = Float64Array.from({ length: E * D }, (_, e) => Number(Math.floor(e / D) === e % D));
-      const mha = multiHeadAttention({
-        embedDim: E, numHeads: H, headDim: D / H,
-        weights: { inProj: t(inProj, [D3, E]), inProjBias: t(bias.data as number[], [D3]), outProj: t(outProj, [E, D]) },
-      });
-      const y = mha.forward(t(input.data as number[], input.dims));
-      const rows = y.data.length / E;
-      const got = Array.from({ length: rows * D }, (_, e) => y.data[Math.floor(e / D) * E + (e % D)]);
-      const want = c.outputs[0].data.map(Number);
-      for (let e = 0; e < want.length; e++) {
-        expect(Math.abs(got[e] - want[e]), `element ${e}: ${got[e]} vs ${want[e]}`).toBeLessThanOrEqual(c.tolerance.atol + c.tolerance.rtol * Math.abs(want[e]));
-      }
-    });
-  }
 });
 
 // ---------- equivalences ----------
