@@ -9,20 +9,13 @@ import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { shaderLayout } from '../../src/gpu/shader-layout';
 import { packUniforms } from '../../src/gpu/uniforms';
 import { SHADERS } from '../../src/shaders';
+import { specialise } from '../helpers/specialise';
 
 // 2 × 2 queries, 3 × 3 kernel, one vec4 per chunk: D = Dv = 8 run two chunks of each loop.
 const CONSTS: Record<string, string> = {
   TILE_Y: '2u', TILE_X: '2u', KERNEL_Y: '3u', KERNEL_X: '3u', CHUNK_VEC4: '1u', WORKGROUP_SIZE: '4u',
   HAS_RPB: 'true', IS_CAUSAL_Y: 'true', IS_CAUSAL_X: 'false',
 };
-
-/** Replaces `override NAME: T = v;` by `const NAME: T = <value>;`. */
-function specialise(source: string): string {
-  return source.replace(/override (\w+): (\w+) = [^;]+;/g, (_, name: string, type: string) => {
-    if (!(name in CONSTS)) throw new Error(`no value for override ${name}`);
-    return `const ${name}: ${type} = ${CONSTS[name]};`;
-  });
-}
 
 function run(source: string) {
   const layout = shaderLayout(SHADERS.local.source, 'local_neighborhood');
@@ -38,7 +31,7 @@ function run(source: string) {
   const bindGroups = {
     0: { 0: new Uint8Array(uniforms), 1: data(), 2: data(), 3: data(), 4: new Float32Array(25), 5: new Float32Array(Y * X * D) },
   };
-  return detectRaces(specialise(source), 'local_neighborhood', [1, 1, 1], bindGroups);
+  return detectRaces(specialise(source, CONSTS), 'local_neighborhood', [1, 1, 1], bindGroups);
 }
 
 /** The source without the barrier that follows `call` (exactly one must be removed). */

@@ -9,20 +9,13 @@ import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { shaderLayout } from '../../src/gpu/shader-layout';
 import { packUniforms } from '../../src/gpu/uniforms';
 import { SHADERS } from '../../src/shaders';
+import { specialise } from '../helpers/specialise';
 
 // 8 × 8 tiles, 4-wide K steps: 4 invocations, each loading 2 rows of X and 2 of W per step.
 const CONSTS: Record<string, string> = {
   TILE_M: '8u', TILE_N: '8u', TILE_K: '4u', K_STRIDE: '2u', WORKGROUP_SIZE: '4u', HAS_BIAS: 'true', HAS_ROTARY: 'true',
   ROTARY_HALF_SPLIT: 'true',
 };
-
-/** Replaces `override NAME: T = v;` by `const NAME: T = <value>;`. */
-function specialise(source: string): string {
-  return source.replace(/override (\w+): (\w+) = [^;]+;/g, (_, name: string, type: string) => {
-    if (!(name in CONSTS)) throw new Error(`no value for override ${name}`);
-    return `const ${name}: ${type} = ${CONSTS[name]};`;
-  });
-}
 
 function run(source: string) {
   const layout = shaderLayout(SHADERS.matmul.source, 'matmul_linear');
@@ -36,7 +29,7 @@ function run(source: string) {
   const bindGroups = {
     0: { 0: new Uint8Array(uniforms), 1: data(M * K), 2: data(N * K), 3: data(N), 4: data(4 * 4), 5: new Float32Array(M * N) },
   };
-  return detectRaces(specialise(source), 'matmul_linear', [1, 1, 1], bindGroups);
+  return detectRaces(specialise(source, CONSTS), 'matmul_linear', [1, 1, 1], bindGroups);
 }
 
 describe('detectRaces on matmul_linear', () => {

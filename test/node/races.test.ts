@@ -9,20 +9,13 @@ import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { shaderLayout } from '../../src/gpu/shader-layout';
 import { packUniforms } from '../../src/gpu/uniforms';
 import { SHADERS } from '../../src/shaders';
+import { specialise } from '../helpers/specialise';
 
 const CONSTS: Record<string, string> = {
   BLOCK_Q: '8u', TILE_KV: '4u', HEAD_DIM_VEC4: '2u', VALUE_DIM_VEC4: '2u', KV_STRIDE: '3u', WORKGROUP_SIZE: '4u',
   IS_CAUSAL: 'true', HAS_MASK: 'false', MASK_IS_BOOL: 'false', HAS_SOFTCAP: 'false', WRITE_LSE: 'true',
   HAS_WINDOW: 'false', HAS_GLOBAL: 'false', HAS_KEY_PADDING: 'false',
 };
-
-/** Replaces `override NAME: T = v;` by `const NAME: T = <value>;`. */
-function specialise(source: string, consts: Record<string, string>): string {
-  return source.replace(/override (\w+): (\w+) = [^;]+;/g, (_, name: string, type: string) => {
-    if (!(name in consts)) throw new Error(`no value for override ${name}`);
-    return `const ${name}: ${type} = ${consts[name]};`;
-  });
-}
 
 /** 8 queries, 16 keys, window 0/0, key 13 global: tiles 0–1 hold the band, 2 is skipped, 3 holds the global key. */
 const WINDOWED = { ...CONSTS, IS_CAUSAL: 'false', HAS_WINDOW: 'true', HAS_GLOBAL: 'true' };
