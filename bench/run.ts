@@ -7,8 +7,10 @@
  * Options: --quick (L ∈ {256, 1024}, fewer runs), --json FILE, --lengths 256,1024, --runs N,
  * --cpu-max L (largest L the CPU reference is timed at; default 1024), --max-run-s S (skip a cell
  * whose one run is predicted, from the previous length, to take longer), --no-ort,
- * --only sdpa|local (one part: full attention vs naive/ORT/CPU, or the local-attention tables of
- * bench/local.ts; default both), --window-lengths 1024,4096,16384, --maps 64,128.
+ * --only sdpa|local|mha (one part: full attention vs naive/ORT/CPU, the local-attention tables of
+ * bench/local.ts, or the multi-head-attention layers of bench/mha.ts; default all),
+ * --window-lengths 1024,4096,16384, --maps 64,128, --mha-lengths 512,1024 (BERT L, GQA L; --quick:
+ * 128,256), --mha-ref-max-macs N (largest whole-layer float64 reference; past it, sampled rows).
  */
 import { writeFileSync } from 'node:fs';
 import { createAttention, reference, type AttentionContext, type GpuTensor } from '../src/index';
@@ -18,14 +20,16 @@ import { describeEnvironment, planLines } from './environment';
 import { checkOrt, OrtSessions, OrtWebGpu, type OrtRun, type OrtStatus } from './ort';
 import { attendedPairs, markdownTable, tableNotes, type Cell, type Row } from './report';
 import { benchLocal, localTables, type LocalOptions } from './local';
+import { benchMha, mhaTable, type MhaOptions } from './mha';
 import { timeOnce, timeRuns, type RunPolicy } from './timing';
 
 const B = 1, H = 8, D = 64;
 
 interface Options {
   lengths: number[]; policy: RunPolicy; cpuMax: number; maxRunS: number; ort: boolean; json: string | null; quick: boolean;
-  parts: { sdpa: boolean; local: boolean };
+  parts: { sdpa: boolean; local: boolean; mha: boolean };
   local: LocalOptions;
+  mha: MhaOptions;
 }
 
 function parseArgs(args: readonly string[]): Options {
@@ -37,13 +41,14 @@ function parseArgs(args: readonly string[]): Options {
   const quick = args.includes('--quick');
   const runs = Number(value('--runs') ?? (quick ? 3 : 5));
   const only = value('--only');
-  if (only !== undefined && only !== 'sdpa' && only !== 'local') throw new Error(`--only takes sdpa or local, not ${only}`);
+  if (only !== undefined && !['sdpa', 'local', 'mha'].includes(only)) throw new Error(`--only takes sdpa, local or mha, not ${only}`);
   const policy = { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 };
   const maxRunS = Number(value('--max-run-s') ?? 150);
   const list = (name: string, quickDefault: string, fullDefault: string) => (value(name) ?? (quick ? quickDefault : fullDefault)).split(',').map(Number);
   return {
-    parts: { sdpa: only !== 'local', local: only !== 'sdpa' },
+    parts: { sdpa: (only ?? 'sdpa') === 'sdpa', local: (only ?? 'local') === 'local', mha: (only ?? 'mha') === 'mha' },
     local: { policy, maxRunS, windowLengths: list('--window-lengths', '1024,4096', '1024,4096,16384'), mapSizes: list('--maps', '64', '64,128') },
+    mha: { policy, lengths: list('--mha-lengths', '128,256', '512,1024') as [number, number], referenceMaxMacs: Number(value('--mha-ref-max-macs') ?? 4e9) },
     quick,
     lengths: (value('--lengths') ?? (quick ? '256,1024' : '256,1024,4096')).split(',').map(Number),
     policy,
@@ -191,19 +196,22 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`  L=${L} done (${seconds()} s)`);
   }
   await ort?.release();
-  const local = options.parts.local ? await benchLocal(attn, options.local, (line) => console.error(`${line} (${seconds()} s)`)) : null;
+  const log = (line: string) => console.error(`${line} (${seconds()} s)`);
+  const local = options.parts.local ? await benchLocal(attn, options.local, log) : null;
+  const mha = options.parts.mha ? await benchMha(attn, options.mha, log) : null;
   console.log(`\n${options.quick ? 'Quick run (--quick)' : 'Full run'}: ${seconds()} s in all.\n`);
   if (options.parts.sdpa) {
     console.log(markdownTable(rows, ort !== null));
     console.log(`\n${tableNotes(options.policy.budgetS / 2, ort !== null).map((n) => `- ${n}`).join('\n')}`);
   }
   if (local) console.log(`\n${localTables(local)}`);
+  if (mha) console.log(`\n${mhaTable(mha)}`);
   if (options.json) {
-    writeFileSync(options.json, `${JSON.stringify({ options, environment, ort: ortStatus, rows, local }, null, 2)}\n`);
+    writeFileSync(options.json, `${JSON.stringify({ options, environment, ort: ortStatus, rows, local, mha }, null, 2)}\n`);
     console.log(`\nJSON written to ${options.json}`);
   }
   attn.destroy();
   const localCells = local ? [...local.window.flatMap((r) => [r.window, r.full]), ...local.maps.flatMap((r) => [r.local, r.masked])] : [];
-  const wrong = [...rows.flatMap((r) => [r.flash, r.naive]), ...localCells].some((cell) => cell.error !== undefined && !(cell.error <= 1));
+  const wrong = [...rows.flatMap((r) => [r.flash, r.naive]), ...localCells, ...(mha ?? []).map((r) => r.forward)].some((cell) => cell.error !== undefined && !(cell.error <= 1));
   return wrong ? 1 : 0;
 }
