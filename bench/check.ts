@@ -6,9 +6,13 @@
 import { reference } from '../src/index';
 
 export interface Inputs {
-  heads: number; length: number; headDim: number;
+  heads: number;
+  length: number;
+  headDim: number;
   /** [1, H, L, D] (bhsd), what attn.sdpa gets. */
-  q: Float32Array; k: Float32Array; v: Float32Array;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
 }
 
 /** Deterministic uniform(−1, 1) values (mulberry32). */
@@ -55,7 +59,8 @@ export function sampleRows(length: number, count = 8): number[] {
 function keyRange(data: Float32Array, inputs: Inputs, first: number, end: number): Float32Array {
   const { heads, length, headDim } = inputs;
   const out = new Float32Array(heads * (end - first) * headDim);
-  for (let h = 0; h < heads; h++) out.set(data.subarray((h * length + first) * headDim, (h * length + end) * headDim), h * (end - first) * headDim);
+  for (let h = 0; h < heads; h++)
+    out.set(data.subarray((h * length + first) * headDim, (h * length + end) * headDim), h * (end - first) * headDim);
   return out;
 }
 
@@ -64,17 +69,26 @@ function keyRange(data: Float32Array, inputs: Inputs, first: number, end: number
  * which is exactly row i of the full attention whose allowed keys for row i are that range:
  * [0, i] (causal, upper-left), everything, or a sliding window's band (`keys`).
  */
-export function referenceRows(inputs: Inputs, causal: boolean, rows: readonly number[], keys?: (i: number) => [number, number]): ExpectedRows {
+export function referenceRows(
+  inputs: Inputs,
+  causal: boolean,
+  rows: readonly number[],
+  keys?: (i: number) => [number, number],
+): ExpectedRows {
   const { heads, length, headDim } = inputs;
   const expected: ExpectedRows = new Map();
   for (const i of rows) {
     const [first, end] = keys ? keys(i) : [0, causal ? i + 1 : length];
     const q = new Float32Array(heads * headDim);
-    for (let h = 0; h < heads; h++) q.set(inputs.q.subarray((h * length + i) * headDim, (h * length + i + 1) * headDim), h * headDim);
+    for (let h = 0; h < heads; h++)
+      q.set(inputs.q.subarray((h * length + i) * headDim, (h * length + i + 1) * headDim), h * headDim);
     const shape = (l: number) => [1, heads, l, headDim];
     const n = end - first;
-    const out = reference.sdpa({ data: q, shape: shape(1) }, { data: keyRange(inputs.k, inputs, first, end), shape: shape(n) },
-      { data: keyRange(inputs.v, inputs, first, end), shape: shape(n) });
+    const out = reference.sdpa(
+      { data: q, shape: shape(1) },
+      { data: keyRange(inputs.k, inputs, first, end), shape: shape(n) },
+      { data: keyRange(inputs.v, inputs, first, end), shape: shape(n) },
+    );
     expected.set(i, out.data);
   }
   return expected;
@@ -86,7 +100,8 @@ export function rowsOfFull(full: Float64Array, inputs: Inputs): ExpectedRows {
   const expected: ExpectedRows = new Map();
   for (let i = 0; i < length; i++) {
     const row = new Float64Array(heads * headDim);
-    for (let h = 0; h < heads; h++) row.set(full.subarray((h * length + i) * headDim, (h * length + i + 1) * headDim), h * headDim);
+    for (let h = 0; h < heads; h++)
+      row.set(full.subarray((h * length + i) * headDim, (h * length + i + 1) * headDim), h * headDim);
     expected.set(i, row);
   }
   return expected;

@@ -7,7 +7,11 @@ import { planSdpa } from '../src/ops/sdpa-plan';
 /** Read from node_modules directly: some packages' `exports` do not expose package.json. */
 function packageVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     return 'not installed';
   }
@@ -18,7 +22,15 @@ async function adapterInfo(attn: AttentionContext, gpu: GPU): Promise<Record<str
   const fromDevice = (attn.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
   const info = fromDevice ?? (await gpu.requestAdapter())?.info;
   const out: Record<string, unknown> = {};
-  for (const key of ['vendor', 'architecture', 'device', 'description', 'subgroupMinSize', 'subgroupMaxSize', 'isFallbackAdapter']) {
+  for (const key of [
+    'vendor',
+    'architecture',
+    'device',
+    'description',
+    'subgroupMinSize',
+    'subgroupMaxSize',
+    'isFallbackAdapter',
+  ]) {
     const value = (info as unknown as Record<string, unknown> | undefined)?.[key];
     if (value !== undefined && value !== '') out[key] = value;
   }
@@ -33,11 +45,13 @@ export async function describeEnvironment(attn: AttentionContext, gpu: GPU): Pro
     '# webgpu-attention bench',
     '',
     `Machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length} cores; Node ${process.version}; webgpu (Dawn) ${packageVersion('webgpu')}; onnxruntime-web ${packageVersion('onnxruntime-web')}`,
-    `Adapter: ${Object.entries(info).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`,
+    `Adapter: ${Object.entries(info)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(', ')}`,
     `VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? '(unset)'}`,
     `Device features: ${[...attn.device.features].sort().join(', ')}`,
-    `Limits: workgroup storage ${limits.maxComputeWorkgroupStorageSize} B, invocations ${limits.maxComputeInvocationsPerWorkgroup}, `
-      + `storage binding ${limits.maxStorageBufferBindingSize} B, buffer ${limits.maxBufferSize} B`,
+    `Limits: workgroup storage ${limits.maxComputeWorkgroupStorageSize} B, invocations ${limits.maxComputeInvocationsPerWorkgroup}, ` +
+      `storage binding ${limits.maxStorageBufferBindingSize} B, buffer ${limits.maxBufferSize} B`,
   ];
 }
 
@@ -45,7 +59,9 @@ export async function describeEnvironment(attn: AttentionContext, gpu: GPU): Pro
 export function planLines(device: GPUDevice, lengths: readonly number[], heads: number, headDim: number): string[] {
   return lengths.map((L) => {
     const p = planSdpa({ B: 1, Hq: heads, Hkv: heads, Lq: L, Lk: L, D: headDim, Dv: headDim }, device.limits);
-    return `Flash plan L=${L}: blockQ=${p.tile.blockQ} tileKv=${p.tile.tileKv}, workgroup ${p.workgroupSize} invocations, `
-      + `${p.workgroupBytes} B workgroup memory, ${p.workgroupCount} workgroups (headDimVec4=${p.headDimVec4}, kvStride=${p.kvStride})`;
+    return (
+      `Flash plan L=${L}: blockQ=${p.tile.blockQ} tileKv=${p.tile.tileKv}, workgroup ${p.workgroupSize} invocations, ` +
+      `${p.workgroupBytes} B workgroup memory, ${p.workgroupCount} workgroups (headDimVec4=${p.headDimVec4}, kvStride=${p.kvStride})`
+    );
   });
 }

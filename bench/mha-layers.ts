@@ -11,7 +11,11 @@ import { attendedPairs } from './report';
 /** One benchmarked layer, self-attention on x [1, L, E]. */
 export interface LayerSpec {
   name: string;
-  E: number; Hq: number; Hkv: number; hd: number; L: number;
+  E: number;
+  Hq: number;
+  Hkv: number;
+  hd: number;
+  L: number;
   causal: boolean;
   /** inProj [3E, E] / outProj as torch.nn.MultiheadAttention (else separate q, k, v, o). */
   packed: boolean;
@@ -27,8 +31,30 @@ export interface LayerSpec {
  */
 export function benchLayers(bertL: number, gqaL: number): LayerSpec[] {
   return [
-    { name: 'BERT-base', E: 768, Hq: 12, Hkv: 12, hd: 64, L: bertL, causal: false, packed: true, bias: true, rotary: false },
-    { name: 'GQA decoder', E: 2048, Hq: 32, Hkv: 8, hd: 64, L: gqaL, causal: true, packed: false, bias: false, rotary: true },
+    {
+      name: 'BERT-base',
+      E: 768,
+      Hq: 12,
+      Hkv: 12,
+      hd: 64,
+      L: bertL,
+      causal: false,
+      packed: true,
+      bias: true,
+      rotary: false,
+    },
+    {
+      name: 'GQA decoder',
+      E: 2048,
+      Hq: 32,
+      Hkv: 8,
+      hd: 64,
+      L: gqaL,
+      causal: true,
+      packed: false,
+      bias: false,
+      rotary: true,
+    },
   ];
 }
 
@@ -42,8 +68,14 @@ export function layerFlops(s: LayerSpec): { inProj: number; outProj: number; att
 
 /** q, k, v, o weights [out, in] and optional biases, as host arrays. */
 export interface HostWeights {
-  q: Float32Array; k: Float32Array; v: Float32Array; o: Float32Array;
-  qBias?: Float32Array; kBias?: Float32Array; vBias?: Float32Array; oBias?: Float32Array;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  o: Float32Array;
+  qBias?: Float32Array;
+  kBias?: Float32Array;
+  vBias?: Float32Array;
+  oBias?: Float32Array;
 }
 
 /** uniform(−1/√in, 1/√in), nn.Linear's default init, so activations stay O(1) at any width. */
@@ -62,13 +94,17 @@ function linearInit(length: number, inDim: number, seed: number): Float32Array {
 export function makeLayerData(s: LayerSpec, seed: number): { weights: HostWeights; x: Float32Array } {
   const [qRows, kvRows] = [s.Hq * s.hd, s.Hkv * s.hd];
   const weights: HostWeights = {
-    q: linearInit(qRows * s.E, s.E, seed), k: linearInit(kvRows * s.E, s.E, seed + 1),
-    v: linearInit(kvRows * s.E, s.E, seed + 2), o: linearInit(s.E * qRows, qRows, seed + 3),
+    q: linearInit(qRows * s.E, s.E, seed),
+    k: linearInit(kvRows * s.E, s.E, seed + 1),
+    v: linearInit(kvRows * s.E, s.E, seed + 2),
+    o: linearInit(s.E * qRows, qRows, seed + 3),
   };
   if (s.bias) {
     Object.assign(weights, {
-      qBias: linearInit(qRows, s.E, seed + 4), kBias: linearInit(kvRows, s.E, seed + 5),
-      vBias: linearInit(kvRows, s.E, seed + 6), oBias: linearInit(s.E, qRows, seed + 7),
+      qBias: linearInit(qRows, s.E, seed + 4),
+      kBias: linearInit(kvRows, s.E, seed + 5),
+      vBias: linearInit(kvRows, s.E, seed + 6),
+      oBias: linearInit(s.E, qRows, seed + 7),
     });
   }
   return { weights, x: randomData(s.L * s.E, seed + 10) };
@@ -78,7 +114,10 @@ export function makeLayerData(s: LayerSpec, seed: number): { weights: HostWeight
 export function packRows(...parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -89,24 +128,49 @@ function hostConfig(s: LayerSpec, w: HostWeights): ReferenceMhaConfig {
   const t = (data: Float32Array | undefined, shape: number[]): HostTensor | undefined => data && { data, shape };
   const [qRows, kvRows] = [s.Hq * s.hd, s.Hkv * s.hd];
   const weights = {
-    q: t(w.q, [qRows, s.E])!, k: t(w.k, [kvRows, s.E])!, v: t(w.v, [kvRows, s.E])!, o: t(w.o, [s.E, qRows])!,
-    qBias: t(w.qBias, [qRows]), kBias: t(w.kBias, [kvRows]), vBias: t(w.vBias, [kvRows]), oBias: t(w.oBias, [s.E]),
+    q: t(w.q, [qRows, s.E])!,
+    k: t(w.k, [kvRows, s.E])!,
+    v: t(w.v, [kvRows, s.E])!,
+    o: t(w.o, [s.E, qRows])!,
+    qBias: t(w.qBias, [qRows]),
+    kBias: t(w.kBias, [kvRows]),
+    vBias: t(w.vBias, [kvRows]),
+    oBias: t(w.oBias, [s.E]),
   };
-  return { embedDim: s.E, numHeads: s.Hq, numKvHeads: s.Hkv, headDim: s.hd, weights, rotary: s.rotary ? {} : undefined };
+  return {
+    embedDim: s.E,
+    numHeads: s.Hq,
+    numKvHeads: s.Hkv,
+    headDim: s.hd,
+    weights,
+    rotary: s.rotary ? {} : undefined,
+  };
 }
 
 /** Every output row, from reference.multiHeadAttention on the whole layer. */
 function fullReference(s: LayerSpec, w: HostWeights, x: Float32Array): ExpectedRows {
-  const y = reference.multiHeadAttention(hostConfig(s, w)).forward({ data: x, shape: [1, s.L, s.E] }, { causal: s.causal }).data;
+  const y = reference
+    .multiHeadAttention(hostConfig(s, w))
+    .forward({ data: x, shape: [1, s.L, s.E] }, { causal: s.causal }).data;
   const rows: ExpectedRows = new Map();
   for (let i = 0; i < s.L; i++) rows.set(i, y.slice(i * s.E, (i + 1) * s.E));
   return rows;
 }
 
 /** x [n, inDim] · weightᵀ + bias in float64. */
-function project(x: Float32Array | Float64Array, n: number, weight: Float32Array, bias: Float32Array | undefined, inDim: number): Float64Array {
+function project(
+  x: Float32Array | Float64Array,
+  n: number,
+  weight: Float32Array,
+  bias: Float32Array | undefined,
+  inDim: number,
+): Float64Array {
   const outDim = weight.length / inDim;
-  return reference.linear({ data: x, shape: [n, inDim] }, { data: weight, shape: [outDim, inDim] }, bias && { data: bias, shape: [outDim] }).data;
+  return reference.linear(
+    { data: x, shape: [n, inDim] },
+    { data: weight, shape: [outDim, inDim] },
+    bias && { data: bias, shape: [outDim] },
+  ).data;
 }
 
 /** GPT-NeoX rotary on every head of one token's row [heads·hd] at position `pos`, in place. */
@@ -114,7 +178,7 @@ function rotate(row: Float64Array, hd: number, pos: number): void {
   const half = hd / 2;
   for (let at = 0; at < row.length; at += hd) {
     for (let i = 0; i < half; i++) {
-      const angle = pos * 10000 ** (-2 * i / hd);
+      const angle = pos * 10000 ** ((-2 * i) / hd);
       const [cos, sin, a, b] = [Math.cos(angle), Math.sin(angle), row[at + i], row[at + i + half]];
       row[at + i] = a * cos - b * sin;
       row[at + i + half] = a * sin + b * cos;
@@ -149,7 +213,12 @@ function rowsReference(s: LayerSpec, w: HostWeights, x: Float32Array, rows: read
  * @example
  * const { expected, checked } = expectedRows(spec, weights, x, 4e9); // checked: 'full' or '8 rows'
  */
-export function expectedRows(s: LayerSpec, w: HostWeights, x: Float32Array, maxMacs: number): { expected: ExpectedRows; checked: string } {
+export function expectedRows(
+  s: LayerSpec,
+  w: HostWeights,
+  x: Float32Array,
+  maxMacs: number,
+): { expected: ExpectedRows; checked: string } {
   if (referenceMacs(s) <= maxMacs) return { expected: fullReference(s, w, x), checked: 'full' };
   const rows = sampleRows(s.L);
   return { expected: rowsReference(s, w, x, rows), checked: `${rows.length} rows` };

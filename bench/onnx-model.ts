@@ -92,8 +92,11 @@ function valueInfo(w: ProtoWriter, name: string, dims: Array<number | string>): 
   w.string(VALUE_INFO.name, name).message(VALUE_INFO.type, (t) =>
     t.message(TYPE.tensorType, (tt) =>
       tt.int(TENSOR_TYPE.elemType, FLOAT32).message(TENSOR_TYPE.shape, (s) => {
-        for (const d of dims) s.message(SHAPE.dim, (dim) => (typeof d === 'number' ? dim.int(DIM.value, d) : dim.string(DIM.param, d)));
-      })));
+        for (const d of dims)
+          s.message(SHAPE.dim, (dim) => (typeof d === 'number' ? dim.int(DIM.value, d) : dim.string(DIM.param, d)));
+      }),
+    ),
+  );
 }
 
 /** The serialized ModelProto (IR version 8, opset 17 + com.microsoft 1). */
@@ -108,12 +111,20 @@ export function mhaModel(spec: MhaModelSpec): Uint8Array {
     .message(MODEL.graph, (g) => {
       g.message(GRAPH.node, (n) => {
         for (const input of ['query', 'key', 'value']) n.string(NODE.input, input);
-        n.string(NODE.output, 'output').string(NODE.name, 'mha').string(NODE.opType, 'MultiHeadAttention')
+        n.string(NODE.output, 'output')
+          .string(NODE.name, 'mha')
+          .string(NODE.opType, 'MultiHeadAttention')
           .string(NODE.domain, 'com.microsoft')
-          .message(NODE.attribute, (a) => a.string(ATTRIBUTE.name, 'num_heads').int(ATTRIBUTE.i, spec.heads).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.INT))
-          .message(NODE.attribute, (a) => a.string(ATTRIBUTE.name, 'scale').float(ATTRIBUTE.f, scale).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.FLOAT));
+          .message(NODE.attribute, (a) =>
+            a.string(ATTRIBUTE.name, 'num_heads').int(ATTRIBUTE.i, spec.heads).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.INT),
+          )
+          .message(NODE.attribute, (a) =>
+            a.string(ATTRIBUTE.name, 'scale').float(ATTRIBUTE.f, scale).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.FLOAT),
+          );
         if (spec.causal) {
-          n.message(NODE.attribute, (a) => a.string(ATTRIBUTE.name, 'unidirectional').int(ATTRIBUTE.i, 1).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.INT));
+          n.message(NODE.attribute, (a) =>
+            a.string(ATTRIBUTE.name, 'unidirectional').int(ATTRIBUTE.i, 1).int(ATTRIBUTE.type, ATTRIBUTE_TYPE.INT),
+          );
         }
       });
       g.string(GRAPH.name, 'mha');

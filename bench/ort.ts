@@ -25,7 +25,9 @@ const SUBGROUP_FEATURES = ['subgroups', 'subgroup-size-control'];
 export interface OrtInputs {
   length: number;
   /** q, k, v as [1, L, H·D] (the bshd memory order). */
-  q: Float32Array; k: Float32Array; v: Float32Array;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
 }
 
 /** Inputs bound on ORT's device; `run` submits once and resolves when the GPU has finished. */
@@ -43,8 +45,11 @@ export interface OrtRun {
  */
 export class OrtSession {
   constructor(
-    private readonly ort: Ort, private readonly session: Session, private readonly device: GPUDevice,
-    readonly heads: number, readonly headDim: number,
+    private readonly ort: Ort,
+    private readonly session: Session,
+    private readonly device: GPUDevice,
+    readonly heads: number,
+    readonly headDim: number,
   ) {}
 
   bind(inputs: OrtInputs): OrtRun {
@@ -114,7 +119,8 @@ export class OrtWebGpu {
   async session(heads: number, headDim: number, causal: boolean): Promise<OrtSession> {
     const model = mhaModel({ batch: 1, heads, qLen: 'L', kvLen: 'L', headDim, causal });
     const session: Session = await this.ort.InferenceSession.create(model, {
-      executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer',
+      executionProviders: ['webgpu'],
+      preferredOutputLocation: 'gpu-buffer',
     });
     if (!this.lastDevice) throw new Error('ORT made no WebGPU device through navigator.gpu');
     return new OrtSession(this.ort, session, this.lastDevice, heads, headDim);
@@ -123,10 +129,18 @@ export class OrtWebGpu {
 
 /** Dawn's writeBuffer refuses views of a SharedArrayBuffer (ORT's heap); copy them first. */
 function installWriteBufferShim(): void {
-  const proto = (globalThis as unknown as { GPUQueue: { prototype: GPUQueue & { __benchShim?: true } } }).GPUQueue.prototype;
+  const proto = (globalThis as unknown as { GPUQueue: { prototype: GPUQueue & { __benchShim?: true } } }).GPUQueue
+    .prototype;
   if (proto.__benchShim) return;
   const write = proto.writeBuffer;
-  proto.writeBuffer = function (this: GPUQueue, buffer: GPUBuffer, offset: number, data: BufferSource | SharedArrayBuffer, dataOffset?: number, size?: number) {
+  proto.writeBuffer = function (
+    this: GPUQueue,
+    buffer: GPUBuffer,
+    offset: number,
+    data: BufferSource | SharedArrayBuffer,
+    dataOffset?: number,
+    size?: number,
+  ) {
     let source = data;
     if (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer) {
       source = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
@@ -150,7 +164,10 @@ function wrapGpu(gpu: GPU, holder: { self?: OrtWebGpu }): Partial<GPU> {
       const hide = holder.self?.hideSubgroups ?? true;
       const features = new Set([...adapter.features].filter((f) => !hide || !SUBGROUP_FEATURES.includes(f)));
       return {
-        features, limits: adapter.limits, info: adapter.info, isFallbackAdapter: false,
+        features,
+        limits: adapter.limits,
+        info: adapter.info,
+        isFallbackAdapter: false,
         requestDevice: async (descriptor?: GPUDeviceDescriptor) => {
           const device = await adapter.requestDevice(descriptor);
           holder.self?.deviceCreated(device);
@@ -196,13 +213,17 @@ export async function checkOrt(ort: OrtWebGpu): Promise<OrtStatus> {
     }
   }
   ort.hideSubgroups = true;
-  const verdict = (e: number) => (e <= 1 ? `ok (worst err/tol ${e.toFixed(2)})` : `WRONG (worst err/tol ${e.toExponential(2)})`);
-  const why = ' — its subgroup path reads keys from lanes 0–7 (or 0–15) with subgroupShuffle, and this device\'s subgroups have 4 lanes';
+  const verdict = (e: number) =>
+    e <= 1 ? `ok (worst err/tol ${e.toFixed(2)})` : `WRONG (worst err/tol ${e.toExponential(2)})`;
+  const why =
+    " — its subgroup path reads keys from lanes 0–7 (or 0–15) with subgroupShuffle, and this device's subgroups have 4 lanes";
   return {
-    loaded: true, withSubgroups: worst.with, withoutSubgroups: worst.without,
+    loaded: true,
+    withSubgroups: worst.with,
+    withoutSubgroups: worst.without,
     lines: [
-      `ORT: onnxruntime-web ${ort.version}, WebGPU EP (native, asyncify build), com.microsoft MultiHeadAttention (runs ORT's FlashAttention program); `
-        + `check at H=8 L=64 D=64 against the reference (${((performance.now() - t0) / 1000).toFixed(0)} s, most of it ORT's one-time start-up):`,
+      `ORT: onnxruntime-web ${ort.version}, WebGPU EP (native, asyncify build), com.microsoft MultiHeadAttention (runs ORT's FlashAttention program); ` +
+        `check at H=8 L=64 D=64 against the reference (${((performance.now() - t0) / 1000).toFixed(0)} s, most of it ORT's one-time start-up):`,
       `  with the adapter's subgroups: ${verdict(worst.with)}${worst.with > 1 ? why : ''}`,
       `  subgroups hidden from ORT (its workgroup-memory path): ${verdict(worst.without)} — the path timed below`,
     ],
@@ -213,7 +234,11 @@ export async function checkOrt(ort: OrtWebGpu): Promise<OrtStatus> {
 export class OrtSessions {
   private readonly sessions = new Map<boolean, Promise<OrtSession>>();
 
-  constructor(private readonly ort: OrtWebGpu, private readonly heads: number, private readonly headDim: number) {}
+  constructor(
+    private readonly ort: OrtWebGpu,
+    private readonly heads: number,
+    private readonly headDim: number,
+  ) {}
 
   session(causal: boolean): Promise<OrtSession> {
     let session = this.sessions.get(causal);

@@ -15,11 +15,17 @@ export interface Cell {
 }
 
 export interface Row {
-  B: number; H: number; L: number; D: number;
+  B: number;
+  H: number;
+  L: number;
+  D: number;
   causal: boolean;
   /** FLOPs counted: 4·B·H·D·(unmasked (query, key) pairs). */
   flops: number;
-  flash: Cell; naive: Cell; ort: Cell; cpu: Cell;
+  flash: Cell;
+  naive: Cell;
+  ort: Cell;
+  cpu: Cell;
 }
 
 /** (query, key) pairs that take part: all of them, or the causal lower triangle L(L+1)/2. */
@@ -55,15 +61,36 @@ function checkText(row: Row): string {
 
 /** The markdown table; `withOrt` adds ORT's columns. */
 export function markdownTable(rows: readonly Row[], withOrt: boolean): string {
-  const head = ['B·H·L·D', 'causal', 'GFLOP', 'flash ms', 'flash GFLOP/s', 'naive ms', 'naive GFLOP/s',
-    ...(withOrt ? ['ORT ms', 'ORT GFLOP/s'] : []), 'CPU ms', 'CPU GFLOP/s',
-    'flash vs naive', ...(withOrt ? ['flash vs ORT'] : []), 'flash vs CPU', 'check: err/tol'];
+  const head = [
+    'B·H·L·D',
+    'causal',
+    'GFLOP',
+    'flash ms',
+    'flash GFLOP/s',
+    'naive ms',
+    'naive GFLOP/s',
+    ...(withOrt ? ['ORT ms', 'ORT GFLOP/s'] : []),
+    'CPU ms',
+    'CPU GFLOP/s',
+    'flash vs naive',
+    ...(withOrt ? ['flash vs ORT'] : []),
+    'flash vs CPU',
+    'check: err/tol',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const cells = [
-      `${r.B}·${r.H}·${r.L}·${r.D}`, r.causal ? 'yes' : 'no', (r.flops / 1e9).toFixed(2),
-      ...cellText(r.flash), ...cellText(r.naive), ...(withOrt ? cellText(r.ort) : []), ...cellText(r.cpu),
-      speedup(r.flash, r.naive), ...(withOrt ? [speedup(r.flash, r.ort)] : []), speedup(r.flash, r.cpu), checkText(r),
+      `${r.B}·${r.H}·${r.L}·${r.D}`,
+      r.causal ? 'yes' : 'no',
+      (r.flops / 1e9).toFixed(2),
+      ...cellText(r.flash),
+      ...cellText(r.naive),
+      ...(withOrt ? cellText(r.ort) : []),
+      ...cellText(r.cpu),
+      speedup(r.flash, r.naive),
+      ...(withOrt ? [speedup(r.flash, r.ort)] : []),
+      speedup(r.flash, r.cpu),
+      checkText(r),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -77,8 +104,12 @@ export function tableNotes(checkedRunAfterS: number, withOrt: boolean): string[]
     'GPU ms: wall clock from the call (encode + submit) to queue.onSubmittedWorkDone(), median of the runs shown (×N), after warm-up. CPU ms: reference.sdpa (float64, JS), one run.',
     `×1†: a run took over ${checkedRunAfterS} s, so the checked first run (warm once a smaller L has run; it also reads the output back) is the one sample.`,
     '"flash vs X" = X ms / flash ms: how many times faster the flash kernel is (>1 = flash faster).',
-    'No timestamp queries, though the device has them: WebGPU writes timestamps only through a pass\'s timestampWrites, and attn.sdpa encodes its own passes (src/gpu has no timing hook yet).',
-    ...(withOrt ? ['ORT: a session per causal flag with a symbolic L (programs compile once), inputs and output in GPU buffers on ORT\'s own device from the same adapter; a run is session.run() → onSubmittedWorkDone().'] : []),
+    "No timestamp queries, though the device has them: WebGPU writes timestamps only through a pass's timestampWrites, and attn.sdpa encodes its own passes (src/gpu has no timing hook yet).",
+    ...(withOrt
+      ? [
+          "ORT: a session per causal flag with a symbolic L (programs compile once), inputs and output in GPU buffers on ORT's own device from the same adapter; a run is session.run() → onSubmittedWorkDone().",
+        ]
+      : []),
     'check: worst |gpu − ref| / (2e-5 + 1e-4·|ref|) against the float64 reference (≤ 1 passes), over every element ("full") or sampled query rows.',
   ];
 }

@@ -15,7 +15,16 @@
 import { writeFileSync } from 'node:fs';
 import { createAttention, reference, type AttentionContext, type GpuTensor } from '../src/index';
 import { nodeGpu } from '../test/helpers/node-gpu';
-import { makeInputs, referenceRows, rowsOfFull, sampleRows, swapHeadsAndRows, worstError, type ExpectedRows, type Inputs } from './check';
+import {
+  makeInputs,
+  referenceRows,
+  rowsOfFull,
+  sampleRows,
+  swapHeadsAndRows,
+  worstError,
+  type ExpectedRows,
+  type Inputs,
+} from './check';
 import { describeEnvironment, planLines } from './environment';
 import { checkOrt, OrtSessions, OrtWebGpu, type OrtRun, type OrtStatus } from './ort';
 import { attendedPairs, markdownTable, tableNotes, type Cell, type Row } from './report';
@@ -23,10 +32,18 @@ import { benchLocal, localTables, type LocalOptions } from './local';
 import { benchMha, mhaTable, type MhaOptions } from './mha';
 import { timeOnce, timeRuns, type RunPolicy } from './timing';
 
-const B = 1, H = 8, D = 64;
+const B = 1,
+  H = 8,
+  D = 64;
 
 interface Options {
-  lengths: number[]; policy: RunPolicy; cpuMax: number; maxRunS: number; ort: boolean; json: string | null; quick: boolean;
+  lengths: number[];
+  policy: RunPolicy;
+  cpuMax: number;
+  maxRunS: number;
+  ort: boolean;
+  json: string | null;
+  quick: boolean;
   parts: { sdpa: boolean; local: boolean; mha: boolean };
   local: LocalOptions;
   mha: MhaOptions;
@@ -41,14 +58,25 @@ function parseArgs(args: readonly string[]): Options {
   const quick = args.includes('--quick');
   const runs = Number(value('--runs') ?? (quick ? 3 : 5));
   const only = value('--only');
-  if (only !== undefined && !['sdpa', 'local', 'mha'].includes(only)) throw new Error(`--only takes sdpa, local or mha, not ${only}`);
+  if (only !== undefined && !['sdpa', 'local', 'mha'].includes(only))
+    throw new Error(`--only takes sdpa, local or mha, not ${only}`);
   const policy = { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 };
   const maxRunS = Number(value('--max-run-s') ?? 150);
-  const list = (name: string, quickDefault: string, fullDefault: string) => (value(name) ?? (quick ? quickDefault : fullDefault)).split(',').map(Number);
+  const list = (name: string, quickDefault: string, fullDefault: string) =>
+    (value(name) ?? (quick ? quickDefault : fullDefault)).split(',').map(Number);
   return {
     parts: { sdpa: (only ?? 'sdpa') === 'sdpa', local: (only ?? 'local') === 'local', mha: (only ?? 'mha') === 'mha' },
-    local: { policy, maxRunS, windowLengths: list('--window-lengths', '1024,4096', '1024,4096,16384'), mapSizes: list('--maps', '64', '64,128') },
-    mha: { policy, lengths: list('--mha-lengths', '128,256', '512,1024') as [number, number], referenceMaxMacs: Number(value('--mha-ref-max-macs') ?? 4e9) },
+    local: {
+      policy,
+      maxRunS,
+      windowLengths: list('--window-lengths', '1024,4096', '1024,4096,16384'),
+      mapSizes: list('--maps', '64', '64,128'),
+    },
+    mha: {
+      policy,
+      lengths: list('--mha-lengths', '128,256', '512,1024') as [number, number],
+      referenceMaxMacs: Number(value('--mha-ref-max-macs') ?? 4e9),
+    },
     quick,
     lengths: (value('--lengths') ?? (quick ? '256,1024' : '256,1024,4096')).split(',').map(Number),
     policy,
@@ -59,10 +87,14 @@ function parseArgs(args: readonly string[]): Options {
   };
 }
 
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 200);
+const errorText = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 200);
 
 interface LengthRun {
-  attn: AttentionContext; ort: OrtSessions | null; options: Options; inputs: Inputs;
+  attn: AttentionContext;
+  ort: OrtSessions | null;
+  options: Options;
+  inputs: Inputs;
   tensors: { q: GpuTensor; k: GpuTensor; v: GpuTensor };
   /** What the checks cover at this length: 'full' or 'N rows'. */
   checked: string;
@@ -77,11 +109,16 @@ interface LengthRun {
  * kernel's first run at all, which includes the pipeline compile.
  */
 async function timeGpu(
-  c: LengthRun, key: string, flops: number, expected: ExpectedRows,
-  checkRun: () => Promise<ArrayLike<number>>, run: () => Promise<void>,
+  c: LengthRun,
+  key: string,
+  flops: number,
+  expected: ExpectedRows,
+  checkRun: () => Promise<ArrayLike<number>>,
+  run: () => Promise<void>,
 ): Promise<Cell> {
-  const predictedS = (c.msPerFlop.get(key) ?? 0) * flops / 1000;
-  if (predictedS > c.options.maxRunS) return { skipped: `one run predicted to take ${predictedS.toFixed(0)} s > --max-run-s ${c.options.maxRunS}` };
+  const predictedS = ((c.msPerFlop.get(key) ?? 0) * flops) / 1000;
+  if (predictedS > c.options.maxRunS)
+    return { skipped: `one run predicted to take ${predictedS.toFixed(0)} s > --max-run-s ${c.options.maxRunS}` };
   const t0 = performance.now();
   const got = await checkRun();
   const firstMs = performance.now() - t0;
@@ -90,19 +127,42 @@ async function timeGpu(
   // The first run of a kernel also compiles its pipelines: it is a sample only once this kernel
   // has run at a smaller length, never at the first one.
   const compiledBefore = c.msPerFlop.has(key);
-  const t = compiledBefore && firstMs > (policy.budgetS * 1000) / 2
-    ? { medianMs: firstMs, runs: 1, checkedRunOnly: true }
-    : { ...(await timeRuns(run, { ...policy, warmup: firstMs < 2000 ? policy.warmup : 0 })), checkedRunOnly: false };
+  const t =
+    compiledBefore && firstMs > (policy.budgetS * 1000) / 2
+      ? { medianMs: firstMs, runs: 1, checkedRunOnly: true }
+      : { ...(await timeRuns(run, { ...policy, warmup: firstMs < 2000 ? policy.warmup : 0 })), checkedRunOnly: false };
   c.msPerFlop.set(key, t.medianMs / flops);
-  return { ms: t.medianMs, gflops: flops / (t.medianMs * 1e6), runs: t.runs, checkedRunOnly: t.checkedRunOnly, error, checked: c.checked };
+  return {
+    ms: t.medianMs,
+    gflops: flops / (t.medianMs * 1e6),
+    runs: t.runs,
+    checkedRunOnly: t.checkedRunOnly,
+    error,
+    checked: c.checked,
+  };
 }
 
 /** Flash or naive: both are library calls that return a GpuTensor. */
-async function libraryCell(c: LengthRun, key: string, call: () => GpuTensor, flops: number, expected: ExpectedRows): Promise<Cell> {
+async function libraryCell(
+  c: LengthRun,
+  key: string,
+  call: () => GpuTensor,
+  flops: number,
+  expected: ExpectedRows,
+): Promise<Cell> {
   const device = c.attn.device;
-  const checkRun = async () => { const o = call(); await o.ready; const data = await o.read(); o.destroy(); return data; };
+  const checkRun = async () => {
+    const o = call();
+    await o.ready;
+    const data = await o.read();
+    o.destroy();
+    return data;
+  };
   try {
-    return await timeGpu(c, key, flops, expected, checkRun, async () => { call().destroy(); await device.queue.onSubmittedWorkDone(); });
+    return await timeGpu(c, key, flops, expected, checkRun, async () => {
+      call().destroy();
+      await device.queue.onSubmittedWorkDone();
+    });
   } catch (error) {
     // The naive path throws an AttentionError, before it enqueues anything, when its score matrix cannot exist here.
     return { skipped: errorText(error) };
@@ -133,10 +193,15 @@ function cpuCell(c: LengthRun, causal: boolean, flops: number): { cell: Cell; ex
   if (length > c.options.cpuMax) {
     const rows = sampleRows(length);
     c.checked = `${rows.length} rows`;
-    return { cell: { skipped: `not timed past L=${c.options.cpuMax}` }, expected: referenceRows(c.inputs, causal, rows) };
+    return {
+      cell: { skipped: `not timed past L=${c.options.cpuMax}` },
+      expected: referenceRows(c.inputs, causal, rows),
+    };
   }
   const shape = [B, H, length, D];
-  const { result, ms } = timeOnce(() => reference.sdpa({ data: c.inputs.q, shape }, { data: c.inputs.k, shape }, { data: c.inputs.v, shape }, { causal }));
+  const { result, ms } = timeOnce(() =>
+    reference.sdpa({ data: c.inputs.q, shape }, { data: c.inputs.k, shape }, { data: c.inputs.v, shape }, { causal }),
+  );
   c.checked = 'full';
   return { cell: { ms, gflops: flops / (ms * 1e6), runs: 1 }, expected: rowsOfFull(result.data, c.inputs) };
 }
@@ -153,18 +218,28 @@ async function benchRow(c: LengthRun, causal: boolean): Promise<Row> {
 }
 
 async function loadOrt(gpu: GPU, wanted: boolean): Promise<{ ort: OrtSessions | null; status: OrtStatus }> {
-  if (!wanted) return { ort: null, status: { loaded: false, lines: ['ORT: not loaded (--no-ort, or --only without sdpa)'] } };
+  if (!wanted)
+    return { ort: null, status: { loaded: false, lines: ['ORT: not loaded (--no-ort, or --only without sdpa)'] } };
   try {
     const ort = await OrtWebGpu.load(gpu);
     const status = await checkOrt(ort);
     return { ort: new OrtSessions(ort, H, D), status };
   } catch (error) {
     const text = error instanceof Error ? `${error.message}` : String(error);
-    return { ort: null, status: { loaded: false, lines: [`ORT: onnxruntime-web's WebGPU EP could not run here: ${text}`] } };
+    return {
+      ort: null,
+      status: { loaded: false, lines: [`ORT: onnxruntime-web's WebGPU EP could not run here: ${text}`] },
+    };
   }
 }
 
-async function benchLength(attn: AttentionContext, ort: OrtSessions | null, options: Options, L: number, msPerFlop: Map<string, number>): Promise<Row[]> {
+async function benchLength(
+  attn: AttentionContext,
+  ort: OrtSessions | null,
+  options: Options,
+  L: number,
+  msPerFlop: Map<string, number>,
+): Promise<Row[]> {
   const inputs = makeInputs(H, L, D);
   const shape = [B, H, L, D];
   const tensors = { q: attn.tensor(inputs.q, shape), k: attn.tensor(inputs.k, shape), v: attn.tensor(inputs.v, shape) };
@@ -185,14 +260,14 @@ export async function main(args: readonly string[]): Promise<number> {
   const gpu = await nodeGpu();
   const attn = await createAttention({ gpu });
   const plans = options.parts.sdpa ? planLines(attn.device, options.lengths, H, D) : [];
-  const environment = [...await describeEnvironment(attn, gpu), ...plans];
+  const environment = [...(await describeEnvironment(attn, gpu)), ...plans];
   environment.forEach((line) => console.log(line));
   const { ort, status: ortStatus } = await loadOrt(gpu, options.ort && options.parts.sdpa);
   ortStatus.lines.forEach((line) => console.log(line));
   const rows: Row[] = [];
   const msPerFlop = new Map<string, number>();
   for (const L of options.parts.sdpa ? options.lengths : []) {
-    rows.push(...await benchLength(attn, ort, options, L, msPerFlop));
+    rows.push(...(await benchLength(attn, ort, options, L, msPerFlop)));
     console.error(`  L=${L} done (${seconds()} s)`);
   }
   await ort?.release();
@@ -202,16 +277,27 @@ export async function main(args: readonly string[]): Promise<number> {
   console.log(`\n${options.quick ? 'Quick run (--quick)' : 'Full run'}: ${seconds()} s in all.\n`);
   if (options.parts.sdpa) {
     console.log(markdownTable(rows, ort !== null));
-    console.log(`\n${tableNotes(options.policy.budgetS / 2, ort !== null).map((n) => `- ${n}`).join('\n')}`);
+    console.log(
+      `\n${tableNotes(options.policy.budgetS / 2, ort !== null)
+        .map((n) => `- ${n}`)
+        .join('\n')}`,
+    );
   }
   if (local) console.log(`\n${localTables(local)}`);
   if (mha) console.log(`\n${mhaTable(mha)}`);
   if (options.json) {
-    writeFileSync(options.json, `${JSON.stringify({ options, environment, ort: ortStatus, rows, local, mha }, null, 2)}\n`);
+    writeFileSync(
+      options.json,
+      `${JSON.stringify({ options, environment, ort: ortStatus, rows, local, mha }, null, 2)}\n`,
+    );
     console.log(`\nJSON written to ${options.json}`);
   }
   attn.destroy();
-  const localCells = local ? [...local.window.flatMap((r) => [r.window, r.full]), ...local.maps.flatMap((r) => [r.local, r.masked])] : [];
-  const wrong = [...rows.flatMap((r) => [r.flash, r.naive]), ...localCells, ...(mha ?? []).map((r) => r.forward)].some((cell) => cell.error !== undefined && !(cell.error <= 1));
+  const localCells = local
+    ? [...local.window.flatMap((r) => [r.window, r.full]), ...local.maps.flatMap((r) => [r.local, r.masked])]
+    : [];
+  const wrong = [...rows.flatMap((r) => [r.flash, r.naive]), ...localCells, ...(mha ?? []).map((r) => r.forward)].some(
+    (cell) => cell.error !== undefined && !(cell.error <= 1),
+  );
   return wrong ? 1 : 0;
 }

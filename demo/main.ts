@@ -9,7 +9,13 @@ type Attention = Awaited<ReturnType<typeof createAttention>>;
 type Tensor = ReturnType<Attention['tensor']>;
 type Outputs = { output: Tensor; lse?: Tensor; weights?: Tensor };
 
-interface Params { B: number; H: number; L: number; D: number; causal: boolean }
+interface Params {
+  B: number;
+  H: number;
+  L: number;
+  D: number;
+  causal: boolean;
+}
 
 const RUNS = 5;
 const form = document.querySelector<HTMLFormElement>('#controls')!;
@@ -79,7 +85,8 @@ function flopCount(p: Params): number {
 
 function maxAbsError(got: Float32Array, want: Float64Array): number {
   let max = 0;
-  for (let i = 0; i < got.length; i++) max = Math.max(max, Number.isFinite(got[i]) ? Math.abs(got[i] - want[i]) : Infinity);
+  for (let i = 0; i < got.length; i++)
+    max = Math.max(max, Number.isFinite(got[i]) ? Math.abs(got[i] - want[i]) : Infinity);
   return max;
 }
 
@@ -90,25 +97,41 @@ function showTimings(p: Params, rows: Array<[string, number[]]>): void {
   for (const [name, times] of rows) {
     const m = median(times);
     const tr = body.insertRow();
-    for (const text of [name, `${m.toFixed(2)} ms`, times.map((t) => t.toFixed(1)).join(', '), (flopCount(p) / m / 1e6).toFixed(2)]) {
+    for (const text of [
+      name,
+      `${m.toFixed(2)} ms`,
+      times.map((t) => t.toFixed(1)).join(', '),
+      (flopCount(p) / m / 1e6).toFixed(2),
+    ]) {
       tr.insertCell().textContent = text;
     }
   }
   table.hidden = false;
   const note = document.querySelector<HTMLParagraphElement>('#timing-note')!;
-  note.textContent = `GPU times: wall-clock from submit to queue.onSubmittedWorkDone(), after one warm-up, median of ${RUNS} runs `
-    + '(includes submission overhead). CPU: one run of the float64 reference. FLOPs = 4·B·H·pairs·D'
-    + (p.causal ? ', counting only the unmasked (causal) query–key pairs.' : '.');
+  note.textContent =
+    `GPU times: wall-clock from submit to queue.onSubmittedWorkDone(), after one warm-up, median of ${RUNS} runs ` +
+    '(includes submission overhead). CPU: one run of the float64 reference. FLOPs = 4·B·H·pairs·D' +
+    (p.causal ? ', counting only the unmasked (causal) query–key pairs.' : '.');
   note.hidden = false;
 }
 
 /** Viridis-like ramp: t in [0, 1] → rgb. */
 function ramp(t: number): [number, number, number] {
-  const stops: Array<[number, number, number]> = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const stops: Array<[number, number, number]> = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
   const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
   const i = Math.min(stops.length - 2, Math.floor(x));
   const f = x - i;
-  return [0, 1, 2].map((c) => Math.round(stops[i][c] + f * (stops[i + 1][c] - stops[i][c]))) as [number, number, number];
+  return [0, 1, 2].map((c) => Math.round(stops[i][c] + f * (stops[i + 1][c] - stops[i][c]))) as [
+    number,
+    number,
+    number,
+  ];
 }
 
 /** Draws weights[0, head] (an L×L block); exact zeros (masked keys) are drawn black. */
@@ -153,12 +176,20 @@ async function run(attn: Attention, p: Params): Promise<void> {
     destroyAll(naive);
     const flashTimes = await timeKernel(attn.device, () => outputsOf(attn.sdpa(q, k, v, { causal: p.causal })));
     const naiveTimes = await timeKernel(attn.device, () => outputsOf(attn.sdpaNaive(q, k, v, { causal: p.causal })));
-    showTimings(p, [['flash (sdpa)', flashTimes], ['naive (sdpaNaive)', naiveTimes], ['CPU reference (float64)', [cpuMs]]]);
+    showTimings(p, [
+      ['flash (sdpa)', flashTimes],
+      ['naive (sdpaNaive)', naiveTimes],
+      ['CPU reference (float64)', [cpuMs]],
+    ]);
     if (weights) fillHeadSelect(p, weights);
     const err = maxAbsError(got, want.data);
     const speedup = median(naiveTimes) / median(flashTimes);
-    setResult('done', `max |flash − reference| = ${err.toExponential(2)} over ${got.length} outputs\n`
-      + `flash ${median(flashTimes).toFixed(2)} ms, naive ${median(naiveTimes).toFixed(2)} ms (flash is ${speedup.toFixed(2)}× the naive speed)`, err);
+    setResult(
+      'done',
+      `max |flash − reference| = ${err.toExponential(2)} over ${got.length} outputs\n` +
+        `flash ${median(flashTimes).toFixed(2)} ms, naive ${median(naiveTimes).toFixed(2)} ms (flash is ${speedup.toFixed(2)}× the naive speed)`,
+      err,
+    );
   } finally {
     for (const t of [q, k, v]) t.destroy();
   }
@@ -169,9 +200,11 @@ function describeAdapter(attn: Attention): string {
   const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' · ') || 'unnamed adapter';
   const features = ['subgroups', 'timestamp-query', 'shader-f16'].filter((f) => attn.device.features.has(f));
   const l = attn.device.limits;
-  return `${name}\nfeatures: ${features.join(', ') || 'none of subgroups, timestamp-query, shader-f16'}`
-    + `\nworkgroup storage ${l.maxComputeWorkgroupStorageSize / 1024} KiB, ${l.maxComputeInvocationsPerWorkgroup} invocations per workgroup`
-    + (info.subgroupMinSize ? `, subgroup size ${info.subgroupMinSize}–${info.subgroupMaxSize}` : '');
+  return (
+    `${name}\nfeatures: ${features.join(', ') || 'none of subgroups, timestamp-query, shader-f16'}` +
+    `\nworkgroup storage ${l.maxComputeWorkgroupStorageSize / 1024} KiB, ${l.maxComputeInvocationsPerWorkgroup} invocations per workgroup` +
+    (info.subgroupMinSize ? `, subgroup size ${info.subgroupMinSize}–${info.subgroupMaxSize}` : '')
+  );
 }
 
 async function main(): Promise<void> {
@@ -180,12 +213,18 @@ async function main(): Promise<void> {
     adapterText.textContent = window.isSecureContext
       ? 'This browser does not offer WebGPU (navigator.gpu is missing).'
       : 'WebGPU is only offered to secure pages (https:// or http://localhost), and this page is not one.';
-    setResult('unsupported', 'Nothing can run here without WebGPU. Open this page in a browser with WebGPU enabled, such as a recent Chrome or Edge.');
+    setResult(
+      'unsupported',
+      'Nothing can run here without WebGPU. Open this page in a browser with WebGPU enabled, such as a recent Chrome or Edge.',
+    );
     return;
   }
   const attn = await createAttention().catch((e: unknown) => {
     adapterText.textContent = `WebGPU is present but gave no usable device: ${e instanceof Error ? e.message : String(e)}`;
-    setResult('unsupported', 'No GPU adapter, so nothing can run here. WebGPU may be disabled or the GPU blocklisted (in Chrome, see chrome://gpu).');
+    setResult(
+      'unsupported',
+      'No GPU adapter, so nothing can run here. WebGPU may be disabled or the GPU blocklisted (in Chrome, see chrome://gpu).',
+    );
     return null;
   });
   if (!attn) return;
@@ -202,7 +241,10 @@ async function main(): Promise<void> {
       button.disabled = false;
     }
   };
-  form.addEventListener('submit', (ev) => { ev.preventDefault(); void go(); });
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void go();
+  });
   await go();
 }
 

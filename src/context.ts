@@ -8,7 +8,12 @@ import { sdpa, type SdpaOptions, type SdpaWithLse } from './ops/sdpa';
 import { sdpaNaive, type SdpaNaiveOptions, type SdpaNaiveResult } from './ops/sdpa-naive';
 import { linear } from './ops/linear';
 import { multiHeadAttention, type MhaConfig, type MultiHeadAttention } from './ops/multi-head';
-import { neighborhood1d, neighborhood2d, type Neighborhood1dOptions, type Neighborhood2dOptions } from './ops/neighborhood';
+import {
+  neighborhood1d,
+  neighborhood2d,
+  type Neighborhood1dOptions,
+  type Neighborhood2dOptions,
+} from './ops/neighborhood';
 import { makeMask, makeTensor, wrapBuffer, type WrapOptions } from './ops/tensors';
 import type { GpuMask, GpuTensor } from './tensor';
 
@@ -47,8 +52,12 @@ export class AttentionContext {
   }
 
   /** Log each new pipeline's source and overrides. */
-  get debug(): boolean { return this.runtime.pipelines.debug; }
-  set debug(on: boolean) { this.runtime.pipelines.debug = on; }
+  get debug(): boolean {
+    return this.runtime.pipelines.debug;
+  }
+  set debug(on: boolean) {
+    this.runtime.pipelines.debug = on;
+  }
 
   /** Uploads f32 data (row-major over `shape`). @example attn.tensor(new Float32Array(8), [1, 1, 2, 4]) */
   tensor(data: Float32Array | readonly number[], shape: readonly number[]): GpuTensor {
@@ -88,8 +97,18 @@ export class AttentionContext {
    * @example
    * const { output, weights } = attn.sdpaNaive(q, k, v, { returnWeights: true });
    */
-  sdpaNaive(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: SdpaNaiveOptions & ({ returnWeights: true } | { returnLse: true })): SdpaNaiveResult;
-  sdpaNaive(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaNaiveOptions & { returnWeights?: false; returnLse?: false }): GpuTensor;
+  sdpaNaive(
+    q: GpuTensor,
+    k: GpuTensor,
+    v: GpuTensor,
+    options: SdpaNaiveOptions & ({ returnWeights: true } | { returnLse: true }),
+  ): SdpaNaiveResult;
+  sdpaNaive(
+    q: GpuTensor,
+    k: GpuTensor,
+    v: GpuTensor,
+    options?: SdpaNaiveOptions & { returnWeights?: false; returnLse?: false },
+  ): GpuTensor;
   sdpaNaive(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaNaiveOptions): GpuTensor | SdpaNaiveResult;
   sdpaNaive(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: SdpaNaiveOptions): GpuTensor | SdpaNaiveResult {
     return sdpaNaive(this.runtime, q, k, v, options);
@@ -145,7 +164,11 @@ export class AttentionContext {
 
   /** Counters for tests and tuning: compiled pipelines, live and pooled buffers. */
   get stats(): { pipelines: number; liveBuffers: number; pooledBytes: number } {
-    return { pipelines: this.runtime.pipelines.size, liveBuffers: this.runtime.pool.liveCount, pooledBytes: this.runtime.pool.pooledBytes };
+    return {
+      pipelines: this.runtime.pipelines.size,
+      liveBuffers: this.runtime.pool.liveCount,
+      pooledBytes: this.runtime.pool.pooledBytes,
+    };
   }
 
   /** Frees every buffer the context made, and the device if the context created it. */

@@ -61,9 +61,14 @@ abstract class DeviceTensor {
 
   /** Checks the tensor can be used as argument `name` of the context `owner`. */
   assertUsable(name: string, owner: TensorOwner): void {
-    if (this.destroyedFlag) throw new AttentionError(name, 'a destroyed tensor', 'a live tensor (do not use a tensor after destroy())');
+    if (this.destroyedFlag)
+      throw new AttentionError(name, 'a destroyed tensor', 'a live tensor (do not use a tensor after destroy())');
     if (this.owner.id !== owner.id) {
-      throw new AttentionError(name, `a tensor of context #${this.owner.id}`, `a tensor of this context (#${owner.id}); copy it with read() and tensor()`);
+      throw new AttentionError(
+        name,
+        `a tensor of context #${this.owner.id}`,
+        `a tensor of this context (#${owner.id}); copy it with read() and tensor()`,
+      );
     }
   }
 
@@ -73,7 +78,10 @@ abstract class DeviceTensor {
     const offset = Math.floor(this.byteOffset / alignment) * alignment;
     const end = this.byteOffset + this.size * this.bytesPerElement;
     const size = Math.max(4, Math.ceil((end - offset) / 4) * 4);
-    return { resource: { buffer: this.buffer, offset, size }, elementOffset: (this.byteOffset - offset) / this.bytesPerElement };
+    return {
+      resource: { buffer: this.buffer, offset, size },
+      elementOffset: (this.byteOffset - offset) / this.bytesPerElement,
+    };
   }
 
   protected async readBytes(): Promise<ArrayBuffer> {
@@ -83,7 +91,11 @@ abstract class DeviceTensor {
     const device = this.owner.device;
     const start = Math.floor(this.byteOffset / 4) * 4;
     const length = Math.ceil((this.byteOffset + this.size * this.bytesPerElement - start) / 4) * 4;
-    const staging = device.createBuffer({ label: `read ${this.buffer.label}`, size: Math.max(4, length), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = device.createBuffer({
+      label: `read ${this.buffer.label}`,
+      size: Math.max(4, length),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     try {
       device.pushErrorScope('validation');
       const encoder = device.createCommandEncoder({ label: `read ${this.buffer.label}` });

@@ -52,7 +52,10 @@ export interface SdpaOptionsOf<M> {
 }
 
 /** `{ left, right }` of a sliding window, in dilated steps; −1 = unbounded on that side. */
-export interface SlidingWindow { left: number; right: number }
+export interface SlidingWindow {
+  left: number;
+  right: number;
+}
 
 /** Reference options: the mask is a host tensor (Uint8Array data = boolean). */
 export type ReferenceSdpaOptions = SdpaOptionsOf<HostTensor> & {

@@ -15,7 +15,13 @@ export interface MaskSpec {
 
 export interface SdpaCase {
   name: string;
-  B: number; Hq: number; Hkv: number; Lq: number; Lk: number; D: number; Dv: number;
+  B: number;
+  Hq: number;
+  Hkv: number;
+  Lq: number;
+  Lk: number;
+  D: number;
+  Dv: number;
   layout?: Layout;
   causal?: boolean;
   alignment?: Alignment;
@@ -33,8 +39,14 @@ export interface SdpaCase {
 /** The call options of a case (mask and outputs aside); absent fields are left out, not undefined. */
 export function caseOptions(c: SdpaCase): SdpaOptionsOf<never> {
   const o: Record<string, unknown> = {
-    causal: c.causal, alignment: c.alignment, softcap: c.softcap, scale: c.scale, layout: c.layout,
-    window: c.window, dilation: c.dilation, globalTokens: c.globalTokens,
+    causal: c.causal,
+    alignment: c.alignment,
+    softcap: c.softcap,
+    scale: c.scale,
+    layout: c.layout,
+    window: c.window,
+    dilation: c.dilation,
+    globalTokens: c.globalTokens,
   };
   for (const key of Object.keys(o)) if (o[key] === undefined) delete o[key];
   return o as SdpaOptionsOf<never>;
@@ -79,12 +91,17 @@ function maskData(spec: MaskSpec, next: () => number): Float32Array | Uint8Array
   return out;
 }
 
-export interface CaseData { q: HostTensor; k: HostTensor; v: HostTensor; mask?: HostTensor }
+export interface CaseData {
+  q: HostTensor;
+  k: HostTensor;
+  v: HostTensor;
+  mask?: HostTensor;
+}
 
 /** The inputs of a case, as host tensors in the case's layout. */
 export function caseData(c: SdpaCase): CaseData {
   const next = rng(c.name);
-  const qAmp = c.scoreMagnitude ? Math.sqrt(c.scoreMagnitude * Math.sqrt(c.D) / c.D) * 2 : 1;
+  const qAmp = c.scoreMagnitude ? Math.sqrt((c.scoreMagnitude * Math.sqrt(c.D)) / c.D) * 2 : 1;
   const kAmp = c.scoreMagnitude ? qAmp : 1;
   const qShape = shapeOf(c, c.Hq, c.Lq, c.D);
   const kShape = shapeOf(c, c.Hkv, c.Lk, c.D);
@@ -125,17 +142,91 @@ export const CASES: SdpaCase[] = [
   base('causal upper-left Lq=7 Lk=33', { Lq: 7, Lk: 33, D: 16, Dv: 16, causal: true }),
   base('causal lower-right Lq=7 Lk=33 D=80', { Lq: 7, Lk: 33, D: 80, Dv: 80, causal: true, alignment: 'lower-right' }),
   base('causal upper-left Lq=33 Lk=7', { Lq: 33, Lk: 7, D: 16, Dv: 16, causal: true }),
-  base('causal lower-right Lq=33 Lk=7 (dead rows)', { Lq: 33, Lk: 7, D: 16, Dv: 16, causal: true, alignment: 'lower-right', returnLse: true }),
+  base('causal lower-right Lq=33 Lk=7 (dead rows)', {
+    Lq: 33,
+    Lk: 7,
+    D: 16,
+    Dv: 16,
+    causal: true,
+    alignment: 'lower-right',
+    returnLse: true,
+  }),
   base('causal L=257 D=64', { Lq: 257, Lk: 257, D: 64, Dv: 64, causal: true }),
-  base('float mask full shape', { B: 2, Hq: 2, Hkv: 2, Lq: 33, Lk: 33, D: 16, Dv: 16, mask: { kind: 'float', shape: [2, 2, 33, 33], fill: 'random' } }),
-  base('bool mask broadcast [1,1,Lq,Lk]', { B: 2, Hq: 2, Hkv: 2, Lq: 33, Lk: 40, D: 16, Dv: 16, mask: { kind: 'bool', shape: [1, 1, 33, 40], fill: 'random' } }),
-  base('bool mask key padding [B,1,1,Lk]', { B: 2, Hq: 2, Hkv: 1, Lq: 20, Lk: 40, D: 16, Dv: 16, mask: { kind: 'bool', shape: [2, 1, 1, 40], fill: 'random' } }),
-  base('float mask 2-D [Lq,Lk] causal', { Hq: 2, Hkv: 2, Lq: 33, Lk: 33, D: 16, Dv: 16, causal: true, mask: { kind: 'float', shape: [33, 33], fill: 'random' } }),
-  base('float mask per head [1,H,Lq,Lk]', { B: 2, Hq: 2, Hkv: 2, Lq: 9, Lk: 70, D: 8, Dv: 8, mask: { kind: 'float', shape: [1, 2, 9, 70], fill: 'random' } }),
-  base('fully masked rows (bool)', { Lq: 33, Lk: 33, D: 16, Dv: 16, mask: { kind: 'bool', shape: [33, 33], fill: 'dead-rows' }, returnLse: true }),
-  base('fully masked rows (float -inf)', { Lq: 33, Lk: 65, D: 16, Dv: 16, mask: { kind: 'float', shape: [33, 65], fill: 'dead-rows' } }),
+  base('float mask full shape', {
+    B: 2,
+    Hq: 2,
+    Hkv: 2,
+    Lq: 33,
+    Lk: 33,
+    D: 16,
+    Dv: 16,
+    mask: { kind: 'float', shape: [2, 2, 33, 33], fill: 'random' },
+  }),
+  base('bool mask broadcast [1,1,Lq,Lk]', {
+    B: 2,
+    Hq: 2,
+    Hkv: 2,
+    Lq: 33,
+    Lk: 40,
+    D: 16,
+    Dv: 16,
+    mask: { kind: 'bool', shape: [1, 1, 33, 40], fill: 'random' },
+  }),
+  base('bool mask key padding [B,1,1,Lk]', {
+    B: 2,
+    Hq: 2,
+    Hkv: 1,
+    Lq: 20,
+    Lk: 40,
+    D: 16,
+    Dv: 16,
+    mask: { kind: 'bool', shape: [2, 1, 1, 40], fill: 'random' },
+  }),
+  base('float mask 2-D [Lq,Lk] causal', {
+    Hq: 2,
+    Hkv: 2,
+    Lq: 33,
+    Lk: 33,
+    D: 16,
+    Dv: 16,
+    causal: true,
+    mask: { kind: 'float', shape: [33, 33], fill: 'random' },
+  }),
+  base('float mask per head [1,H,Lq,Lk]', {
+    B: 2,
+    Hq: 2,
+    Hkv: 2,
+    Lq: 9,
+    Lk: 70,
+    D: 8,
+    Dv: 8,
+    mask: { kind: 'float', shape: [1, 2, 9, 70], fill: 'random' },
+  }),
+  base('fully masked rows (bool)', {
+    Lq: 33,
+    Lk: 33,
+    D: 16,
+    Dv: 16,
+    mask: { kind: 'bool', shape: [33, 33], fill: 'dead-rows' },
+    returnLse: true,
+  }),
+  base('fully masked rows (float -inf)', {
+    Lq: 33,
+    Lk: 65,
+    D: 16,
+    Dv: 16,
+    mask: { kind: 'float', shape: [33, 65], fill: 'dead-rows' },
+  }),
   base('softcap 5', { Lq: 33, Lk: 33, D: 32, Dv: 32, softcap: 5, scoreMagnitude: 50 }),
-  base('softcap with mask and causal', { Lq: 33, Lk: 33, D: 32, Dv: 32, softcap: 2, causal: true, mask: { kind: 'float', shape: [33, 33], fill: 'random' } }),
+  base('softcap with mask and causal', {
+    Lq: 33,
+    Lk: 33,
+    D: 32,
+    Dv: 32,
+    softcap: 2,
+    causal: true,
+    mask: { kind: 'float', shape: [33, 33], fill: 'random' },
+  }),
   base('scale 0.5', { Lq: 33, Lk: 33, D: 32, Dv: 32, scale: 0.5 }),
   base('scores ±1e4', { Lq: 33, Lk: 70, D: 32, Dv: 32, scoreMagnitude: 1e4 }),
   base('scores ±1e4 causal lse', { Lq: 33, Lk: 33, D: 64, Dv: 64, scoreMagnitude: 1e4, causal: true, returnLse: true }),
@@ -154,16 +245,84 @@ function WINDOW_CASES(): SdpaCase[] {
     base('window 64/64 L=1024 D=32', { Lq: 1024, Lk: 1024, D: 32, Dv: 32, ...w(64, 64) }),
     base('window unbounded left (-1/2) L=65', { Lq: 65, Lk: 65, D: 16, Dv: 16, ...w(-1, 2) }),
     base('window unbounded right (4/-1) L=65', { Lq: 65, Lk: 65, D: 16, Dv: 16, ...w(4, -1) }),
-    base('Mistral causal window 15/0 L=101', { Lq: 101, Lk: 101, D: 16, Dv: 16, causal: true, ...w(15, 0), returnLse: true }),
+    base('Mistral causal window 15/0 L=101', {
+      Lq: 101,
+      Lk: 101,
+      D: 16,
+      Dv: 16,
+      causal: true,
+      ...w(15, 0),
+      returnLse: true,
+    }),
     base('window upper-left Lq=33 Lk=70 4/9', { Lq: 33, Lk: 70, D: 16, Dv: 16, ...w(4, 9) }),
-    base('window causal lower-right Lq=7 Lk=70 20/0', { Lq: 7, Lk: 70, D: 16, Dv: 16, causal: true, alignment: 'lower-right', ...w(20, 0) }),
-    base('window lower-right Lq=33 Lk=7 2/0 (dead rows)', { Lq: 33, Lk: 7, D: 16, Dv: 16, alignment: 'lower-right', ...w(2, 0), returnLse: true }),
+    base('window causal lower-right Lq=7 Lk=70 20/0', {
+      Lq: 7,
+      Lk: 70,
+      D: 16,
+      Dv: 16,
+      causal: true,
+      alignment: 'lower-right',
+      ...w(20, 0),
+    }),
+    base('window lower-right Lq=33 Lk=7 2/0 (dead rows)', {
+      Lq: 33,
+      Lk: 7,
+      D: 16,
+      Dv: 16,
+      alignment: 'lower-right',
+      ...w(2, 0),
+      returnLse: true,
+    }),
     base('dilation 2 window 4/4 L=65', { Lq: 65, Lk: 65, D: 16, Dv: 16, ...w(4, 4), dilation: 2 }),
-    base('dilation 3 causal window 5/0 L=100', { Lq: 100, Lk: 100, D: 16, Dv: 16, causal: true, ...w(5, 0), dilation: 3 }),
+    base('dilation 3 causal window 5/0 L=100', {
+      Lq: 100,
+      Lk: 100,
+      D: 16,
+      Dv: 16,
+      causal: true,
+      ...w(5, 0),
+      dilation: 3,
+    }),
     base('dilation 4 no window L=33', { Lq: 33, Lk: 33, D: 16, Dv: 16, dilation: 4 }),
-    base('window GQA bshd bool mask 3/3', { B: 2, Hq: 4, Hkv: 2, Lq: 40, Lk: 40, D: 16, Dv: 16, layout: 'bshd', ...w(3, 3), mask: { kind: 'bool', shape: [2, 1, 1, 40], fill: 'random' } }),
-    base('window softcap float mask 6/2', { Lq: 33, Lk: 33, D: 16, Dv: 16, softcap: 2, ...w(6, 2), mask: { kind: 'float', shape: [33, 33], fill: 'random' } }),
-    base('global tokens [0, 40] window 2/2 L=100', { Lq: 100, Lk: 100, D: 16, Dv: 16, ...w(2, 2), globalTokens: [0, 40], returnLse: true }),
-    base('global tokens causal dilation 2 L=257 D=32', { Lq: 257, Lk: 257, D: 32, Dv: 32, causal: true, ...w(8, 0), dilation: 2, globalTokens: [3, 100, 200] }),
+    base('window GQA bshd bool mask 3/3', {
+      B: 2,
+      Hq: 4,
+      Hkv: 2,
+      Lq: 40,
+      Lk: 40,
+      D: 16,
+      Dv: 16,
+      layout: 'bshd',
+      ...w(3, 3),
+      mask: { kind: 'bool', shape: [2, 1, 1, 40], fill: 'random' },
+    }),
+    base('window softcap float mask 6/2', {
+      Lq: 33,
+      Lk: 33,
+      D: 16,
+      Dv: 16,
+      softcap: 2,
+      ...w(6, 2),
+      mask: { kind: 'float', shape: [33, 33], fill: 'random' },
+    }),
+    base('global tokens [0, 40] window 2/2 L=100', {
+      Lq: 100,
+      Lk: 100,
+      D: 16,
+      Dv: 16,
+      ...w(2, 2),
+      globalTokens: [0, 40],
+      returnLse: true,
+    }),
+    base('global tokens causal dilation 2 L=257 D=32', {
+      Lq: 257,
+      Lk: 257,
+      D: 32,
+      Dv: 32,
+      causal: true,
+      ...w(8, 0),
+      dilation: 2,
+      globalTokens: [3, 100, 200],
+    }),
   ];
 }

@@ -24,7 +24,10 @@ export class BufferPool {
   private idleBytes = 0;
   private readonly live = new Set<GPUBuffer>();
 
-  constructor(private readonly device: GPUDevice, private readonly maxPooledBytes = 256 * 1024 * 1024) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxPooledBytes = 256 * 1024 * 1024,
+  ) {}
 
   acquire(bytes: number, label: string): GPUBuffer {
     const size = sizeClass(bytes);

@@ -29,8 +29,11 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   if (options.device) return { device: options.device, ownsDevice: false, gpu: options.gpu ?? null };
   const gpu = options.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) {
-    throw new AttentionError('options.gpu', 'no WebGPU (navigator.gpu is undefined)',
-      "a browser with WebGPU, or in Node: createAttention({ gpu: create([]) }) with `import { create } from 'webgpu'`");
+    throw new AttentionError(
+      'options.gpu',
+      'no WebGPU (navigator.gpu is undefined)',
+      "a browser with WebGPU, or in Node: createAttention({ gpu: create([]) }) with `import { create } from 'webgpu'`",
+    );
   }
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
   if (!adapter) throw new AttentionError('options.gpu', 'requestAdapter() returned null', 'a WebGPU adapter');

@@ -8,7 +8,11 @@ import { GpuError } from '../errors';
  * Runs `work` inside error scopes. Returns its result and a promise that rejects with a GpuError
  * if the device reported one (the promise is observed, so an unread failure is not unhandled).
  */
-export function withErrorScopes<T>(device: GPUDevice, label: string, work: () => T): { result: T; errors: Promise<void> } {
+export function withErrorScopes<T>(
+  device: GPUDevice,
+  label: string,
+  work: () => T,
+): { result: T; errors: Promise<void> } {
   device.pushErrorScope('internal');
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');

@@ -6,7 +6,10 @@ import { bindGroupLayoutEntries, shaderLayout, type ShaderLayout } from './shade
 
 export type Overrides = Record<string, number | boolean>;
 
-export interface ShaderModuleSpec { id: string; source: string }
+export interface ShaderModuleSpec {
+  id: string;
+  source: string;
+}
 
 export interface CachedPipeline {
   pipeline: GPUComputePipeline;
@@ -17,7 +20,9 @@ export interface CachedPipeline {
 
 /** `sdpa_forward[BLOCK_Q=32,TILE_KV=32]`: the label every GPU object of a pipeline carries. */
 export function pipelineLabel(entryPoint: string, overrides: Overrides): string {
-  const parts = Object.keys(overrides).sort().map((k) => `${k}=${Number(overrides[k])}`);
+  const parts = Object.keys(overrides)
+    .sort()
+    .map((k) => `${k}=${Number(overrides[k])}`);
   return `${entryPoint}[${parts.join(',')}]`;
 }
 

@@ -35,8 +35,16 @@ export class GpuRuntime implements TensorOwner {
   constructor(readonly device: GPUDevice) {
     this.pipelines = new PipelineCache(device);
     this.pool = new BufferPool(device);
-    this.dummy = device.createBuffer({ label: 'dummy (absent optional input)', size: 16, usage: GPUBufferUsage.STORAGE });
-    this.dummyOutput = device.createBuffer({ label: 'dummy (absent optional output)', size: 16, usage: GPUBufferUsage.STORAGE });
+    this.dummy = device.createBuffer({
+      label: 'dummy (absent optional input)',
+      size: 16,
+      usage: GPUBufferUsage.STORAGE,
+    });
+    this.dummyOutput = device.createBuffer({
+      label: 'dummy (absent optional output)',
+      size: 16,
+      usage: GPUBufferUsage.STORAGE,
+    });
     device.lost.then((info) => {
       if (this.deadReason === null) this.deadReason = `the GPU device was lost (${info.reason}: ${info.message})`;
     });
@@ -84,7 +92,11 @@ export class GpuRuntime implements TensorOwner {
     const entries: GPUBindGroupEntry[] = layout.bindings.map((binding) => {
       if (binding.kind === 'uniform') {
         const bytes = packUniforms(layout.uniform!, dispatch.uniforms);
-        const buffer = this.device.createBuffer({ label: `${label} params`, size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+        const buffer = this.device.createBuffer({
+          label: `${label} params`,
+          size: bytes.byteLength,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        });
         this.device.queue.writeBuffer(buffer, 0, bytes);
         uniformBuffers.push(buffer);
         return { binding: binding.binding, resource: { buffer } };

@@ -6,9 +6,21 @@ import { reflectShader } from './reflect';
 
 export type BindingKind = 'uniform' | 'read-only-storage' | 'storage';
 
-export interface BindingInfo { name: string; binding: number; kind: BindingKind }
-export interface UniformMember { name: string; offset: number; type: string }
-export interface UniformLayout { structName: string; size: number; members: Map<string, UniformMember> }
+export interface BindingInfo {
+  name: string;
+  binding: number;
+  kind: BindingKind;
+}
+export interface UniformMember {
+  name: string;
+  offset: number;
+  type: string;
+}
+export interface UniformLayout {
+  structName: string;
+  size: number;
+  members: Map<string, UniformMember>;
+}
 
 export interface ShaderLayout {
   entryPoint: string;

@@ -28,7 +28,13 @@ function scalarKind(type: string): { kind: 'f32' | 'u32' | 'i32'; count: number 
   throw new Error(`uniform member type '${type}' is not supported (use scalars, vec2<T> or vec4<T>)`);
 }
 
-function writeMember(view: DataView, offset: number, type: string, value: number | readonly number[], where: string): void {
+function writeMember(
+  view: DataView,
+  offset: number,
+  type: string,
+  value: number | readonly number[],
+  where: string,
+): void {
   const { kind, count } = scalarKind(type);
   const parts = typeof value === 'number' ? [value] : value;
   if (parts.length !== count) throw new Error(`${where} (${type}) needs ${count} values, got ${parts.length}`);

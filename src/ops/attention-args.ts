@@ -23,10 +23,18 @@ export function checkTensor(runtime: GpuRuntime, name: string, value: unknown): 
 }
 
 /** Checks the mask option: a float GpuTensor (additive) or a GpuMask (boolean), that broadcasts. */
-export function checkMask(runtime: GpuRuntime, value: unknown, dims: SdpaDims): { mask: GpuTensor | GpuMask; strides: MaskStrides } | null {
+export function checkMask(
+  runtime: GpuRuntime,
+  value: unknown,
+  dims: SdpaDims,
+): { mask: GpuTensor | GpuMask; strides: MaskStrides } | null {
   if (value === undefined || value === null) return null;
   if (!(value instanceof GpuTensor) && !(value instanceof GpuMask)) {
-    throw new AttentionError('options.mask', describe(value), 'a GpuTensor (additive float mask) or a GpuMask (boolean, from attn.mask())');
+    throw new AttentionError(
+      'options.mask',
+      describe(value),
+      'a GpuTensor (additive float mask) or a GpuMask (boolean, from attn.mask())',
+    );
   }
   value.assertUsable('options.mask', runtime);
   return { mask: value, strides: validateMaskShape(value.shape, dims) };
@@ -36,7 +44,11 @@ export function checkMask(runtime: GpuRuntime, value: unknown, dims: SdpaDims): 
 export function checkFits(device: GPUDevice, name: string, elements: number, bytes: number): void {
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   if (bytes > limit) {
-    throw new AttentionError(name, `${bytes} bytes (${elements} elements)`, `at most ${limit} bytes, this device's buffer binding limit`);
+    throw new AttentionError(
+      name,
+      `${bytes} bytes (${elements} elements)`,
+      `at most ${limit} bytes, this device's buffer binding limit`,
+    );
   }
   if (elements >= U32_LIMIT) {
     throw new AttentionError(name, `${elements} elements`, `fewer than 2^32 elements (kernels index with u32)`);
@@ -49,7 +61,11 @@ export function layoutStrides(layout: Layout, heads: number, length: number, dim
 }
 
 /** Uniform fields `<prefix>_offset`, `<prefix>_stride_b/h/s` for one tensor. */
-export function tensorUniforms(prefix: string, binding: Pick<TensorBinding, 'elementOffset'>, strides: [number, number, number]): Record<string, number> {
+export function tensorUniforms(
+  prefix: string,
+  binding: Pick<TensorBinding, 'elementOffset'>,
+  strides: [number, number, number],
+): Record<string, number> {
   return {
     [`${prefix}_offset`]: binding.elementOffset,
     [`${prefix}_stride_b`]: strides[0],
@@ -62,7 +78,11 @@ export function tensorUniforms(prefix: string, binding: Pick<TensorBinding, 'ele
  * Where one attention operand lies: a buffer range, the element offset of element (0, 0, 0, 0) in
  * it, and element strides over batch, head and sequence (the head dim is contiguous).
  */
-export interface AttentionView { resource: GPUBufferBinding; elementOffset: number; strides: [number, number, number] }
+export interface AttentionView {
+  resource: GPUBufferBinding;
+  elementOffset: number;
+  strides: [number, number, number];
+}
 
 /** A tensor as an attention view, with its layout's strides. */
 export function tensorView(tensor: GpuTensor, strides: [number, number, number]): AttentionView {
@@ -76,22 +96,42 @@ export function viewUniforms(prefix: string, view: AttentionView): Record<string
 }
 
 /** Key-padding binding, uniforms and override: a [B, Lk] GpuMask (1 = padding), or the dummy buffer. */
-export function keyPaddingArguments(runtime: GpuRuntime, padding: GpuMask | null, kvLen: number): {
-  resource: GPUBufferBinding; uniforms: Record<string, number>; overrides: { HAS_KEY_PADDING: boolean };
+export function keyPaddingArguments(
+  runtime: GpuRuntime,
+  padding: GpuMask | null,
+  kvLen: number,
+): {
+  resource: GPUBufferBinding;
+  uniforms: Record<string, number>;
+  overrides: { HAS_KEY_PADDING: boolean };
 } {
-  if (!padding) return { resource: { buffer: runtime.dummy }, uniforms: { kp_offset: 0, kp_stride_b: 0 }, overrides: { HAS_KEY_PADDING: false } };
+  if (!padding)
+    return {
+      resource: { buffer: runtime.dummy },
+      uniforms: { kp_offset: 0, kp_stride_b: 0 },
+      overrides: { HAS_KEY_PADDING: false },
+    };
   const { resource, elementOffset } = padding.binding();
   return { resource, uniforms: { kp_offset: elementOffset, kp_stride_b: kvLen }, overrides: { HAS_KEY_PADDING: true } };
 }
 
 /** Mask binding and uniforms; the dummy buffer and zero strides when there is no mask. */
-export function maskArguments(runtime: GpuRuntime, checked: ReturnType<typeof checkMask>): { resource: GPUBufferBinding; uniforms: Record<string, number> } {
+export function maskArguments(
+  runtime: GpuRuntime,
+  checked: ReturnType<typeof checkMask>,
+): { resource: GPUBufferBinding; uniforms: Record<string, number> } {
   if (!checked) {
-    return { resource: { buffer: runtime.dummy }, uniforms: { m_offset: 0, m_stride_b: 0, m_stride_h: 0, m_stride_q: 0, m_stride_k: 0 } };
+    return {
+      resource: { buffer: runtime.dummy },
+      uniforms: { m_offset: 0, m_stride_b: 0, m_stride_h: 0, m_stride_q: 0, m_stride_k: 0 },
+    };
   }
   const binding = checked.mask.binding();
   const { b, h, i, j } = checked.strides;
-  return { resource: binding.resource, uniforms: { m_offset: binding.elementOffset, m_stride_b: b, m_stride_h: h, m_stride_q: i, m_stride_k: j } };
+  return {
+    resource: binding.resource,
+    uniforms: { m_offset: binding.elementOffset, m_stride_b: b, m_stride_h: h, m_stride_q: i, m_stride_k: j },
+  };
 }
 
 /** Bindings, uniforms and overrides of the window (`window`, `dilation`, `globalTokens`) for a kernel. */
@@ -108,14 +148,21 @@ export function windowArguments(runtime: GpuRuntime, window: ResolvedWindow, kvL
   const on = hasWindow(window);
   const uniforms = { window_left: window.left, window_right: window.right, dilation: window.dilation };
   if (!on || window.globalTokens.length === 0) {
-    return { resource: { buffer: runtime.dummy }, uniforms, overrides: { HAS_WINDOW: on, HAS_GLOBAL: false }, release: () => {} };
+    return {
+      resource: { buffer: runtime.dummy },
+      uniforms,
+      overrides: { HAS_WINDOW: on, HAS_GLOBAL: false },
+      release: () => {},
+    };
   }
   const bits = new Uint32Array(Math.ceil(kvLen / 32));
   for (const g of window.globalTokens) bits[g >>> 5] |= 1 << (g & 31);
   const buffer = runtime.pool.acquire(bits.byteLength, 'global tokens');
   runtime.device.queue.writeBuffer(buffer, 0, bits);
   return {
-    resource: { buffer, size: bits.byteLength }, uniforms, overrides: { HAS_WINDOW: true, HAS_GLOBAL: true },
+    resource: { buffer, size: bits.byteLength },
+    uniforms,
+    overrides: { HAS_WINDOW: true, HAS_GLOBAL: true },
     release: () => runtime.release(buffer),
   };
 }

@@ -10,7 +10,9 @@ import { linearDims, planMatmul, type MatmulDims, type MatmulPlan } from './matm
 
 /** Everything encode needs, checked: nothing past this point can throw an AttentionError. */
 interface ValidatedLinear extends MatmulDims {
-  x: GpuTensor; weight: GpuTensor; bias?: GpuTensor;
+  x: GpuTensor;
+  weight: GpuTensor;
+  bias?: GpuTensor;
   outputShape: number[];
 }
 
@@ -20,7 +22,11 @@ function validateLinear(runtime: GpuRuntime, x: unknown, weight: unknown, bias: 
   const wT = checkTensor(runtime, 'weight', weight);
   const bT = bias === undefined ? undefined : checkTensor(runtime, 'bias', bias);
   const dims = linearDims(xT.shape, wT.shape, bT?.shape);
-  for (const [name, t] of [['x', xT], ['weight', wT], ['bias', bT]] as const) {
+  for (const [name, t] of [
+    ['x', xT],
+    ['weight', wT],
+    ['bias', bT],
+  ] as const) {
     if (t) checkFits(runtime.device, name, t.size, t.size * 4);
   }
   checkFits(runtime.device, 'output', dims.M * dims.N, dims.M * dims.N * 4);
@@ -45,11 +51,28 @@ function encodeLinear(runtime: GpuRuntime, call: ValidatedLinear, plan: MatmulPl
   const outBuffer = runtime.pool.acquire(outBytes, `linear output [${call.outputShape.join(', ')}]`);
   let dispatch;
   try {
-    dispatch = encodeMatmul(runtime, {
-      x: operandOf(call.x), xStrideM: K, M, K,
-      weight: operandOf(call.weight), N, bias: call.bias && operandOf(call.bias),
-      out: { buffer: { buffer: outBuffer, size: outBytes }, elementOffset: 0, rowsPerBatch: M, headDim: N, strideB: M * N, strideL: N, strideH: 0 },
-    }, plan);
+    dispatch = encodeMatmul(
+      runtime,
+      {
+        x: operandOf(call.x),
+        xStrideM: K,
+        M,
+        K,
+        weight: operandOf(call.weight),
+        N,
+        bias: call.bias && operandOf(call.bias),
+        out: {
+          buffer: { buffer: outBuffer, size: outBytes },
+          elementOffset: 0,
+          rowsPerBatch: M,
+          headDim: N,
+          strideB: M * N,
+          strideL: N,
+          strideH: 0,
+        },
+      },
+      plan,
+    );
   } catch (error) {
     runtime.release(outBuffer);
     throw error;

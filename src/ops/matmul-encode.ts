@@ -10,7 +10,10 @@ import { checkFits } from './attention-args';
 import { planMatmul, type MatmulPlan } from './matmul-plan';
 
 /** A buffer range and where element 0 of the operand sits in it (in f32 elements). */
-export interface MatmulOperand { buffer: GPUBufferBinding; elementOffset: number }
+export interface MatmulOperand {
+  buffer: GPUBufferBinding;
+  elementOffset: number;
+}
 
 /**
  * Where C[m, n] goes: m = b·rowsPerBatch + l, n = head·headDim + d, and element (m, n) is written
@@ -19,7 +22,11 @@ export interface MatmulOperand { buffer: GPUBufferBinding; elementOffset: number
  * strideL = H·D, strideH = D. bhsd [B, H, L, D]: strideB = H·L·D, strideL = D, strideH = L·D.
  */
 export interface MatmulOutput extends MatmulOperand {
-  rowsPerBatch: number; headDim: number; strideB: number; strideL: number; strideH: number;
+  rowsPerBatch: number;
+  headDim: number;
+  strideB: number;
+  strideL: number;
+  strideH: number;
 }
 
 /**
@@ -32,14 +39,24 @@ export interface MatmulOutput extends MatmulOperand {
  * it for q and k alike (q·k is unchanged), never for v.
  */
 export interface MatmulRotary {
-  table: MatmulOperand; positions: number; rotDim: number; colBegin: number; colEnd: number; positionOffset: number;
+  table: MatmulOperand;
+  positions: number;
+  rotDim: number;
+  colBegin: number;
+  colEnd: number;
+  positionOffset: number;
   halfSplit?: boolean;
 }
 
 /** One GEMM C[M, N] = X[M, K] · W[N, K]ᵀ (+ bias[N]): X row m at x.elementOffset + m·xStrideM. */
 export interface MatmulCall {
-  x: MatmulOperand; xStrideM: number; M: number; K: number;
-  weight: MatmulOperand; N: number; bias?: MatmulOperand;
+  x: MatmulOperand;
+  xStrideM: number;
+  M: number;
+  K: number;
+  weight: MatmulOperand;
+  N: number;
+  bias?: MatmulOperand;
   out: MatmulOutput;
   rotary?: MatmulRotary;
 }
@@ -56,7 +73,8 @@ function checkRotary(call: MatmulCall, rotary: MatmulRotary): void {
   const problems = [
     !even(call.out.headDim) && `headDim ${call.out.headDim} is odd`,
     !(even(rotDim) && rotDim >= 2 && rotDim <= call.out.headDim) && `rotDim ${rotDim} is not even in [2, headDim]`,
-    !(even(colBegin) && even(colEnd) && colBegin <= colEnd && colEnd <= call.N) && `columns [${colBegin}, ${colEnd}) are not even bounds within [0, N]`,
+    !(even(colBegin) && even(colEnd) && colBegin <= colEnd && colEnd <= call.N) &&
+      `columns [${colBegin}, ${colEnd}) are not even bounds within [0, N]`,
     !(Number.isInteger(positionOffset) && positionOffset >= 0 && positionOffset + call.out.rowsPerBatch <= positions) &&
       `positions up to ${positionOffset + call.out.rowsPerBatch} pass the table's ${positions}`,
   ].filter(Boolean);
@@ -66,13 +84,28 @@ function checkRotary(call: MatmulCall, rotary: MatmulRotary): void {
 function uniformsOf(call: MatmulCall, plan: MatmulPlan): Record<string, number> {
   const { out, rotary } = call;
   return {
-    m: call.M, n: call.N, k: call.K, tiles_n: plan.tilesN, tiles: plan.tiles, groups_x: plan.workgroups[0],
-    x_offset: call.x.elementOffset, x_stride_m: call.xStrideM, w_offset: call.weight.elementOffset,
+    m: call.M,
+    n: call.N,
+    k: call.K,
+    tiles_n: plan.tilesN,
+    tiles: plan.tiles,
+    groups_x: plan.workgroups[0],
+    x_offset: call.x.elementOffset,
+    x_stride_m: call.xStrideM,
+    w_offset: call.weight.elementOffset,
     bias_offset: call.bias?.elementOffset ?? 0,
-    o_offset: out.elementOffset, rows_per_batch: out.rowsPerBatch, head_dim: out.headDim,
-    o_stride_b: out.strideB, o_stride_l: out.strideL, o_stride_h: out.strideH,
-    rot_offset: rotary?.table.elementOffset ?? 0, rot_positions: rotary?.positions ?? 0, rot_dim: rotary?.rotDim ?? 0,
-    rot_col_begin: rotary?.colBegin ?? 0, rot_col_end: rotary?.colEnd ?? 0, position_offset: rotary?.positionOffset ?? 0,
+    o_offset: out.elementOffset,
+    rows_per_batch: out.rowsPerBatch,
+    head_dim: out.headDim,
+    o_stride_b: out.strideB,
+    o_stride_l: out.strideL,
+    o_stride_h: out.strideH,
+    rot_offset: rotary?.table.elementOffset ?? 0,
+    rot_positions: rotary?.positions ?? 0,
+    rot_dim: rotary?.rotDim ?? 0,
+    rot_col_begin: rotary?.colBegin ?? 0,
+    rot_col_end: rotary?.colEnd ?? 0,
+    position_offset: rotary?.positionOffset ?? 0,
   };
 }
 
@@ -91,17 +124,26 @@ function uniformsOf(call: MatmulCall, plan: MatmulPlan): Record<string, number> 
 export function encodeMatmul(runtime: GpuRuntime, call: MatmulCall, plan?: MatmulPlan): KernelDispatch {
   const positive = (v: number) => Number.isInteger(v) && v >= 1;
   if (![call.M, call.N, call.K, call.out.rowsPerBatch, call.out.headDim].every(positive)) {
-    throw new Error(`encodeMatmul: M, N, K, rowsPerBatch and headDim must be positive integers (got ${call.M}, ${call.N}, ${call.K}, ${call.out.rowsPerBatch}, ${call.out.headDim})`);
+    throw new Error(
+      `encodeMatmul: M, N, K, rowsPerBatch and headDim must be positive integers (got ${call.M}, ${call.N}, ${call.K}, ${call.out.rowsPerBatch}, ${call.out.headDim})`,
+    );
   }
   if (call.rotary) checkRotary(call, call.rotary);
   const chosen = plan ?? planMatmul({ M: call.M, N: call.N, K: call.K }, runtime.device.limits);
   const pipeline = runtime.pipelines.get(SHADERS.matmul, 'matmul_linear', {
-    TILE_M: chosen.tile.tileM, TILE_N: chosen.tile.tileN, TILE_K: chosen.tile.tileK, K_STRIDE: chosen.kStride,
-    WORKGROUP_SIZE: chosen.workgroupSize, HAS_BIAS: call.bias !== undefined, HAS_ROTARY: call.rotary !== undefined,
+    TILE_M: chosen.tile.tileM,
+    TILE_N: chosen.tile.tileN,
+    TILE_K: chosen.tile.tileK,
+    K_STRIDE: chosen.kStride,
+    WORKGROUP_SIZE: chosen.workgroupSize,
+    HAS_BIAS: call.bias !== undefined,
+    HAS_ROTARY: call.rotary !== undefined,
     ROTARY_HALF_SPLIT: call.rotary?.halfSplit ?? false,
   });
   const buffers = {
-    x: call.x.buffer, weight: call.weight.buffer, out: call.out.buffer,
+    x: call.x.buffer,
+    weight: call.weight.buffer,
+    out: call.out.buffer,
     bias: call.bias?.buffer ?? { buffer: runtime.dummy },
     rot_table: call.rotary?.table.buffer ?? { buffer: runtime.dummy },
   };
@@ -117,14 +159,16 @@ export function encodeMatmul(runtime: GpuRuntime, call: MatmulCall, plan?: Matmu
  * encodeMatmul(runtime, { ...call, rotary: { table: operandOf(table), positions: 4096, rotDim: 64, colBegin: 0, colEnd: 2 * H * D, positionOffset: 0 } });
  */
 export function rotaryTable(runtime: GpuRuntime, positions: number, rotDim: number, base = 10000): GpuTensor {
-  if (!Number.isInteger(positions) || positions < 1) throw new Error(`rotaryTable: positions ${positions} is not a positive integer`);
-  if (!Number.isInteger(rotDim) || rotDim < 2 || rotDim % 2 !== 0) throw new Error(`rotaryTable: rotDim ${rotDim} is not even and ≥ 2`);
+  if (!Number.isInteger(positions) || positions < 1)
+    throw new Error(`rotaryTable: positions ${positions} is not a positive integer`);
+  if (!Number.isInteger(rotDim) || rotDim < 2 || rotDim % 2 !== 0)
+    throw new Error(`rotaryTable: rotDim ${rotDim} is not even and ≥ 2`);
   if (!(Number.isFinite(base) && base > 0)) throw new Error(`rotaryTable: base ${base} is not finite and > 0`);
   const half = rotDim / 2;
   checkFits(runtime.device, 'rotary table', positions * rotDim, positions * rotDim * 4);
   const data = new Float32Array(positions * rotDim);
   for (let i = 0; i < half; i++) {
-    const frequency = base ** (-2 * i / rotDim);
+    const frequency = base ** ((-2 * i) / rotDim);
     for (let pos = 0; pos < positions; pos++) {
       const angle = pos * frequency;
       data[2 * (pos * half + i)] = Math.cos(angle);

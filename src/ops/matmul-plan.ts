@@ -7,10 +7,18 @@ import { foldWorkgroups } from '../gpu/runtime';
 import type { PlanLimits } from './sdpa-plan';
 
 /** A tiling of C: TILE_M rows × TILE_N columns per workgroup, TILE_K per step (all multiples of 4). */
-export interface MatmulTile { tileM: number; tileN: number; tileK: number }
+export interface MatmulTile {
+  tileM: number;
+  tileN: number;
+  tileK: number;
+}
 
 /** Sizes of one GEMM: C[M, N] = X[M, K] · W[N, K]ᵀ. */
-export interface MatmulDims { M: number; N: number; K: number }
+export interface MatmulDims {
+  M: number;
+  N: number;
+  K: number;
+}
 
 export interface MatmulPlan {
   tile: MatmulTile;
@@ -30,10 +38,14 @@ export interface MatmulPlan {
  * mostly padding.
  */
 export const MATMUL_TILES: readonly MatmulTile[] = [
-  { tileM: 64, tileN: 64, tileK: 32 }, { tileM: 64, tileN: 64, tileK: 16 },
-  { tileM: 32, tileN: 64, tileK: 16 }, { tileM: 32, tileN: 32, tileK: 16 },
-  { tileM: 16, tileN: 64, tileK: 32 }, { tileM: 16, tileN: 64, tileK: 16 },
-  { tileM: 16, tileN: 16, tileK: 16 }, { tileM: 8, tileN: 8, tileK: 8 },
+  { tileM: 64, tileN: 64, tileK: 32 },
+  { tileM: 64, tileN: 64, tileK: 16 },
+  { tileM: 32, tileN: 64, tileK: 16 },
+  { tileM: 32, tileN: 32, tileK: 16 },
+  { tileM: 16, tileN: 64, tileK: 32 },
+  { tileM: 16, tileN: 64, tileK: 16 },
+  { tileM: 16, tileN: 16, tileK: 16 },
+  { tileM: 8, tileN: 8, tileK: 8 },
 ];
 
 /** Rows at or below which a short-M tiling (TILE_M ≤ 16) is preferred. */
@@ -53,23 +65,35 @@ export function matmulWorkgroupBytes(tile: MatmulTile): number {
  */
 export function planMatmul(dims: MatmulDims, limits: PlanLimits, argument = 'x', forced?: MatmulTile): MatmulPlan {
   const maxInvocations = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
-  const fits = (t: MatmulTile) => (t.tileM / 4) * (t.tileN / 4) <= maxInvocations && matmulWorkgroupBytes(t) <= limits.maxComputeWorkgroupStorageSize;
+  const fits = (t: MatmulTile) =>
+    (t.tileM / 4) * (t.tileN / 4) <= maxInvocations && matmulWorkgroupBytes(t) <= limits.maxComputeWorkgroupStorageSize;
   const order = dims.M <= SHORT_M ? [...MATMUL_TILES.filter((t) => t.tileM <= SHORT_M), ...MATMUL_TILES] : MATMUL_TILES;
   const tile = (forced ? [forced] : order).find(fits);
   if (!tile) {
-    throw new AttentionError(argument, forced ? `tile ${JSON.stringify(forced)}` : 'a GEMM',
-      `a tiling that fits this device (${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage, ${maxInvocations} invocations)`);
+    throw new AttentionError(
+      argument,
+      forced ? `tile ${JSON.stringify(forced)}` : 'a GEMM',
+      `a tiling that fits this device (${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage, ${maxInvocations} invocations)`,
+    );
   }
   const tilesN = Math.ceil(dims.N / tile.tileN);
   const tiles = Math.ceil(dims.M / tile.tileM) * tilesN;
   const workgroups = foldWorkgroups(tiles, limits.maxComputeWorkgroupsPerDimension);
   if (workgroups[1] > limits.maxComputeWorkgroupsPerDimension) {
-    throw new AttentionError(argument, `${tiles} output tiles (⌈M/${tile.tileM}⌉·⌈N/${tile.tileN}⌉ with M = ${dims.M}, N = ${dims.N})`,
-      `at most ${limits.maxComputeWorkgroupsPerDimension ** 2}`);
+    throw new AttentionError(
+      argument,
+      `${tiles} output tiles (⌈M/${tile.tileM}⌉·⌈N/${tile.tileN}⌉ with M = ${dims.M}, N = ${dims.N})`,
+      `at most ${limits.maxComputeWorkgroupsPerDimension ** 2}`,
+    );
   }
   return {
-    tile, kStride: tile.tileK / 4 + 1, workgroupSize: (tile.tileM / 4) * (tile.tileN / 4),
-    workgroupBytes: matmulWorkgroupBytes(tile), tilesN, tiles, workgroups,
+    tile,
+    kStride: tile.tileK / 4 + 1,
+    workgroupSize: (tile.tileM / 4) * (tile.tileN / 4),
+    workgroupBytes: matmulWorkgroupBytes(tile),
+    tilesN,
+    tiles,
+    workgroups,
   };
 }
 
@@ -79,12 +103,21 @@ export function planMatmul(dims: MatmulDims, limits: PlanLimits, argument = 'x',
  * @example
  * linearDims([2, 5, 8], [3, 8], [3]); // { M: 10, N: 3, K: 8, outputShape: [2, 5, 3] }
  */
-export function linearDims(xShape: readonly number[], weightShape: readonly number[], biasShape?: readonly number[]): MatmulDims & { outputShape: number[] } {
-  if (xShape.length < 1) throw new AttentionError('x', `shape ${describe([...xShape])}`, 'a tensor of rank ≥ 1, [..., K]');
+export function linearDims(
+  xShape: readonly number[],
+  weightShape: readonly number[],
+  biasShape?: readonly number[],
+): MatmulDims & { outputShape: number[] } {
+  if (xShape.length < 1)
+    throw new AttentionError('x', `shape ${describe([...xShape])}`, 'a tensor of rank ≥ 1, [..., K]');
   const K = xShape[xShape.length - 1];
   const M = xShape.slice(0, -1).reduce((a, b) => a * b, 1);
   if (weightShape.length !== 2 || weightShape[1] !== K) {
-    throw new AttentionError('weight', `shape ${describe([...weightShape])}`, `[N, ${K}] (nn.Linear layout [out, in], with K = ${K} from x)`);
+    throw new AttentionError(
+      'weight',
+      `shape ${describe([...weightShape])}`,
+      `[N, ${K}] (nn.Linear layout [out, in], with K = ${K} from x)`,
+    );
   }
   const N = weightShape[0];
   if (biasShape !== undefined && (biasShape.length !== 1 || biasShape[0] !== N)) {

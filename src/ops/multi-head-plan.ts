@@ -15,13 +15,22 @@ import type { MhaProjection, ResolvedMhaConfig, ValidatedMhaForward } from './mh
 export type MhaBuffer = 'qkv' | 'q' | 'kv';
 
 /** Heads [firstHead, firstHead + count) of a [B, length, heads, headDim] buffer. */
-export interface HeadSlice { buffer: MhaBuffer; length: number; heads: number; firstHead: number }
+export interface HeadSlice {
+  buffer: MhaBuffer;
+  length: number;
+  heads: number;
+  firstHead: number;
+}
 
 /** One projection GEMM: input rows [M, K] times weight rows [row, row + N), into a head slice. */
 export interface ProjectionStep<T> {
   input: 'query' | 'key' | 'value';
-  weight: T; bias?: T; row: number;
-  M: number; N: number; K: number;
+  weight: T;
+  bias?: T;
+  row: number;
+  M: number;
+  N: number;
+  K: number;
   out: HeadSlice;
   /** Output columns [0, rotaryColumns) are q or k heads and get rotary (0 = none). */
   rotaryColumns: number;
@@ -30,7 +39,9 @@ export interface ProjectionStep<T> {
 /** The projections, the slices attention reads, and the sizes of the buffers in between. */
 export interface MhaPlan<T> {
   steps: ProjectionStep<T>[];
-  q: HeadSlice; k: HeadSlice; v: HeadSlice;
+  q: HeadSlice;
+  k: HeadSlice;
+  v: HeadSlice;
   /** f32 elements of each intermediate buffer the plan writes. */
   bufferElements: Partial<Record<MhaBuffer, number>>;
   /** [B, L, Hq, headDim]: attention's output, read in place by the output projection as [B·L, Hq·headDim]. */
@@ -44,7 +55,10 @@ export interface MhaPlan<T> {
  * @example
  * sliceLayout({ buffer: 'qkv', length: 7, heads: 12, firstHead: 8 }, 64); // { elementOffset: 512, strides: [5376, 64, 768] }
  */
-export function sliceLayout(slice: HeadSlice, headDim: number): { elementOffset: number; strides: [number, number, number] } {
+export function sliceLayout(
+  slice: HeadSlice,
+  headDim: number,
+): { elementOffset: number; strides: [number, number, number] } {
   const token = slice.heads * headDim;
   return { elementOffset: slice.firstHead * headDim, strides: [slice.length * token, headDim, token] };
 }
@@ -59,9 +73,26 @@ export function planMha<T>(c: ResolvedMhaConfig<T>, call: ValidatedMhaForward<T>
   const { B, L, Lk } = call;
   const [Hq, Hkv, hd] = [c.numHeads, c.numKvHeads, c.headDim];
   const rotary = (heads: number) => (c.rotary ? heads * hd : 0);
-  const step = (input: ProjectionStep<T>['input'], p: MhaProjection<T>, out: HeadSlice, rotaryColumns: number): ProjectionStep<T> =>
-    ({ input, weight: p.weight, bias: p.bias, row: p.row, M: B * out.length, N: p.rows, K: p.inDim, out, rotaryColumns });
-  const common = { attentionElements: B * L * Hq * hd, rotaryPositions: c.rotary ? Math.max(L, Lk) + c.rotary.positionOffset : 0 };
+  const step = (
+    input: ProjectionStep<T>['input'],
+    p: MhaProjection<T>,
+    out: HeadSlice,
+    rotaryColumns: number,
+  ): ProjectionStep<T> => ({
+    input,
+    weight: p.weight,
+    bias: p.bias,
+    row: p.row,
+    M: B * out.length,
+    N: p.rows,
+    K: p.inDim,
+    out,
+    rotaryColumns,
+  });
+  const common = {
+    attentionElements: B * L * Hq * hd,
+    rotaryPositions: c.rotary ? Math.max(L, Lk) + c.rotary.positionOffset : 0,
+  };
   if (call.selfAttention) {
     const heads = Hq + 2 * Hkv;
     const slice = (firstHead: number): HeadSlice => ({ buffer: 'qkv', length: L, heads, firstHead });

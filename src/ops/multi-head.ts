@@ -11,10 +11,22 @@ import { checkFits } from './attention-args';
 import { encodeMatmul, operandOf, rotaryTable, type MatmulOperand, type MatmulRotary } from './matmul-encode';
 import { planMatmul, type MatmulPlan } from './matmul-plan';
 import {
-  validateMhaConfig, validateMhaForward,
-  type MhaConfigOf, type MhaForwardOptionsOf, type ResolvedMhaConfig, type TensorChecks, type ValidatedMhaForward,
+  validateMhaConfig,
+  validateMhaForward,
+  type MhaConfigOf,
+  type MhaForwardOptionsOf,
+  type ResolvedMhaConfig,
+  type TensorChecks,
+  type ValidatedMhaForward,
 } from './mha-validate';
-import { planMha, sliceLayout, type HeadSlice, type MhaBuffer, type MhaPlan, type ProjectionStep } from './multi-head-plan';
+import {
+  planMha,
+  sliceLayout,
+  type HeadSlice,
+  type MhaBuffer,
+  type MhaPlan,
+  type ProjectionStep,
+} from './multi-head-plan';
 import { encodeFlash, planFlash, type AttentionOperands, type FlashPlan } from './sdpa';
 import { encodeNaive, planNaive, type NaiveGrid } from './sdpa-naive';
 
@@ -39,7 +51,11 @@ function gpuChecks(runtime: GpuRuntime): TensorChecks<Tensor> {
   return {
     tensor(argument, value) {
       if (!(value instanceof GpuTensor) && !(value instanceof GpuMask)) {
-        throw new AttentionError(argument, describe(value), 'a GpuTensor (or GpuMask for a boolean mask) made by attn.tensor(), attn.mask() or attn.wrap()');
+        throw new AttentionError(
+          argument,
+          describe(value),
+          'a GpuTensor (or GpuMask for a boolean mask) made by attn.tensor(), attn.mask() or attn.wrap()',
+        );
       }
       value.assertUsable(argument, runtime);
       return value;
@@ -51,8 +67,23 @@ function gpuChecks(runtime: GpuRuntime): TensorChecks<Tensor> {
 
 /** The layer's weights with the names the config gave them. */
 function namedWeights(c: ResolvedMhaConfig<Tensor>): [string, Tensor | undefined][] {
-  if (c.packed) return [['inProj', c.q.weight], ['inProjBias', c.q.bias], ['outProj', c.o.weight], ['outProjBias', c.o.bias]];
-  return [['q', c.q.weight], ['k', c.k.weight], ['v', c.v.weight], ['o', c.o.weight], ['qBias', c.q.bias], ['kBias', c.k.bias], ['vBias', c.v.bias], ['oBias', c.o.bias]];
+  if (c.packed)
+    return [
+      ['inProj', c.q.weight],
+      ['inProjBias', c.q.bias],
+      ['outProj', c.o.weight],
+      ['outProjBias', c.o.bias],
+    ];
+  return [
+    ['q', c.q.weight],
+    ['k', c.k.weight],
+    ['v', c.v.weight],
+    ['o', c.o.weight],
+    ['qBias', c.q.bias],
+    ['kBias', c.k.bias],
+    ['vBias', c.v.bias],
+    ['oBias', c.o.bias],
+  ];
 }
 
 /** What encode needs, all checked against the device: nothing past this point throws an AttentionError. */
@@ -64,7 +95,10 @@ interface DevicePlan {
 }
 
 /** The rotary cos/sin table, shared by every forward of a layer and grown to the longest sequence. */
-interface RotaryCache { tensor: GpuTensor; positions: number }
+interface RotaryCache {
+  tensor: GpuTensor;
+  positions: number;
+}
 
 /**
  * A multi-head-attention layer on the GPU, made by `attn.multiHeadAttention(config)`. Holds the
@@ -80,13 +114,19 @@ export class MultiHeadAttention {
   private rotaryCache: RotaryCache | null = null;
   private destroyed = false;
 
-  constructor(private readonly runtime: GpuRuntime, config: MhaConfig) {
+  constructor(
+    private readonly runtime: GpuRuntime,
+    config: MhaConfig,
+  ) {
     runtime.assertAlive();
     this.checks = gpuChecks(runtime);
     const c = validateMhaConfig(config, this.checks);
     if (c.rotary && c.headDim % 2 !== 0) {
-      throw new AttentionError('config.headDim', `${c.headDim} (odd) with rotary`,
-        'an even headDim when rotary is on (the GPU layer rotates pairs of columns held in one invocation\'s registers)');
+      throw new AttentionError(
+        'config.headDim',
+        `${c.headDim} (odd) with rotary`,
+        "an even headDim when rotary is on (the GPU layer rotates pairs of columns held in one invocation's registers)",
+      );
     }
     this.config = c as ResolvedMhaConfig<GpuTensor>;
   }
@@ -106,7 +146,12 @@ export class MultiHeadAttention {
    */
   forward(x: GpuTensor, options?: MhaForwardOptions): GpuTensor | MhaOutputs {
     this.assertUsable();
-    const call = validateMhaForward(this.config as ResolvedMhaConfig<Tensor>, x, options, this.checks) as ValidatedMhaForward<GpuTensor>;
+    const call = validateMhaForward(
+      this.config as ResolvedMhaConfig<Tensor>,
+      x,
+      options,
+      this.checks,
+    ) as ValidatedMhaForward<GpuTensor>;
     return this.encode(call, this.planDevice(call));
   }
 
@@ -120,7 +165,12 @@ export class MultiHeadAttention {
 
   private assertUsable(): void {
     this.runtime.assertAlive();
-    if (this.destroyed) throw new AttentionError('layer', 'a destroyed multiHeadAttention layer', 'a live layer (do not call forward after destroy())');
+    if (this.destroyed)
+      throw new AttentionError(
+        'layer',
+        'a destroyed multiHeadAttention layer',
+        'a live layer (do not call forward after destroy())',
+      );
     for (const [name, t] of namedWeights(this.config)) t?.assertUsable(`weights.${name}`, this.runtime);
   }
 
@@ -132,10 +182,20 @@ export class MultiHeadAttention {
       checkFits(device, buffer === 'kv' ? 'options.key' : 'x', elements, elements * 4);
     }
     checkFits(device, 'x', layout.attentionElements, layout.attentionElements * 4);
-    if (c.rotary) checkFits(device, 'config.rotary', layout.rotaryPositions * c.rotary.dim, layout.rotaryPositions * c.rotary.dim * 4);
+    if (c.rotary)
+      checkFits(
+        device,
+        'config.rotary',
+        layout.rotaryPositions * c.rotary.dim,
+        layout.rotaryPositions * c.rotary.dim * 4,
+      );
     const argument = (s: ProjectionStep<GpuTensor>) => (s.input === 'query' ? 'x' : `options.${s.input}`);
     const projections = layout.steps.map((s) => planMatmul(s, device.limits, argument(s)));
-    const outProjection = planMatmul({ M: call.B * call.L, N: c.embedDim, K: c.numHeads * c.headDim }, device.limits, 'x');
+    const outProjection = planMatmul(
+      { M: call.B * call.L, N: c.embedDim, K: c.numHeads * c.headDim },
+      device.limits,
+      'x',
+    );
     const attention = call.needWeights
       ? { naive: planNaive(this.runtime, call.sdpaDims, 'options.needWeights') }
       : { flash: planFlash(this.runtime, call.sdpaDims, undefined, 'x') };
@@ -152,26 +212,42 @@ export class MultiHeadAttention {
       return { buffer, size: elements * 4 };
     };
     const buffers: Partial<Record<MhaBuffer, GPUBufferBinding>> = {};
-    for (const [name, elements] of Object.entries(plan.layout.bufferElements)) buffers[name as MhaBuffer] = take(elements, `multiHeadAttention ${name}`);
+    for (const [name, elements] of Object.entries(plan.layout.bufferElements))
+      buffers[name as MhaBuffer] = take(elements, `multiHeadAttention ${name}`);
     const attention = take(plan.layout.attentionElements, 'multiHeadAttention heads');
-    const output = take(call.B * call.L * this.config.embedDim, `multiHeadAttention output [${call.outputShape.join(', ')}]`, true);
+    const output = take(
+      call.B * call.L * this.config.embedDim,
+      `multiHeadAttention output [${call.outputShape.join(', ')}]`,
+      true,
+    );
     const inputs = { query: call.query, key: call.key, value: call.value };
-    const projections = plan.layout.steps.map((s, i) => this.projection(s, plan.projections[i], inputs[s.input], buffers, rotary));
+    const projections = plan.layout.steps.map((s, i) =>
+      this.projection(s, plan.projections[i], inputs[s.input], buffers, rotary),
+    );
     const ops = this.operands(call, plan.layout, buffers, attention);
     const weights = call.weightsShape ? this.weightBuffers(call, take) : null;
     const middle = this.attention(ops, plan.attention, weights);
-    const dispatches = [...projections, ...middle.dispatches, this.outProjection(call, plan.outProjection, attention, output)];
+    const dispatches = [
+      ...projections,
+      ...middle.dispatches,
+      this.outProjection(call, plan.outProjection, attention, output),
+    ];
     const ready = runtime.run('multiHeadAttention', dispatches);
     middle.release();
     scratch.forEach((b) => runtime.release(b));
-    const tensor = (b: GPUBufferBinding, shape: number[]) => Object.assign(new GpuTensor(runtime, b.buffer, shape, 0, true), { ready });
+    const tensor = (b: GPUBufferBinding, shape: number[]) =>
+      Object.assign(new GpuTensor(runtime, b.buffer, shape, 0, true), { ready });
     const y = tensor(output, call.outputShape);
     if (!weights) return y;
     return { output: y, weights: tensor(weights.averaged ?? weights.perHead, call.weightsShape!) };
   }
 
   /** The flash kernel, or the naive passes writing the weights (and their mean over heads). */
-  private attention(ops: AttentionOperands, plan: DevicePlan['attention'], weights: { perHead: GPUBufferBinding; averaged?: GPUBufferBinding } | null) {
+  private attention(
+    ops: AttentionOperands,
+    plan: DevicePlan['attention'],
+    weights: { perHead: GPUBufferBinding; averaged?: GPUBufferBinding } | null,
+  ) {
     if ('flash' in plan) {
       const { dispatch, release } = encodeFlash(this.runtime, ops, plan.flash, null);
       return { dispatches: [dispatch], release };
@@ -180,9 +256,18 @@ export class MultiHeadAttention {
   }
 
   /** Per-head weights (scratch when averaged) and the averaged ones; the returned one is kept. */
-  private weightBuffers(call: ValidatedMhaForward<GpuTensor>, take: (elements: number, label: string, keep?: boolean) => GPUBufferBinding) {
-    const perHead = take(call.B * this.config.numHeads * call.L * call.Lk, 'multiHeadAttention weights [B, H, L, Lk]', !call.averageHeads);
-    const averaged = call.averageHeads ? take(call.B * call.L * call.Lk, 'multiHeadAttention weights [B, L, Lk]', true) : undefined;
+  private weightBuffers(
+    call: ValidatedMhaForward<GpuTensor>,
+    take: (elements: number, label: string, keep?: boolean) => GPUBufferBinding,
+  ) {
+    const perHead = take(
+      call.B * this.config.numHeads * call.L * call.Lk,
+      'multiHeadAttention weights [B, H, L, Lk]',
+      !call.averageHeads,
+    );
+    const averaged = call.averageHeads
+      ? take(call.B * call.L * call.Lk, 'multiHeadAttention weights [B, L, Lk]', true)
+      : undefined;
     return { perHead, averaged };
   }
 
@@ -194,7 +279,9 @@ export class MultiHeadAttention {
       // Releasing after earlier submits is safe: queue order runs them before any later write.
       this.rotaryCache?.tensor.destroy();
       const size = Math.max(16, 2 ** Math.ceil(Math.log2(positions)));
-      const fits = size * r.dim * 4 <= Math.min(this.runtime.device.limits.maxStorageBufferBindingSize, this.runtime.device.limits.maxBufferSize);
+      const fits =
+        size * r.dim * 4 <=
+        Math.min(this.runtime.device.limits.maxStorageBufferBindingSize, this.runtime.device.limits.maxBufferSize);
       const grown = fits ? size : positions;
       this.rotaryCache = { tensor: rotaryTable(this.runtime, grown, r.dim, r.base), positions: grown };
     }
@@ -202,44 +289,96 @@ export class MultiHeadAttention {
   }
 
   private projection(
-    s: ProjectionStep<GpuTensor>, plan: MatmulPlan, x: GpuTensor, buffers: Partial<Record<MhaBuffer, GPUBufferBinding>>, table: RotaryCache | null,
+    s: ProjectionStep<GpuTensor>,
+    plan: MatmulPlan,
+    x: GpuTensor,
+    buffers: Partial<Record<MhaBuffer, GPUBufferBinding>>,
+    table: RotaryCache | null,
   ): KernelDispatch {
     const hd = this.config.headDim;
     const out = sliceLayout(s.out, hd);
     const shift = (o: MatmulOperand, by: number): MatmulOperand => ({ ...o, elementOffset: o.elementOffset + by });
     const r = this.config.rotary;
-    const rotary: MatmulRotary | undefined = r && table && s.rotaryColumns > 0
-      ? { table: operandOf(table.tensor), positions: table.positions, rotDim: r.dim, colBegin: 0, colEnd: s.rotaryColumns, positionOffset: r.positionOffset, halfSplit: !r.interleaved }
-      : undefined;
-    return encodeMatmul(this.runtime, {
-      x: operandOf(x), xStrideM: s.K, M: s.M, K: s.K,
-      weight: shift(operandOf(s.weight), s.row * s.K), N: s.N, bias: s.bias && shift(operandOf(s.bias), s.row),
-      out: { buffer: buffers[s.out.buffer]!, elementOffset: out.elementOffset, rowsPerBatch: s.out.length, headDim: hd, strideB: out.strides[0], strideL: out.strides[2], strideH: hd },
-      rotary,
-    }, plan);
+    const rotary: MatmulRotary | undefined =
+      r && table && s.rotaryColumns > 0
+        ? {
+            table: operandOf(table.tensor),
+            positions: table.positions,
+            rotDim: r.dim,
+            colBegin: 0,
+            colEnd: s.rotaryColumns,
+            positionOffset: r.positionOffset,
+            halfSplit: !r.interleaved,
+          }
+        : undefined;
+    return encodeMatmul(
+      this.runtime,
+      {
+        x: operandOf(x),
+        xStrideM: s.K,
+        M: s.M,
+        K: s.K,
+        weight: shift(operandOf(s.weight), s.row * s.K),
+        N: s.N,
+        bias: s.bias && shift(operandOf(s.bias), s.row),
+        out: {
+          buffer: buffers[s.out.buffer]!,
+          elementOffset: out.elementOffset,
+          rowsPerBatch: s.out.length,
+          headDim: hd,
+          strideB: out.strides[0],
+          strideL: out.strides[2],
+          strideH: hd,
+        },
+        rotary,
+      },
+      plan,
+    );
   }
 
-  private operands(call: ValidatedMhaForward<GpuTensor>, layout: MhaPlan<GpuTensor>, buffers: Partial<Record<MhaBuffer, GPUBufferBinding>>, attention: GPUBufferBinding): AttentionOperands {
+  private operands(
+    call: ValidatedMhaForward<GpuTensor>,
+    layout: MhaPlan<GpuTensor>,
+    buffers: Partial<Record<MhaBuffer, GPUBufferBinding>>,
+    attention: GPUBufferBinding,
+  ): AttentionOperands {
     const { headDim: hd, numHeads: Hq } = this.config;
     const view = (slice: HeadSlice) => ({ resource: buffers[slice.buffer]!, ...sliceLayout(slice, hd) });
     return {
-      dims: call.sdpaDims, options: call.attention,
-      q: view(layout.q), k: view(layout.k), v: view(layout.v),
+      dims: call.sdpaDims,
+      options: call.attention,
+      q: view(layout.q),
+      k: view(layout.k),
+      v: view(layout.v),
       out: { resource: attention, elementOffset: 0, strides: [call.L * Hq * hd, hd, Hq * hd] },
       mask: call.mask && { mask: call.mask.tensor, strides: call.mask.strides },
-      keyPadding: call.keyPaddingMask as unknown as GpuMask | null,  // checked boolean by validateMhaForward
+      keyPadding: call.keyPaddingMask as unknown as GpuMask | null, // checked boolean by validateMhaForward
     };
   }
 
   /** y [B·L, E] = heads [B·L, Hq·headDim] · oᵀ + oBias, reading attention's output where it lies. */
-  private outProjection(call: ValidatedMhaForward<GpuTensor>, plan: MatmulPlan, attention: GPUBufferBinding, output: GPUBufferBinding): KernelDispatch {
+  private outProjection(
+    call: ValidatedMhaForward<GpuTensor>,
+    plan: MatmulPlan,
+    attention: GPUBufferBinding,
+    output: GPUBufferBinding,
+  ): KernelDispatch {
     const c = this.config;
     const [M, K, N] = [call.B * call.L, c.numHeads * c.headDim, c.embedDim];
-    return encodeMatmul(this.runtime, {
-      x: { buffer: attention, elementOffset: 0 }, xStrideM: K, M, K,
-      weight: operandOf(c.o.weight), N, bias: c.o.bias && operandOf(c.o.bias),
-      out: { buffer: output, elementOffset: 0, rowsPerBatch: M, headDim: N, strideB: M * N, strideL: N, strideH: 0 },
-    }, plan);
+    return encodeMatmul(
+      this.runtime,
+      {
+        x: { buffer: attention, elementOffset: 0 },
+        xStrideM: K,
+        M,
+        K,
+        weight: operandOf(c.o.weight),
+        N,
+        bias: c.o.bias && operandOf(c.o.bias),
+        out: { buffer: output, elementOffset: 0, rowsPerBatch: M, headDim: N, strideB: M * N, strideL: N, strideH: 0 },
+      },
+      plan,
+    );
   }
 }
 

@@ -7,7 +7,10 @@ import type { PlanLimits } from './sdpa-plan';
 import type { NeighborhoodDims } from './neighborhood-validate';
 
 /** Queries per workgroup: TILE_Y × TILE_X, in dilation-group coordinates. */
-export interface LocalTile { y: number; x: number }
+export interface LocalTile {
+  y: number;
+  x: number;
+}
 
 export interface NeighborhoodPlan {
   tile: LocalTile;
@@ -25,11 +28,23 @@ export interface NeighborhoodPlan {
 
 /** 2-D tiles in order of preference: more queries per workgroup share more keys. */
 export const TILES_2D: readonly LocalTile[] = [
-  { y: 8, x: 8 }, { y: 4, x: 8 }, { y: 4, x: 4 }, { y: 2, x: 4 }, { y: 2, x: 2 }, { y: 1, x: 2 }, { y: 1, x: 1 },
+  { y: 8, x: 8 },
+  { y: 4, x: 8 },
+  { y: 4, x: 4 },
+  { y: 2, x: 4 },
+  { y: 2, x: 2 },
+  { y: 1, x: 2 },
+  { y: 1, x: 1 },
 ];
 /** Row tiles for maps with Y = 1 (1-D calls). */
 export const TILES_1D: readonly LocalTile[] = [
-  { y: 1, x: 64 }, { y: 1, x: 32 }, { y: 1, x: 16 }, { y: 1, x: 8 }, { y: 1, x: 4 }, { y: 1, x: 2 }, { y: 1, x: 1 },
+  { y: 1, x: 64 },
+  { y: 1, x: 32 },
+  { y: 1, x: 16 },
+  { y: 1, x: 8 },
+  { y: 1, x: 4 },
+  { y: 1, x: 2 },
+  { y: 1, x: 1 },
 ];
 
 const MAX_CHUNK_VEC4 = 16;
@@ -67,7 +82,12 @@ function largestChunk(tile: LocalTile, kernel: readonly [number, number], wanted
  * power of two) that fits at all, with the largest chunk it fits with. Sharing keys between more
  * queries saves more global traffic than a larger chunk saves barriers.
  */
-function chooseTile(dims: NeighborhoodDims, kernel: readonly [number, number], dilation: readonly [number, number], limits: PlanLimits) {
+function chooseTile(
+  dims: NeighborhoodDims,
+  kernel: readonly [number, number],
+  dilation: readonly [number, number],
+  limits: PlanLimits,
+) {
   const wanted = Math.min(MAX_CHUNK_VEC4, nextPow2(Math.max(ceilDiv(dims.D, 4), ceilDiv(dims.Dv, 4))));
   const groupY = nextPow2(ceilDiv(dims.Y, dilation[0]));
   const groupX = nextPow2(ceilDiv(dims.X, dilation[1]));
@@ -84,17 +104,29 @@ function chooseTile(dims: NeighborhoodDims, kernel: readonly [number, number], d
  * @example
  * planNeighborhood(dims, [7, 7], [1, 1], device.limits).tile; // { y: 8, x: 8 } for D = 32 on 32 KiB
  */
-export function planNeighborhood(dims: NeighborhoodDims, kernel: readonly [number, number], dilation: readonly [number, number], limits: PlanLimits): NeighborhoodPlan {
+export function planNeighborhood(
+  dims: NeighborhoodDims,
+  kernel: readonly [number, number],
+  dilation: readonly [number, number],
+  limits: PlanLimits,
+): NeighborhoodPlan {
   const maxInvocations = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
   const chosen = chooseTile(dims, kernel, dilation, limits);
   if (!chosen) {
-    throw new AttentionError('options.kernel', `kernel ${kernel[0]}×${kernel[1]}, which needs ${localWorkgroupBytes({ y: 1, x: 1 }, kernel, 1)} bytes of workgroup memory even for one query per workgroup`,
-      `a kernel that fits this device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage`);
+    throw new AttentionError(
+      'options.kernel',
+      `kernel ${kernel[0]}×${kernel[1]}, which needs ${localWorkgroupBytes({ y: 1, x: 1 }, kernel, 1)} bytes of workgroup memory even for one query per workgroup`,
+      `a kernel that fits this device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage`,
+    );
   }
   const { tile, chunk } = chosen;
-  const tiles: [number, number] = [ceilDiv(ceilDiv(dims.Y, dilation[0]), tile.y), ceilDiv(ceilDiv(dims.X, dilation[1]), tile.x)];
+  const tiles: [number, number] = [
+    ceilDiv(ceilDiv(dims.Y, dilation[0]), tile.y),
+    ceilDiv(ceilDiv(dims.X, dilation[1]), tile.x),
+  ];
   return {
-    tile, chunkVec4: chunk,
+    tile,
+    chunkVec4: chunk,
     workgroupSize: workgroupSizeFor(tile, kernel, maxInvocations),
     workgroupBytes: localWorkgroupBytes(tile, kernel, chunk),
     tiles,

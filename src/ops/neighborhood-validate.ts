@@ -8,7 +8,15 @@ import type { Layout } from '../types';
 import type { NeighborhoodLayout2d } from './neighborhood-types';
 
 /** Sizes of one call, 2-D form (a 1-D call has Y = 1, X = L). */
-export interface NeighborhoodDims { B: number; Hq: number; Hkv: number; Y: number; X: number; D: number; Dv: number }
+export interface NeighborhoodDims {
+  B: number;
+  Hq: number;
+  Hkv: number;
+  Y: number;
+  X: number;
+  D: number;
+  Dv: number;
+}
 
 /** Options with defaults applied, per axis [y, x]. */
 export interface ResolvedNeighborhood {
@@ -22,13 +30,27 @@ export interface ResolvedNeighborhood {
 
 /** The shapes of a call; `rpb` is absent when the option is. */
 export interface NeighborhoodShapes {
-  q: readonly number[]; k: readonly number[]; v: readonly number[]; rpb?: readonly number[];
+  q: readonly number[];
+  k: readonly number[];
+  v: readonly number[];
+  rpb?: readonly number[];
 }
 
-export interface ValidatedNeighborhood { dims: NeighborhoodDims; options: ResolvedNeighborhood; outputShape: number[] }
+export interface ValidatedNeighborhood {
+  dims: NeighborhoodDims;
+  options: ResolvedNeighborhood;
+  outputShape: number[];
+}
 
 /** Where B, H, Y, X and the head dim sit in a shape (y = -1: the 1-D form, no Y axis). */
-interface Axes { b: number; h: number; y: number; x: number; d: number; words: string }
+interface Axes {
+  b: number;
+  h: number;
+  y: number;
+  x: number;
+  d: number;
+  words: string;
+}
 
 const AXES: Record<NeighborhoodLayout2d | Layout, Axes> = {
   bhyxd: { b: 0, h: 1, y: 2, x: 3, d: 4, words: '[B, H, Y, X, D] (layout bhyxd)' },
@@ -84,18 +106,35 @@ function checkShapes(shapes: NeighborhoodShapes, a: Axes): NeighborhoodDims {
   const q = sizes(checkShape('q', shapes.q, a), a);
   const k = sizes(checkShape('k', shapes.k, a), a);
   const v = sizes(checkShape('v', shapes.v, a), a);
-  for (const [name, s, t] of [['k', k, shapes.k], ['v', v, shapes.v]] as const) {
+  for (const [name, s, t] of [
+    ['k', k, shapes.k],
+    ['v', v, shapes.v],
+  ] as const) {
     if (s.b !== q.b) throw new AttentionError(name, `batch ${s.b} (shape ${describe(t)})`, `batch ${q.b}, as q`);
-    if (s.y !== q.y || s.x !== q.x) throw new AttentionError(name, `${mapWords(s, a)} (shape ${describe(t)})`, `${mapWords(q, a)}, as q`);
+    if (s.y !== q.y || s.x !== q.x)
+      throw new AttentionError(name, `${mapWords(s, a)} (shape ${describe(t)})`, `${mapWords(q, a)}, as q`);
   }
-  if (k.d !== q.d) throw new AttentionError('k', `head dim ${k.d} (shape ${describe(shapes.k)})`, `head dim ${q.d}, as q`);
+  if (k.d !== q.d)
+    throw new AttentionError('k', `head dim ${k.d} (shape ${describe(shapes.k)})`, `head dim ${q.d}, as q`);
   if (v.h !== k.h) throw new AttentionError('v', `${v.h} heads (shape ${describe(shapes.v)})`, `${k.h} heads, as k`);
-  if (q.h % k.h !== 0) throw new AttentionError('k', `${k.h} kv heads for ${q.h} query heads`, `a divisor of ${q.h} (grouped-query attention)`);
+  if (q.h % k.h !== 0)
+    throw new AttentionError(
+      'k',
+      `${k.h} kv heads for ${q.h} query heads`,
+      `a divisor of ${q.h} (grouped-query attention)`,
+    );
   return { B: q.b, Hq: q.h, Hkv: k.h, Y: q.y, X: q.x, D: q.d, Dv: v.d };
 }
 
 /** A value for both axes or (2-D) a pair; `check` validates one entry. A 1-D call's y axis gets `fallback`. */
-function perAxis<T>(rank: 1 | 2, value: unknown, fallback: T, check: (x: unknown) => x is T, argument: string, expected: string): [T, T] {
+function perAxis<T>(
+  rank: 1 | 2,
+  value: unknown,
+  fallback: T,
+  check: (x: unknown) => x is T,
+  argument: string,
+  expected: string,
+): [T, T] {
   if (value === undefined) return [fallback, fallback];
   if (check(value)) return [rank === 2 ? value : fallback, value];
   if (rank === 2 && Array.isArray(value) && value.length === 2 && value.every(check)) return [value[0], value[1]];
@@ -106,7 +145,8 @@ const isOddPositive = (x: unknown): x is number => isPositiveInt(x) && x % 2 ===
 const isBool = (x: unknown): x is boolean => typeof x === 'boolean';
 
 function checkWindow(rank: 1 | 2, o: Record<string, unknown>, dims: NeighborhoodDims) {
-  if (o.kernel === undefined) throw new AttentionError('options.kernel', 'undefined', 'an odd integer ≥ 1 (the window size)');
+  if (o.kernel === undefined)
+    throw new AttentionError('options.kernel', 'undefined', 'an odd integer ≥ 1 (the window size)');
   const kernel = perAxis(rank, o.kernel, 1, isOddPositive, 'options.kernel', 'an odd integer ≥ 1');
   const dilation = perAxis(rank, o.dilation, 1, isPositiveInt, 'options.dilation', 'an integer ≥ 1');
   const causal = perAxis(rank, o.causal, false, isBool, 'options.causal', 'true or false');
@@ -115,8 +155,11 @@ function checkWindow(rank: 1 | 2, o: Record<string, unknown>, dims: Neighborhood
     const axisName = rank === 1 ? 'sequence' : axis === 0 ? 'y axis' : 'x axis';
     const [k, d] = [kernel[axis], dilation[axis]];
     if (k * d > n) {
-      throw new AttentionError('options.kernel', `kernel ${k} with dilation ${d} on the ${axisName} of length ${n} (kernel·dilation = ${k * d})`,
-        `kernel·dilation ≤ ${n}, the ${axisName}'s length`);
+      throw new AttentionError(
+        'options.kernel',
+        `kernel ${k} with dilation ${d} on the ${axisName} of length ${n} (kernel·dilation = ${k * d})`,
+        `kernel·dilation ≤ ${n}, the ${axisName}'s length`,
+      );
     }
   });
   return { kernel, dilation, causal };
@@ -124,7 +167,8 @@ function checkWindow(rank: 1 | 2, o: Record<string, unknown>, dims: Neighborhood
 
 function checkScale(scale: unknown, D: number): number {
   if (scale === undefined) return 1 / Math.sqrt(D);
-  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0) throw new AttentionError('options.scale', describe(scale), 'a finite number > 0');
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0)
+    throw new AttentionError('options.scale', describe(scale), 'a finite number > 0');
   return scale;
 }
 
@@ -140,7 +184,11 @@ export function expectedRpbShape(rank: 1 | 2, Hq: number, kernel: [number, numbe
  * validateNeighborhood(1, { q: [1, 2, 9, 8], k: [1, 2, 9, 8], v: [1, 2, 9, 4] }, { kernel: 3, dilation: 2 });
  * // dims { B: 1, Hq: 2, Hkv: 2, Y: 1, X: 9, D: 8, Dv: 4 }, options.kernel [1, 3], dilation [1, 2]
  */
-export function validateNeighborhood(rank: 1 | 2, shapes: NeighborhoodShapes, o: Record<string, unknown>): ValidatedNeighborhood {
+export function validateNeighborhood(
+  rank: 1 | 2,
+  shapes: NeighborhoodShapes,
+  o: Record<string, unknown>,
+): ValidatedNeighborhood {
   const layout = checkLayout(rank, o.layout);
   const axes = AXES[layout];
   const dims = checkShapes(shapes, axes);
@@ -150,7 +198,11 @@ export function validateNeighborhood(rank: 1 | 2, shapes: NeighborhoodShapes, o:
     const want = expectedRpbShape(rank, dims.Hq, window.kernel);
     const got = shapes.rpb;
     if (got.length !== want.length || got.some((s, i) => s !== want[i])) {
-      throw new AttentionError('options.rpb', `shape ${describe(got)}`, `shape ${describe(want)} (${rank === 2 ? '[Hq, 2ky−1, 2kx−1]' : '[Hq, 2k−1]'})`);
+      throw new AttentionError(
+        'options.rpb',
+        `shape ${describe(got)}`,
+        `shape ${describe(want)} (${rank === 2 ? '[Hq, 2ky−1, 2kx−1]' : '[Hq, 2k−1]'})`,
+      );
     }
   }
   const layout2d: NeighborhoodLayout2d = layout === 'bshd' || layout === 'byxhd' ? 'byxhd' : 'bhyxd';
@@ -161,7 +213,13 @@ export function validateNeighborhood(rank: 1 | 2, shapes: NeighborhoodShapes, o:
 }
 
 /** Element strides (b, h, y, x) of a [B, H, Y, X, dim] tensor stored in `layout`; the head dim's stride is 1. */
-export function neighborhoodStrides(layout: NeighborhoodLayout2d, H: number, Y: number, X: number, dim: number): [number, number, number, number] {
+export function neighborhoodStrides(
+  layout: NeighborhoodLayout2d,
+  H: number,
+  Y: number,
+  X: number,
+  dim: number,
+): [number, number, number, number] {
   return layout === 'byxhd'
     ? [Y * X * H * dim, dim, X * H * dim, H * dim]
     : [H * Y * X * dim, Y * X * dim, X * dim, dim];

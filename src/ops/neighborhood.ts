@@ -9,7 +9,12 @@ import { GpuTensor } from '../tensor';
 import { checkFits, checkTensor } from './attention-args';
 import { planNeighborhood, type NeighborhoodPlan } from './neighborhood-plan';
 import type { Neighborhood1dOptionsOf, Neighborhood2dOptionsOf } from './neighborhood-types';
-import { checkNeighborhoodOptions, neighborhoodStrides, validateNeighborhood, type ValidatedNeighborhood } from './neighborhood-validate';
+import {
+  checkNeighborhoodOptions,
+  neighborhoodStrides,
+  validateNeighborhood,
+  type ValidatedNeighborhood,
+} from './neighborhood-validate';
 
 /** Options of `attn.neighborhood2d` (rpb: a GpuTensor [Hq, 2ky−1, 2kx−1]). */
 export type Neighborhood2dOptions = Neighborhood2dOptionsOf<GpuTensor>;
@@ -18,10 +23,20 @@ export type Neighborhood1dOptions = Neighborhood1dOptionsOf<GpuTensor>;
 
 /** Everything encode needs, checked: nothing past this point throws an AttentionError. */
 interface LocalCall extends ValidatedNeighborhood {
-  q: GpuTensor; k: GpuTensor; v: GpuTensor; rpb: GpuTensor | null;
+  q: GpuTensor;
+  k: GpuTensor;
+  v: GpuTensor;
+  rpb: GpuTensor | null;
 }
 
-function validateCall(runtime: GpuRuntime, rank: 1 | 2, q: unknown, k: unknown, v: unknown, options: unknown): LocalCall {
+function validateCall(
+  runtime: GpuRuntime,
+  rank: 1 | 2,
+  q: unknown,
+  k: unknown,
+  v: unknown,
+  options: unknown,
+): LocalCall {
   runtime.assertAlive();
   const qT = checkTensor(runtime, 'q', q);
   const kT = checkTensor(runtime, 'k', k);
@@ -32,15 +47,27 @@ function validateCall(runtime: GpuRuntime, rank: 1 | 2, q: unknown, k: unknown, 
   const { B, Hq, Y, X, Dv } = validated.dims;
   const outputElements = B * Hq * Y * X * Dv;
   checkFits(runtime.device, 'output', outputElements, outputElements * 4);
-  for (const [name, t] of [['q', qT], ['k', kT], ['v', vT]] as const) checkFits(runtime.device, name, t.size, t.size * 4);
+  for (const [name, t] of [
+    ['q', qT],
+    ['k', kT],
+    ['v', vT],
+  ] as const)
+    checkFits(runtime.device, name, t.size, t.size * 4);
   return { ...validated, q: qT, k: kT, v: vT, rpb };
 }
 
 /** Uniform fields `<prefix>_offset`, `<prefix>_stride_b/h/y/x` of one tensor. */
-function tensorFields(prefix: string, elementOffset: number, strides: [number, number, number, number]): Record<string, number> {
+function tensorFields(
+  prefix: string,
+  elementOffset: number,
+  strides: [number, number, number, number],
+): Record<string, number> {
   return {
-    [`${prefix}_offset`]: elementOffset, [`${prefix}_stride_b`]: strides[0], [`${prefix}_stride_h`]: strides[1],
-    [`${prefix}_stride_y`]: strides[2], [`${prefix}_stride_x`]: strides[3],
+    [`${prefix}_offset`]: elementOffset,
+    [`${prefix}_stride_b`]: strides[0],
+    [`${prefix}_stride_h`]: strides[1],
+    [`${prefix}_stride_y`]: strides[2],
+    [`${prefix}_stride_x`]: strides[3],
   };
 }
 
@@ -48,10 +75,22 @@ function localUniforms(call: LocalCall, plan: NeighborhoodPlan, groupsX: number)
   const { dims, options } = call;
   const s = (heads: number, dim: number) => neighborhoodStrides(options.layout, heads, dims.Y, dims.X, dim);
   return {
-    batch: dims.B, q_heads: dims.Hq, kv_group: dims.Hq / dims.Hkv, head_dim: dims.D, value_dim: dims.Dv,
-    qk_chunks: plan.qkChunks, v_chunks: plan.vChunks, groups_x: groupsX,
-    map_y: dims.Y, map_x: dims.X, dilation_y: options.dilation[0], dilation_x: options.dilation[1],
-    kernel_y: options.kernel[0], kernel_x: options.kernel[1], tiles_y: plan.tiles[0], tiles_x: plan.tiles[1],
+    batch: dims.B,
+    q_heads: dims.Hq,
+    kv_group: dims.Hq / dims.Hkv,
+    head_dim: dims.D,
+    value_dim: dims.Dv,
+    qk_chunks: plan.qkChunks,
+    v_chunks: plan.vChunks,
+    groups_x: groupsX,
+    map_y: dims.Y,
+    map_x: dims.X,
+    dilation_y: options.dilation[0],
+    dilation_x: options.dilation[1],
+    kernel_y: options.kernel[0],
+    kernel_x: options.kernel[1],
+    tiles_y: plan.tiles[0],
+    tiles_x: plan.tiles[1],
     scale: options.scale,
     ...tensorFields('q', call.q.binding().elementOffset, s(dims.Hq, dims.D)),
     ...tensorFields('k', call.k.binding().elementOffset, s(dims.Hkv, dims.D)),
@@ -64,9 +103,15 @@ function localUniforms(call: LocalCall, plan: NeighborhoodPlan, groupsX: number)
 function localOverrides(call: LocalCall, plan: NeighborhoodPlan): Record<string, number | boolean> {
   const { kernel, causal } = call.options;
   return {
-    TILE_Y: plan.tile.y, TILE_X: plan.tile.x, KERNEL_Y: kernel[0], KERNEL_X: kernel[1],
-    CHUNK_VEC4: plan.chunkVec4, WORKGROUP_SIZE: plan.workgroupSize,
-    HAS_RPB: call.rpb !== null, IS_CAUSAL_Y: causal[0], IS_CAUSAL_X: causal[1],
+    TILE_Y: plan.tile.y,
+    TILE_X: plan.tile.x,
+    KERNEL_Y: kernel[0],
+    KERNEL_X: kernel[1],
+    CHUNK_VEC4: plan.chunkVec4,
+    WORKGROUP_SIZE: plan.workgroupSize,
+    HAS_RPB: call.rpb !== null,
+    IS_CAUSAL_Y: causal[0],
+    IS_CAUSAL_X: causal[1],
   };
 }
 
@@ -76,18 +121,26 @@ function run(runtime: GpuRuntime, rank: 1 | 2, q: unknown, k: unknown, v: unknow
   const maxPerDimension = runtime.device.limits.maxComputeWorkgroupsPerDimension;
   const workgroups = foldWorkgroups(plan.workgroupCount, maxPerDimension);
   if (workgroups[1] > maxPerDimension) {
-    throw new AttentionError('q', `${plan.workgroupCount} query tiles (B·Hq·dy·dx·tiles)`, `at most ${maxPerDimension ** 2}`);
+    throw new AttentionError(
+      'q',
+      `${plan.workgroupCount} query tiles (B·Hq·dy·dx·tiles)`,
+      `at most ${maxPerDimension ** 2}`,
+    );
   }
   const { B, Hq, Y, X, Dv } = call.dims;
   const outBytes = B * Hq * Y * X * Dv * 4;
   const outBuffer = runtime.pool.acquire(outBytes, `neighborhood${rank}d output`);
   const pipeline = runtime.pipelines.get(SHADERS.local, 'local_neighborhood', localOverrides(call, plan));
   const buffers = {
-    q: call.q.binding().resource, k: call.k.binding().resource, v: call.v.binding().resource,
+    q: call.q.binding().resource,
+    k: call.k.binding().resource,
+    v: call.v.binding().resource,
     rpb: call.rpb ? call.rpb.binding().resource : { buffer: runtime.dummy },
     out: { buffer: outBuffer, size: outBytes },
   };
-  const ready = runtime.run(pipeline.label, [{ pipeline, uniforms: localUniforms(call, plan, workgroups[0]), buffers, workgroups }]);
+  const ready = runtime.run(pipeline.label, [
+    { pipeline, uniforms: localUniforms(call, plan, workgroups[0]), buffers, workgroups },
+  ]);
   const output = new GpuTensor(runtime, outBuffer, call.outputShape, 0, true);
   output.ready = ready;
   return output;
@@ -100,7 +153,13 @@ function run(runtime: GpuRuntime, rank: 1 | 2, q: unknown, k: unknown, v: unknow
  * @example
  * const o = neighborhood2d(runtime, q, k, v, { kernel: 7, dilation: 2 });
  */
-export function neighborhood2d(runtime: GpuRuntime, q: unknown, k: unknown, v: unknown, options: Neighborhood2dOptions): GpuTensor {
+export function neighborhood2d(
+  runtime: GpuRuntime,
+  q: unknown,
+  k: unknown,
+  v: unknown,
+  options: Neighborhood2dOptions,
+): GpuTensor {
   return run(runtime, 2, q, k, v, options);
 }
 
@@ -110,6 +169,12 @@ export function neighborhood2d(runtime: GpuRuntime, q: unknown, k: unknown, v: u
  * @example
  * const o = neighborhood1d(runtime, q, k, v, { kernel: 5, causal: true });
  */
-export function neighborhood1d(runtime: GpuRuntime, q: unknown, k: unknown, v: unknown, options: Neighborhood1dOptions): GpuTensor {
+export function neighborhood1d(
+  runtime: GpuRuntime,
+  q: unknown,
+  k: unknown,
+  v: unknown,
+  options: Neighborhood1dOptions,
+): GpuTensor {
   return run(runtime, 1, q, k, v, options);
 }

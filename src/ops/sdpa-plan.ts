@@ -13,7 +13,10 @@ export interface PlanLimits {
   maxComputeWorkgroupsPerDimension: number;
 }
 
-export interface SdpaTile { blockQ: number; tileKv: number }
+export interface SdpaTile {
+  blockQ: number;
+  tileKv: number;
+}
 
 export interface SdpaPlan {
   tile: SdpaTile;
@@ -29,16 +32,23 @@ export interface SdpaPlan {
 
 /** Tilings in order of preference: large query blocks reuse each K/V tile for more rows. */
 export const TILE_PREFERENCES: readonly SdpaTile[] = [
-  { blockQ: 32, tileKv: 32 }, { blockQ: 32, tileKv: 16 }, { blockQ: 16, tileKv: 32 },
-  { blockQ: 16, tileKv: 16 }, { blockQ: 16, tileKv: 8 }, { blockQ: 8, tileKv: 8 },
-  { blockQ: 8, tileKv: 4 }, { blockQ: 4, tileKv: 4 },
+  { blockQ: 32, tileKv: 32 },
+  { blockQ: 32, tileKv: 16 },
+  { blockQ: 16, tileKv: 32 },
+  { blockQ: 16, tileKv: 16 },
+  { blockQ: 16, tileKv: 8 },
+  { blockQ: 8, tileKv: 8 },
+  { blockQ: 8, tileKv: 4 },
+  { blockQ: 4, tileKv: 4 },
 ];
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
 /** Workgroup memory of one tiling, in bytes, as the header of sdpa.wgsl writes it. */
 export function workgroupBytes(tile: SdpaTile, headDimVec4: number, kvStride: number): number {
-  return 16 * tile.blockQ * headDimVec4 + 16 * tile.tileKv * kvStride + 4 * tile.tileKv * tile.blockQ + 12 * tile.blockQ;
+  return (
+    16 * tile.blockQ * headDimVec4 + 16 * tile.tileKv * kvStride + 4 * tile.tileKv * tile.blockQ + 12 * tile.blockQ
+  );
 }
 
 /**
@@ -60,12 +70,18 @@ export function planSdpa(dims: SdpaDims, limits: PlanLimits, forced?: SdpaTile):
   const candidates = forced ? [forced] : TILE_PREFERENCES;
   const tile = candidates.find((t) => fits(t) && t.blockQ <= rowsNeeded) ?? candidates.find(fits);
   if (!tile) {
-    throw new AttentionError('q', `head dims D = ${dims.D}, Dv = ${dims.Dv}`,
-      `head dims whose smallest tiling fits this device (${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage, ${maxInvocations} invocations)`);
+    throw new AttentionError(
+      'q',
+      `head dims D = ${dims.D}, Dv = ${dims.Dv}`,
+      `head dims whose smallest tiling fits this device (${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage, ${maxInvocations} invocations)`,
+    );
   }
   const qBlocks = ceilDiv(dims.Lq, tile.blockQ);
   return {
-    tile, headDimVec4, valueDimVec4, kvStride,
+    tile,
+    headDimVec4,
+    valueDimVec4,
+    kvStride,
     workgroupSize: (tile.blockQ / 4) * valueDimVec4,
     workgroupBytes: workgroupBytes(tile, headDimVec4, kvStride),
     qBlocks,

@@ -8,7 +8,13 @@ import { validateWindow, type ResolvedWindow } from './sdpa-window';
 
 /** Sizes of one sdpa call, whatever the layout. */
 export interface SdpaDims {
-  B: number; Hq: number; Hkv: number; Lq: number; Lk: number; D: number; Dv: number;
+  B: number;
+  Hq: number;
+  Hkv: number;
+  Lq: number;
+  Lk: number;
+  D: number;
+  Dv: number;
 }
 
 /** Options with defaults applied: what a kernel (or the reference) actually needs. */
@@ -26,7 +32,12 @@ export interface ResolvedSdpaOptions {
 }
 
 /** Element strides of a broadcast mask over [b, h, i, j]; 0 where the mask broadcasts. */
-export interface MaskStrides { b: number; h: number; i: number; j: number }
+export interface MaskStrides {
+  b: number;
+  h: number;
+  i: number;
+  j: number;
+}
 
 const LAYOUTS: readonly Layout[] = ['bhsd', 'bshd'];
 const ALIGNMENTS: readonly Alignment[] = ['upper-left', 'lower-right'];
@@ -59,7 +70,10 @@ export function validateLayout(layout: unknown): Layout {
  * // { B: 1, Hq: 4, Hkv: 2, Lq: 7, Lk: 9, D: 8, Dv: 16 }
  */
 export function validateSdpaShapes(
-  qShape: readonly number[], kShape: readonly number[], vShape: readonly number[], layout: Layout = 'bhsd',
+  qShape: readonly number[],
+  kShape: readonly number[],
+  vShape: readonly number[],
+  layout: Layout = 'bhsd',
 ): SdpaDims {
   const words = layout === 'bshd' ? '[B, L, H, D] (layout bshd)' : '[B, H, L, D] (layout bhsd)';
   const q = checkShape('q', qShape, 4, words);
@@ -70,15 +84,24 @@ export function validateSdpaShapes(
   const dims: SdpaDims = { B: q[0], Hq: q[hAt], Hkv: k[hAt], Lq: q[lAt], Lk: k[lAt], D: q[3], Dv: v[3] };
   if (k[0] !== dims.B) throw new AttentionError('k', `batch ${k[0]} (shape ${describe(k)})`, `batch ${dims.B}, as q`);
   if (v[0] !== dims.B) throw new AttentionError('v', `batch ${v[0]} (shape ${describe(v)})`, `batch ${dims.B}, as q`);
-  if (k[3] !== dims.D) throw new AttentionError('k', `head dim ${k[3]} (shape ${describe(k)})`, `head dim ${dims.D}, as q`);
+  if (k[3] !== dims.D)
+    throw new AttentionError('k', `head dim ${k[3]} (shape ${describe(k)})`, `head dim ${dims.D}, as q`);
   if (v[hAt] !== dims.Hkv) {
-    throw new AttentionError('v', `${v[hAt]} heads (shape ${describe(v)}, layout ${layout})`, `${dims.Hkv} heads, as k`);
+    throw new AttentionError(
+      'v',
+      `${v[hAt]} heads (shape ${describe(v)}, layout ${layout})`,
+      `${dims.Hkv} heads, as k`,
+    );
   }
   if (v[lAt] !== dims.Lk) {
     throw new AttentionError('v', `${v[lAt]} keys (shape ${describe(v)}, layout ${layout})`, `${dims.Lk} keys, as k`);
   }
   if (dims.Hq % dims.Hkv !== 0) {
-    throw new AttentionError('k', `${dims.Hkv} kv heads for ${dims.Hq} query heads`, `a divisor of ${dims.Hq} (grouped-query attention)`);
+    throw new AttentionError(
+      'k',
+      `${dims.Hkv} kv heads for ${dims.Hq} query heads`,
+      `a divisor of ${dims.Hq} (grouped-query attention)`,
+    );
   }
   return dims;
 }
@@ -87,7 +110,12 @@ export function validateSdpaShapes(
 function checkPositive(argument: string, value: unknown, allowZero: boolean): number | undefined {
   if (value === undefined) return undefined;
   const ok = typeof value === 'number' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0);
-  if (!ok) throw new AttentionError(argument, describe(value), allowZero ? 'a finite number ≥ 0 (0 = off)' : 'a finite number > 0');
+  if (!ok)
+    throw new AttentionError(
+      argument,
+      describe(value),
+      allowZero ? 'a finite number ≥ 0 (0 = off)' : 'a finite number > 0',
+    );
   return value as number;
 }
 
@@ -115,7 +143,11 @@ export function validateSdpaOptions(options: SdpaOptionsOf<unknown> | undefined,
   const returnLse = checkFlag('options.returnLse', o.returnLse);
   const alignment = o.alignment ?? 'upper-left';
   if (!ALIGNMENTS.includes(alignment)) {
-    throw new AttentionError('options.alignment', describe(alignment), `one of ${ALIGNMENTS.map((a) => `'${a}'`).join(', ')}`);
+    throw new AttentionError(
+      'options.alignment',
+      describe(alignment),
+      `one of ${ALIGNMENTS.map((a) => `'${a}'`).join(', ')}`,
+    );
   }
   // Lower-right may be negative (Lk < Lq): the first Lq − Lk rows then see no key and output zeros.
   const offset = alignment === 'lower-right' ? dims.Lk - dims.Lq : 0;
@@ -141,7 +173,11 @@ export function validateMaskShape(maskShape: readonly number[], dims: SdpaDims):
   let stride = 1;
   for (let a = 3; a >= 0; a--) {
     if (padded[a] !== 1 && padded[a] !== full[a]) {
-      throw new AttentionError('options.mask', `shape ${describe(maskShape)} (dim ${padded[a]} against ${full[a]})`, expected);
+      throw new AttentionError(
+        'options.mask',
+        `shape ${describe(maskShape)} (dim ${padded[a]} against ${full[a]})`,
+        expected,
+      );
     }
     strides[a] = padded[a] === 1 ? 0 : stride;
     stride *= padded[a];

@@ -26,13 +26,19 @@ function checkSide(argument: string, value: unknown): number {
 
 function checkGlobalTokens(value: unknown, kvLen: number): number[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new AttentionError('options.globalTokens', describe(value), 'an array of key positions');
+  if (!Array.isArray(value))
+    throw new AttentionError('options.globalTokens', describe(value), 'an array of key positions');
   const seen = new Set<number>();
   for (const g of value) {
     if (typeof g !== 'number' || !Number.isInteger(g) || g < 0 || g >= kvLen) {
-      throw new AttentionError('options.globalTokens', `${describe(g)} in ${describe(value)}`, `integer key positions 0 … ${kvLen - 1} (Lk = ${kvLen})`);
+      throw new AttentionError(
+        'options.globalTokens',
+        `${describe(g)} in ${describe(value)}`,
+        `integer key positions 0 … ${kvLen - 1} (Lk = ${kvLen})`,
+      );
     }
-    if (seen.has(g)) throw new AttentionError('options.globalTokens', `${g} twice in ${describe(value)}`, 'distinct positions');
+    if (seen.has(g))
+      throw new AttentionError('options.globalTokens', `${g} twice in ${describe(value)}`, 'distinct positions');
     seen.add(g);
   }
   return [...seen].sort((a, b) => a - b);
@@ -43,7 +49,12 @@ function checkGlobalTokens(value: unknown, kvLen: number): number[] {
  * @example
  * validateWindow({ left: 2, right: 0 }, 3, undefined, 100); // { left: 6, right: 0, dilation: 3, globalTokens: [] }
  */
-export function validateWindow(window: unknown, dilation: unknown, globalTokens: unknown, kvLen: number): ResolvedWindow {
+export function validateWindow(
+  window: unknown,
+  dilation: unknown,
+  globalTokens: unknown,
+  kvLen: number,
+): ResolvedWindow {
   let left = -1;
   let right = -1;
   if (window !== undefined) {

@@ -21,12 +21,16 @@ function checkShape(shape: unknown): number[] {
 }
 
 function checkData(data: unknown, shape: number[], kind: 'f32' | 'bool'): ArrayLike<number> {
-  const ok = kind === 'f32' ? data instanceof Float32Array || Array.isArray(data) : data instanceof Uint8Array || Array.isArray(data);
+  const ok =
+    kind === 'f32'
+      ? data instanceof Float32Array || Array.isArray(data)
+      : data instanceof Uint8Array || Array.isArray(data);
   const wanted = kind === 'f32' ? 'a Float32Array or number[]' : 'a Uint8Array or number[] of 0/1';
   if (!ok) throw new AttentionError('data', describe(data), wanted);
   const size = shape.reduce((a, b) => a * b, 1);
   const length = (data as ArrayLike<number>).length;
-  if (length !== size) throw new AttentionError('data', `${length} elements`, `${size} elements for shape ${describe(shape)}`);
+  if (length !== size)
+    throw new AttentionError('data', `${length} elements`, `${size} elements for shape ${describe(shape)}`);
   return data as ArrayLike<number>;
 }
 
@@ -56,17 +60,28 @@ export function makeMask(runtime: GpuRuntime, data: unknown, shape: unknown): Gp
 }
 
 /** Wraps an app's buffer without a copy; the app keeps ownership (destroy() leaves it alone). */
-export function wrapBuffer(runtime: GpuRuntime, buffer: unknown, shape: unknown, options: WrapOptions): GpuTensor | GpuMask {
+export function wrapBuffer(
+  runtime: GpuRuntime,
+  buffer: unknown,
+  shape: unknown,
+  options: WrapOptions,
+): GpuTensor | GpuMask {
   runtime.assertAlive();
-  const isBuffer = typeof buffer === 'object' && buffer !== null && 'size' in buffer && 'usage' in buffer && 'mapAsync' in buffer;
-  if (!isBuffer) throw new AttentionError('buffer', describe(buffer), 'a GPUBuffer of this context\'s device');
+  const isBuffer =
+    typeof buffer === 'object' && buffer !== null && 'size' in buffer && 'usage' in buffer && 'mapAsync' in buffer;
+  if (!isBuffer) throw new AttentionError('buffer', describe(buffer), "a GPUBuffer of this context's device");
   const gpuBuffer = buffer as GPUBuffer;
   if (!(gpuBuffer.usage & GPUBufferUsage.STORAGE)) {
-    throw new AttentionError('buffer', `usage 0x${gpuBuffer.usage.toString(16)}`, 'a buffer with GPUBufferUsage.STORAGE');
+    throw new AttentionError(
+      'buffer',
+      `usage 0x${gpuBuffer.usage.toString(16)}`,
+      'a buffer with GPUBufferUsage.STORAGE',
+    );
   }
   const dims = checkShape(shape);
   const dtype = options.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'bool') throw new AttentionError('options.dtype', describe(dtype), "'f32' or 'bool'");
+  if (dtype !== 'f32' && dtype !== 'bool')
+    throw new AttentionError('options.dtype', describe(dtype), "'f32' or 'bool'");
   const offset = options.offset ?? 0;
   const unit = dtype === 'f32' ? 4 : 1;
   if (!Number.isInteger(offset) || offset < 0 || offset % unit !== 0) {
@@ -74,7 +89,11 @@ export function wrapBuffer(runtime: GpuRuntime, buffer: unknown, shape: unknown,
   }
   const bytes = dims.reduce((a, b) => a * b, 1) * unit;
   if (offset + bytes > gpuBuffer.size) {
-    throw new AttentionError('shape', `${describe(dims)} at offset ${offset} (${bytes} bytes)`, `a tensor within the buffer's ${gpuBuffer.size} bytes`);
+    throw new AttentionError(
+      'shape',
+      `${describe(dims)} at offset ${offset} (${bytes} bytes)`,
+      `a tensor within the buffer's ${gpuBuffer.size} bytes`,
+    );
   }
   const Tensor = dtype === 'f32' ? GpuTensor : GpuMask;
   return new Tensor(runtime, gpuBuffer, dims, offset, false);

@@ -9,7 +9,12 @@ import { linear } from './linear';
 
 export type { ReferenceSdpaOutputs } from './sdpa';
 export type { ReferenceNeighborhood1dOptions, ReferenceNeighborhood2dOptions } from './neighborhood';
-export type { ReferenceMhaConfig, ReferenceMhaOptions, ReferenceMhaOutputs, ReferenceMultiHeadAttention } from './multi-head';
+export type {
+  ReferenceMhaConfig,
+  ReferenceMhaOptions,
+  ReferenceMhaOutputs,
+  ReferenceMultiHeadAttention,
+} from './multi-head';
 export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../types';
 
 /**

@@ -13,9 +13,19 @@ function checkHost(argument: string, t: unknown): HostTensor {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new AttentionError(argument, `shape ${describe(shape)}`, 'a list of positive integers');
   }
-  if (data instanceof Uint8Array) throw new AttentionError(`${argument}.data`, 'a Uint8Array (boolean data)', 'float data (Float32Array, Float64Array or number[])');
+  if (data instanceof Uint8Array)
+    throw new AttentionError(
+      `${argument}.data`,
+      'a Uint8Array (boolean data)',
+      'float data (Float32Array, Float64Array or number[])',
+    );
   const want = shape.reduce((a: number, b: number) => a * b, 1);
-  if (data.length !== want) throw new AttentionError(`${argument}.data`, `${data.length} elements`, `${want} elements for shape ${describe(shape)}`);
+  if (data.length !== want)
+    throw new AttentionError(
+      `${argument}.data`,
+      `${data.length} elements`,
+      `${want} elements for shape ${describe(shape)}`,
+    );
   return t as HostTensor;
 }
 

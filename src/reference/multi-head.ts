@@ -5,9 +5,15 @@
  */
 import { AttentionError, describe } from '../errors';
 import {
-  validateMhaConfig, validateMhaForward,
-  type MhaConfigOf, type MhaForwardOptionsOf, type MhaProjection, type ResolvedMhaConfig, type ResolvedRotary,
-  type TensorChecks, type ValidatedMhaForward,
+  validateMhaConfig,
+  validateMhaForward,
+  type MhaConfigOf,
+  type MhaForwardOptionsOf,
+  type MhaProjection,
+  type ResolvedMhaConfig,
+  type ResolvedRotary,
+  type TensorChecks,
+  type ValidatedMhaForward,
 } from '../ops/mha-validate';
 import { sizeOf } from '../ops/sdpa-validate';
 import type { HostResult, HostTensor, ReferenceSdpaOptions } from '../types';
@@ -41,7 +47,11 @@ const HOST_CHECKS: TensorChecks<HostTensor> = {
   contents(argument, t) {
     const want = sizeOf(t.shape);
     if (t.data?.length !== want) {
-      throw new AttentionError(`${argument}.data`, `${t.data?.length} elements`, `${want} elements for shape ${describe(t.shape)}`);
+      throw new AttentionError(
+        `${argument}.data`,
+        `${t.data?.length} elements`,
+        `${want} elements for shape ${describe(t.shape)}`,
+      );
     }
   },
 };
@@ -50,7 +60,10 @@ const HOST_CHECKS: TensorChecks<HostTensor> = {
 function project(x: Data, M: number, p: MhaProjection<HostTensor>): Float64Array {
   const rows = (t: HostTensor, width: number): HostTensor => {
     if (p.row === 0 && t.shape[0] === p.rows) return t;
-    return { data: t.data.slice(p.row * width, (p.row + p.rows) * width), shape: width === 1 ? [p.rows] : [p.rows, width] };
+    return {
+      data: t.data.slice(p.row * width, (p.row + p.rows) * width),
+      shape: width === 1 ? [p.rows] : [p.rows, width],
+    };
   };
   const bias = p.bias && rows(p.bias, 1);
   return linear({ data: x, shape: [M, p.inDim] }, rows(p.weight, p.inDim), bias).data;
@@ -67,7 +80,7 @@ function applyRotary(x: Float64Array, L: number, H: number, headDim: number, r: 
     const pos = (Math.floor(row / H) % L) + r.positionOffset;
     const at = row * headDim;
     for (let i = 0; i < half; i++) {
-      const angle = pos * r.base ** (-2 * i / r.dim);
+      const angle = pos * r.base ** ((-2 * i) / r.dim);
       const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
       const a = at + (r.interleaved ? 2 * i : i);
       const b = at + (r.interleaved ? 2 * i + 1 : i + half);
@@ -91,11 +104,14 @@ function combinedMask(call: ValidatedMhaForward<HostTensor>, H: number): HostTen
   const Hm = s.h === 0 ? 1 : H;
   const bool = data instanceof Uint8Array;
   const out = bool ? new Uint8Array(B * Hm * L * Lk) : new Float64Array(B * Hm * L * Lk);
-  for (let b = 0; b < B; b++) for (let h = 0; h < Hm; h++) for (let i = 0; i < L; i++) for (let j = 0; j < Lk; j++) {
-    const m = Number(data[b * s.b + h * s.h + i * s.i + j * s.j]);
-    const padded = Boolean(pad.data[b * Lk + j]);
-    out[((b * Hm + h) * L + i) * Lk + j] = bool ? (padded || !m ? 0 : 1) : (padded ? -Infinity : m);
-  }
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < Hm; h++)
+      for (let i = 0; i < L; i++)
+        for (let j = 0; j < Lk; j++) {
+          const m = Number(data[b * s.b + h * s.h + i * s.i + j * s.j]);
+          const padded = Boolean(pad.data[b * Lk + j]);
+          out[((b * Hm + h) * L + i) * Lk + j] = bool ? (padded || !m ? 0 : 1) : padded ? -Infinity : m;
+        }
   return { data: out, shape: [B, Hm, L, Lk] };
 }
 
@@ -103,9 +119,10 @@ function combinedMask(call: ValidatedMhaForward<HostTensor>, H: number): HostTen
 function averageHeads(w: Float64Array, B: number, H: number, L: number, Lk: number): Float64Array {
   const out = new Float64Array(B * L * Lk);
   const plane = L * Lk;
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-    for (let e = 0; e < plane; e++) out[b * plane + e] += w[(b * H + h) * plane + e] / H;
-  }
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      for (let e = 0; e < plane; e++) out[b * plane + e] += w[(b * H + h) * plane + e] / H;
+    }
   return out;
 }
 
@@ -149,7 +166,10 @@ export class ReferenceMultiHeadAttention {
       applyRotary(k, Lk, c.numKvHeads, c.headDim, c.rotary);
     }
     const sdpaOptions: ReferenceSdpaOptions = {
-      ...call.sdpaOptions, layout: 'bshd', mask: combinedMask(call, c.numHeads), returnWeights: call.needWeights,
+      ...call.sdpaOptions,
+      layout: 'bshd',
+      mask: combinedMask(call, c.numHeads),
+      returnWeights: call.needWeights,
     };
     const r = sdpa(
       { data: q, shape: [B, L, c.numHeads, c.headDim] },

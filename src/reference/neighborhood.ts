@@ -5,7 +5,13 @@
  */
 import { AttentionError, describe } from '../errors';
 import type { Neighborhood1dOptionsOf, Neighborhood2dOptionsOf } from '../ops/neighborhood-types';
-import { checkNeighborhoodOptions, neighborhoodStrides, validateNeighborhood, type NeighborhoodDims, type ResolvedNeighborhood } from '../ops/neighborhood-validate';
+import {
+  checkNeighborhoodOptions,
+  neighborhoodStrides,
+  validateNeighborhood,
+  type NeighborhoodDims,
+  type ResolvedNeighborhood,
+} from '../ops/neighborhood-validate';
 import type { HostResult, HostTensor } from '../types';
 
 /** Options of `reference.neighborhood2d` (rpb: a HostTensor [Hq, 2ky−1, 2kx−1]). */
@@ -38,12 +44,24 @@ function checkHost(argument: string, t: unknown): HostTensor {
   const host = t as HostTensor;
   const want = host.shape.reduce((a, b) => a * b, 1);
   if (host.data.length !== want) {
-    throw new AttentionError(`${argument}.data`, `${host.data.length} elements`, `${want} elements for shape ${describe(host.shape)}`);
+    throw new AttentionError(
+      `${argument}.data`,
+      `${host.data.length} elements`,
+      `${want} elements for shape ${describe(host.shape)}`,
+    );
   }
   return host;
 }
 
-interface Inputs { q: HostTensor; k: HostTensor; v: HostTensor; rpb: HostTensor | null; dims: NeighborhoodDims; o: ResolvedNeighborhood; outputShape: number[] }
+interface Inputs {
+  q: HostTensor;
+  k: HostTensor;
+  v: HostTensor;
+  rpb: HostTensor | null;
+  dims: NeighborhoodDims;
+  o: ResolvedNeighborhood;
+  outputShape: number[];
+}
 
 function validate(rank: 1 | 2, q: unknown, k: unknown, v: unknown, options: unknown): Inputs {
   const qt = checkHost('q', q);
@@ -62,7 +80,12 @@ function indexer(o: ResolvedNeighborhood, dims: NeighborhoodDims, H: number, dim
 }
 
 type Indexer = ReturnType<typeof indexer>;
-interface Indexers { qAt: Indexer; kAt: Indexer; vAt: Indexer; oAt: Indexer }
+interface Indexers {
+  qAt: Indexer;
+  kAt: Indexer;
+  vAt: Indexer;
+  oAt: Indexer;
+}
 
 /** Output of one query: softmax over its neighbourhood of scale·q·k + bias, times V. */
 function attendOne(inp: Inputs, at: Indexers, b: number, h: number, iy: number, ix: number, out: Float64Array): void {
@@ -72,13 +95,16 @@ function attendOne(inp: Inputs, at: Indexers, b: number, h: number, iy: number, 
   const [ky, kx] = o.kernel;
   const [dy, dx] = o.dilation;
   const keys: [number, number][] = [];
-  for (const jy of axisWindow(iy, dims.Y, ky, dy, o.causal[0])) for (const jx of axisWindow(ix, dims.X, kx, dx, o.causal[1])) keys.push([jy, jx]);
+  for (const jy of axisWindow(iy, dims.Y, ky, dy, o.causal[0]))
+    for (const jx of axisWindow(ix, dims.X, kx, dx, o.causal[1])) keys.push([jy, jx]);
   const qa = qAt(b, h, iy, ix);
   const logits = keys.map(([jy, jx]) => {
     const ka = kAt(b, hk, jy, jx);
     let dot = 0;
     for (let d = 0; d < dims.D; d++) dot += Number(q.data[qa + d]) * Number(k.data[ka + d]);
-    const bias = rpb ? Number(rpb.data[(h * (2 * ky - 1) + (jy - iy) / dy + ky - 1) * (2 * kx - 1) + (jx - ix) / dx + kx - 1]) : 0;
+    const bias = rpb
+      ? Number(rpb.data[(h * (2 * ky - 1) + (jy - iy) / dy + ky - 1) * (2 * kx - 1) + (jx - ix) / dx + kx - 1])
+      : 0;
     return o.scale * dot + bias;
   });
   const max = Math.max(...logits);
@@ -95,8 +121,10 @@ function compute(inp: Inputs): HostResult {
   const { dims, o } = inp;
   const { B, Hq, Y, X, Dv } = dims;
   const at: Indexers = {
-    qAt: indexer(o, dims, Hq, dims.D), kAt: indexer(o, dims, dims.Hkv, dims.D),
-    vAt: indexer(o, dims, dims.Hkv, Dv), oAt: indexer(o, dims, Hq, Dv),
+    qAt: indexer(o, dims, Hq, dims.D),
+    kAt: indexer(o, dims, dims.Hkv, dims.D),
+    vAt: indexer(o, dims, dims.Hkv, Dv),
+    oAt: indexer(o, dims, Hq, Dv),
   };
   const out = new Float64Array(B * Hq * Y * X * Dv);
   for (let b = 0; b < B; b++) {
@@ -113,7 +141,12 @@ function compute(inp: Inputs): HostResult {
  * @example
  * const out = neighborhood2d(q, k, v, { kernel: 3, dilation: [1, 2], rpb }); // { data: Float64Array, shape }
  */
-export function neighborhood2d(q: HostTensor, k: HostTensor, v: HostTensor, options: ReferenceNeighborhood2dOptions): HostResult {
+export function neighborhood2d(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  options: ReferenceNeighborhood2dOptions,
+): HostResult {
   return compute(validate(2, q, k, v, options));
 }
 
@@ -122,6 +155,11 @@ export function neighborhood2d(q: HostTensor, k: HostTensor, v: HostTensor, opti
  * @example
  * const out = neighborhood1d(q, k, v, { kernel: 5, causal: true });
  */
-export function neighborhood1d(q: HostTensor, k: HostTensor, v: HostTensor, options: ReferenceNeighborhood1dOptions): HostResult {
+export function neighborhood1d(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  options: ReferenceNeighborhood1dOptions,
+): HostResult {
   return compute(validate(1, q, k, v, options));
 }

@@ -4,8 +4,14 @@
  */
 import { AttentionError, describe } from '../errors';
 import {
-  sizeOf, validateLayout, validateMaskShape, validateSdpaOptions, validateSdpaShapes,
-  type MaskStrides, type ResolvedSdpaOptions, type SdpaDims,
+  sizeOf,
+  validateLayout,
+  validateMaskShape,
+  validateSdpaOptions,
+  validateSdpaShapes,
+  type MaskStrides,
+  type ResolvedSdpaOptions,
+  type SdpaDims,
 } from '../ops/sdpa-validate';
 import { windowAllows } from '../ops/sdpa-window';
 import type { HostResult, HostTensor, Layout, ReferenceSdpaOptions } from '../types';
@@ -23,13 +29,15 @@ export interface ReferenceSdpaOutputs {
 type Data = HostTensor['data'];
 
 /** A validated mask: how to read the additive term of (b, h, i, j). */
-interface MaskReader { data: Data; bool: boolean; strides: MaskStrides }
+interface MaskReader {
+  data: Data;
+  bool: boolean;
+  strides: MaskStrides;
+}
 
 /** Offset of element (b, h, l, 0) of a [B, H, L, D] tensor stored in `layout`. */
 function rowIndexer(layout: Layout, H: number, L: number, D: number): (b: number, h: number, l: number) => number {
-  return layout === 'bshd'
-    ? (b, h, l) => ((b * L + l) * H + h) * D
-    : (b, h, l) => ((b * H + h) * L + l) * D;
+  return layout === 'bshd' ? (b, h, l) => ((b * L + l) * H + h) * D : (b, h, l) => ((b * H + h) * L + l) * D;
 }
 
 function checkTensor(argument: string, t: unknown): HostTensor {
@@ -41,7 +49,11 @@ function checkTensor(argument: string, t: unknown): HostTensor {
 function checkLength(argument: string, t: HostTensor): void {
   const want = sizeOf(t.shape);
   if (t.data.length !== want) {
-    throw new AttentionError(`${argument}.data`, `${t.data.length} elements`, `${want} elements for shape ${describe(t.shape)}`);
+    throw new AttentionError(
+      `${argument}.data`,
+      `${t.data.length} elements`,
+      `${want} elements for shape ${describe(t.shape)}`,
+    );
   }
 }
 
@@ -58,9 +70,7 @@ function maskRow(mask: MaskReader | undefined, b: number, h: number, i: number):
   if (!mask) return undefined;
   const { data, bool, strides: s } = mask;
   const base = b * s.b + h * s.h + i * s.i;
-  return bool
-    ? (j) => (data[base + j * s.j] ? 0 : -Infinity)
-    : (j) => Number(data[base + j * s.j]);
+  return bool ? (j) => (data[base + j * s.j] ? 0 : -Infinity) : (j) => Number(data[base + j * s.j]);
 }
 
 /**
@@ -68,8 +78,16 @@ function maskRow(mask: MaskReader | undefined, b: number, h: number, i: number):
  * key is masked). Order as in the contract: scale · q·k, softcap, mask; causal and the window remove keys.
  */
 function rowLogits(
-  logits: Float64Array, q: Data, qAt: number, k: Data, kAt: (j: number) => number, D: number,
-  o: ResolvedSdpaOptions, i: number, mask: ((j: number) => number) | undefined, global: ReadonlySet<number>,
+  logits: Float64Array,
+  q: Data,
+  qAt: number,
+  k: Data,
+  kAt: (j: number) => number,
+  D: number,
+  o: ResolvedSdpaOptions,
+  i: number,
+  mask: ((j: number) => number) | undefined,
+  global: ReadonlySet<number>,
 ): number {
   let max = -Infinity;
   const p = i + o.offset;
@@ -104,7 +122,14 @@ function softmaxInPlace(logits: Float64Array, max: number): number {
   return max + Math.log(sum);
 }
 
-interface Inputs { q: HostTensor; k: HostTensor; v: HostTensor; dims: SdpaDims; o: ResolvedSdpaOptions; mask?: MaskReader }
+interface Inputs {
+  q: HostTensor;
+  k: HostTensor;
+  v: HostTensor;
+  dims: SdpaDims;
+  o: ResolvedSdpaOptions;
+  mask?: MaskReader;
+}
 
 function validate(q: unknown, k: unknown, v: unknown, options: ReferenceSdpaOptions | undefined): Inputs {
   const qt = checkTensor('q', q);
@@ -122,7 +147,11 @@ function validate(q: unknown, k: unknown, v: unknown, options: ReferenceSdpaOpti
   return { q: qt, k: kt, v: vt, dims, o, mask: checkMask(options?.mask, dims) };
 }
 
-interface Buffers { out: Float64Array; lse?: Float64Array; weights?: Float64Array }
+interface Buffers {
+  out: Float64Array;
+  lse?: Float64Array;
+  weights?: Float64Array;
+}
 
 function compute({ q, k, v, dims, o, mask }: Inputs, bufs: Buffers): void {
   const { B, Hq, Hkv, Lq, Lk, D, Dv } = dims;
@@ -137,7 +166,18 @@ function compute({ q, k, v, dims, o, mask }: Inputs, bufs: Buffers): void {
     for (let h = 0; h < Hq; h++) {
       const g = Math.floor(h / group);
       for (let i = 0; i < Lq; i++) {
-        const max = rowLogits(p, q.data, qAt(b, h, i), k.data, (j) => kAt(b, g, j), D, o, i, maskRow(mask, b, h, i), global);
+        const max = rowLogits(
+          p,
+          q.data,
+          qAt(b, h, i),
+          k.data,
+          (j) => kAt(b, g, j),
+          D,
+          o,
+          i,
+          maskRow(mask, b, h, i),
+          global,
+        );
         const row = (b * Hq + h) * Lq + i;
         const lse = softmaxInPlace(p, max);
         if (bufs.lse) bufs.lse[row] = lse;
@@ -154,15 +194,40 @@ function compute({ q, k, v, dims, o, mask }: Inputs, bufs: Buffers): void {
 }
 
 /** sdpa returning lse and weights. */
-export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options: ReferenceSdpaOptions & { returnLse: true; returnWeights: true }): Required<ReferenceSdpaOutputs>;
+export function sdpa(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  options: ReferenceSdpaOptions & { returnLse: true; returnWeights: true },
+): Required<ReferenceSdpaOutputs>;
 /** sdpa returning lse. */
-export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options: ReferenceSdpaOptions & { returnLse: true }): ReferenceSdpaOutputs & { lse: HostResult };
+export function sdpa(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  options: ReferenceSdpaOptions & { returnLse: true },
+): ReferenceSdpaOutputs & { lse: HostResult };
 /** sdpa returning weights. */
-export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options: ReferenceSdpaOptions & { returnWeights: true }): ReferenceSdpaOutputs & { weights: HostResult };
+export function sdpa(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  options: ReferenceSdpaOptions & { returnWeights: true },
+): ReferenceSdpaOutputs & { weights: HostResult };
 /** sdpa returning the output only. */
-export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options?: ReferenceSdpaOptions & { returnLse?: false; returnWeights?: false }): HostResult;
+export function sdpa(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  options?: ReferenceSdpaOptions & { returnLse?: false; returnWeights?: false },
+): HostResult;
 /** sdpa whose return shape is only known at run time. */
-export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options?: ReferenceSdpaOptions): HostResult | ReferenceSdpaOutputs;
+export function sdpa(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  options?: ReferenceSdpaOptions,
+): HostResult | ReferenceSdpaOutputs;
 /**
  * Scaled-dot-product attention in float64: softmax(scale·QKᵀ [softcap] + mask [causal]) · V.
  * Throws {@link AttentionError} naming the bad argument. A query row with no key outputs zeros.
@@ -173,7 +238,12 @@ export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options?: Refe
  * sdpa(q, k, v).data;                       // Float64Array [17.3105857863…]
  * sdpa(q, k, v, { returnLse: true }).lse.data; // Float64Array [2.3132616875…]
  */
-export function sdpa(q: HostTensor, k: HostTensor, v: HostTensor, options?: ReferenceSdpaOptions): HostResult | ReferenceSdpaOutputs {
+export function sdpa(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  options?: ReferenceSdpaOptions,
+): HostResult | ReferenceSdpaOutputs {
   const inputs = validate(q, k, v, options);
   const { B, Hq, Lq, Lk, Dv } = inputs.dims;
   const outShape = inputs.o.layout === 'bshd' ? [B, Lq, Hq, Dv] : [B, Hq, Lq, Dv];

@@ -24,9 +24,16 @@ const builtDir = join(projectRoot, '.vite', 'browser-ring-dist');
 const bundleName = 'webgpu-attention.js';
 const chromePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 const CHROME_ARGS = [
-  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader',
-  '--use-vulkan=swiftshader', '--use-angle=swiftshader', '--no-sandbox',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-webgpu-adapter=swiftshader',
+  '--use-vulkan=swiftshader',
+  '--use-angle=swiftshader',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
 ];
 
 let server: ViteDevServer;
@@ -71,7 +78,10 @@ async function startServer(): Promise<void> {
   baseUrl = `http://127.0.0.1:${port}`;
 }
 
-interface OpenedPage { page: Page; errors: string[] }
+interface OpenedPage {
+  page: Page;
+  errors: string[];
+}
 
 /** Opens `path`; console errors, page errors and failed requests are collected in `errors`. */
 async function openPage(path: string): Promise<OpenedPage> {
@@ -102,7 +112,9 @@ beforeAll(async () => {
     args: [...CHROME_ARGS, `--user-data-dir=${userDataDir}`],
     protocolTimeout: 600_000,
   });
-  console.log(`browser ring: build + server + ${await browser.version()} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `browser ring: build + server + ${await browser.version()} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 });
 
 afterAll(async () => {
@@ -113,13 +125,20 @@ afterAll(async () => {
 
 it('vite build produces one ESM bundle with the shaders inlined and no Dawn import', async () => {
   if (buildError) throw buildError;
-  expect(bundleFiles.filter((f) => f.endsWith('.js')), 'one ESM file, no split chunks').toEqual([bundleName]);
+  expect(
+    bundleFiles.filter((f) => f.endsWith('.js')),
+    'one ESM file, no split chunks',
+  ).toEqual([bundleName]);
   console.log(`bundle imports: ${bundleImports.join(', ') || 'nothing'}`);
   const code = await readFile(join(builtDir, bundleName), 'utf8');
-  const pkg = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const pkg = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
   const allowed = Object.keys(pkg.dependencies ?? {});
   const stray = bundleImports.filter((id) => !allowed.some((d) => id === d || id.startsWith(`${d}/`)));
-  expect(stray, 'the bundle imports something that is not a package dependency (Dawn? a .wgsl file? a chunk?)').toEqual([]);
+  expect(stray, 'the bundle imports something that is not a package dependency (Dawn? a .wgsl file? a chunk?)').toEqual(
+    [],
+  );
   expect(bundleImports.some((id) => id === 'webgpu' || id.startsWith('webgpu/'))).toBe(false);
   expect(code, 'contains no WGSL compute entry point').toMatch(/@compute/);
   expect(code).toMatch(/export\s*\{[^}]*\bcreateAttention\b/);
@@ -134,7 +153,11 @@ const PAGE_BUDGET_MS = 480_000;
 const SRC_LIB = '/src/index.ts';
 const BUILT_LIB = `/.vite/browser-ring-dist/${bundleName}`;
 
-interface TableRun { results: Map<string, CaseResult>; errors: string[]; failure?: string }
+interface TableRun {
+  results: Map<string, CaseResult>;
+  errors: string[];
+  failure?: string;
+}
 
 const key = (lib: string, name: string) => `${lib}\n${name}`;
 
@@ -146,38 +169,60 @@ const key = (lib: string, name: string) => `${lib}\n${name}`;
 async function runTable(): Promise<TableRun> {
   const libs = buildError ? [SRC_LIB] : [SRC_LIB, BUILT_LIB];
   const t0 = performance.now();
-  const { page, errors } = await openPage(`/test/browser/page/index.html?${libs.map((l) => `lib=${encodeURIComponent(l)}`).join('&')}`);
+  const { page, errors } = await openPage(
+    `/test/browser/page/index.html?${libs.map((l) => `lib=${encodeURIComponent(l)}`).join('&')}`,
+  );
   let failure: string | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), PAGE_BUDGET_MS); });
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), PAGE_BUDGET_MS);
+  });
   const list = await Promise.race([page.evaluate(() => window.__results), timeout])
-    .catch((e: unknown) => { failure = `the page failed: ${e instanceof Error ? e.message : String(e)}`; return null; })
+    .catch((e: unknown) => {
+      failure = `the page failed: ${e instanceof Error ? e.message : String(e)}`;
+      return null;
+    })
     .finally(() => clearTimeout(timer));
-  const progress = await page.evaluate(() => ({ ...window.__progress, now: performance.now() }))
+  const progress = await page
+    .evaluate(() => ({ ...window.__progress, now: performance.now() }))
     .catch(() => ({ done: [] as CaseResult[], running: null, since: 0, now: 0 }));
   if (!list && !failure) {
-    failure = `the page ran out of its ${PAGE_BUDGET_MS / 1000} s budget`
-      + (progress.running ? ` while running ${progress.running} (for ${((progress.now - progress.since) / 1000).toFixed(0)} s)` : '');
+    failure =
+      `the page ran out of its ${PAGE_BUDGET_MS / 1000} s budget` +
+      (progress.running
+        ? ` while running ${progress.running} (for ${((progress.now - progress.since) / 1000).toFixed(0)} s)`
+        : '');
   }
   const done = list ?? progress.done;
   const info = await page.evaluate(() => window.__info).catch(() => undefined);
-  console.log(`browser ring: ${done.length} case runs in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${info?.adapter}`);
+  console.log(
+    `browser ring: ${done.length} case runs in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${info?.adapter}`,
+  );
   await page.close();
   return { results: new Map(done.map((r) => [key(r.lib, r.name), r])), errors, failure };
 }
 
 describe('case table', () => {
   let run: TableRun;
-  beforeAll(async () => { run = await runTable(); });
+  beforeAll(async () => {
+    run = await runTable();
+  });
 
   it('the page runs with no console errors, page errors or failed requests', () => {
     expect(run.errors).toEqual([]);
     expect(run.failure).toBeUndefined();
   });
 
-  for (const [label, lib] of [['src', SRC_LIB], ['built bundle', BUILT_LIB]] as const) {
+  for (const [label, lib] of [
+    ['src', SRC_LIB],
+    ['built bundle', BUILT_LIB],
+  ] as const) {
     describe(label, () => {
-      const names = [...CASES.map((c) => c.name), ...LOCAL_CASES.map((c) => `neighborhood ${c.name}`), ...MHA_CASES.map((c) => `mha ${c.name}`)];
+      const names = [
+        ...CASES.map((c) => c.name),
+        ...LOCAL_CASES.map((c) => `neighborhood ${c.name}`),
+        ...MHA_CASES.map((c) => `mha ${c.name}`),
+      ];
       for (const name of names) {
         it(name, (ctx) => {
           ctx.skip(lib === BUILT_LIB && !!buildError, 'the library build failed: see the vite build test');
@@ -193,13 +238,22 @@ describe('case table', () => {
 it('the demo page shows its result with no console errors', async () => {
   const { page, errors } = await openPage('/demo/index.html');
   try {
-    await page.waitForSelector('#result[data-state="done"], #result[data-state="error"], #result[data-state="unsupported"]', { timeout: 240_000 });
-    const state = await page.$eval('#result', (el) => ({ state: (el as HTMLElement).dataset.state, text: el.textContent ?? '', maxErr: Number((el as HTMLElement).dataset.maxErr) }));
+    await page.waitForSelector(
+      '#result[data-state="done"], #result[data-state="error"], #result[data-state="unsupported"]',
+      { timeout: 240_000 },
+    );
+    const state = await page.$eval('#result', (el) => ({
+      state: (el as HTMLElement).dataset.state,
+      text: el.textContent ?? '',
+      maxErr: Number((el as HTMLElement).dataset.maxErr),
+    }));
     console.log(`demo: ${state.text.replace(/\s+/g, ' ').trim()}`);
     expect(state.state, state.text).toBe('done');
     expect(state.maxErr).toBeLessThan(1e-4);
     expect(await page.$eval('#timings', (el) => (el as HTMLElement).hidden), 'timings table hidden').toBe(false);
-    expect(await page.$eval('#heatmap', (el) => (el as HTMLCanvasElement).width), 'heat map not drawn at L×L').toBe(256);
+    expect(await page.$eval('#heatmap', (el) => (el as HTMLCanvasElement).width), 'heat map not drawn at L×L').toBe(
+      256,
+    );
     expect(errors).toEqual([]);
   } finally {
     await page.close();

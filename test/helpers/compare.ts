@@ -2,12 +2,27 @@
 export const ATOL = 2e-5;
 export const RTOL = 1e-4;
 
-export interface Comparison { ok: boolean; maxError: number; worst: number; message: string }
+export interface Comparison {
+  ok: boolean;
+  maxError: number;
+  worst: number;
+  message: string;
+}
 
 /** |gpu − ref| ≤ atol + rtol·|ref| for every element; −∞ must match exactly; NaN never passes. */
-export function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = ATOL, rtol = RTOL): Comparison {
+export function compareArrays(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol = ATOL,
+  rtol = RTOL,
+): Comparison {
   if (actual.length !== expected.length) {
-    return { ok: false, maxError: Infinity, worst: -1, message: `length ${actual.length}, expected ${expected.length}` };
+    return {
+      ok: false,
+      maxError: Infinity,
+      worst: -1,
+      message: `length ${actual.length}, expected ${expected.length}`,
+    };
   }
   let maxError = 0;
   let worst = -1;
@@ -20,6 +35,8 @@ export function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<num
     if (!(error <= maxError)) maxError = error;
   }
   const ok = worst < 0;
-  const message = ok ? `max error ${maxError.toExponential(2)}` : `element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (max error ${maxError})`;
+  const message = ok
+    ? `max error ${maxError.toExponential(2)}`
+    : `element ${worst}: got ${actual[worst]}, expected ${expected[worst]} (max error ${maxError})`;
   return { ok, maxError, worst, message };
 }

@@ -10,21 +10,47 @@ import { validateMaskShape } from '../../src/ops/sdpa-validate';
 import { compareArrays } from './compare';
 import type { Layout, ReferenceSdpaOptions } from '../../src/types';
 
-export interface CaseTensor { name: string; dtype: string; dims: number[]; data: (number | string)[] }
-export interface ConformanceCase {
-  id: string; op: string; source: Record<string, unknown>; semantics: string[];
-  attributes: Record<string, number>; inputs: CaseTensor[]; outputs: CaseTensor[];
-  tolerance: { atol: number; rtol: number; from: string }; note?: string;
+export interface CaseTensor {
+  name: string;
+  dtype: string;
+  dims: number[];
+  data: (number | string)[];
 }
-export interface F32Tensor { data: Float32Array; shape: number[] }
-export interface MaskTensor { data: Float32Array | Uint8Array; shape: number[] }
-export interface Expected { name: string; data: Float32Array | number[]; shape: number[] }
-export interface Tolerance { atol: number; rtol: number }
+export interface ConformanceCase {
+  id: string;
+  op: string;
+  source: Record<string, unknown>;
+  semantics: string[];
+  attributes: Record<string, number>;
+  inputs: CaseTensor[];
+  outputs: CaseTensor[];
+  tolerance: { atol: number; rtol: number; from: string };
+  note?: string;
+}
+export interface F32Tensor {
+  data: Float32Array;
+  shape: number[];
+}
+export interface MaskTensor {
+  data: Float32Array | Uint8Array;
+  shape: number[];
+}
+export interface Expected {
+  name: string;
+  data: Float32Array | number[];
+  shape: number[];
+}
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+}
 
 /** One conformance case as an sdpa call. */
 export interface SdpaCall {
   id: string;
-  q: F32Tensor; k: F32Tensor; v: F32Tensor;
+  q: F32Tensor;
+  k: F32Tensor;
+  v: F32Tensor;
   options: Omit<ReferenceSdpaOptions, 'mask'> & { mask?: MaskTensor };
   /** Y / output, in the case's layout. */
   expected: Expected;
@@ -38,7 +64,10 @@ export interface SdpaCall {
   /** Outputs the case has that sdpa cannot produce, with why. */
   notCompared: string[];
 }
-export interface Unsupported { id: string; unsupported: string }
+export interface Unsupported {
+  id: string;
+  unsupported: string;
+}
 
 /**
  * One ort.Attention case as a multi-head-attention layer: inProj = weightsᵀ [3·D, Din] with the
@@ -47,7 +76,9 @@ export interface Unsupported { id: string; unsupported: string }
  */
 export interface MhaCall {
   id: string;
-  embedDim: number; numHeads: number; headDim: number;
+  embedDim: number;
+  numHeads: number;
+  headDim: number;
   weights: { inProj: F32Tensor; inProjBias: F32Tensor; outProj: F32Tensor };
   /** input [B, S, Din]. */
   x: F32Tensor;
@@ -63,7 +94,9 @@ const DATA_DIR = new URL('../data/conformance/', import.meta.url);
 
 /** Every case of test/data/conformance/*.json, in file order. */
 export function loadConformanceCases(): ConformanceCase[] {
-  const files = readdirSync(DATA_DIR).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(DATA_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   return files.flatMap((f) => JSON.parse(readFileSync(new URL(f, DATA_DIR), 'utf8')) as ConformanceCase[]);
 }
 
@@ -76,9 +109,11 @@ const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 /** Swaps axes 1 and 2 of a 4-D tensor: bshd ⇄ bhsd. */
 function swap12<T extends Float32Array | Float64Array>(data: T, [A, X, Y, Z]: readonly number[]): T {
   const out = new (data.constructor as new (n: number) => T)(data.length);
-  for (let a = 0; a < A; a++) for (let x = 0; x < X; x++) for (let y = 0; y < Y; y++) {
-    out.set(data.subarray(((a * X + x) * Y + y) * Z, ((a * X + x) * Y + y + 1) * Z), ((a * Y + y) * X + x) * Z);
-  }
+  for (let a = 0; a < A; a++)
+    for (let x = 0; x < X; x++)
+      for (let y = 0; y < Y; y++) {
+        out.set(data.subarray(((a * X + x) * Y + y) * Z, ((a * X + x) * Y + y + 1) * Z), ((a * Y + y) * X + x) * Z);
+      }
   return out;
 }
 
@@ -118,7 +153,12 @@ function columns(t: F32Tensor, from: number, width: number): F32Tensor {
 
 // ---------- q, k, v and the KV cache ----------
 
-interface Qkv { q: F32Tensor; k: F32Tensor; v: F32Tensor; layout: Layout }
+interface Qkv {
+  q: F32Tensor;
+  k: F32Tensor;
+  v: F32Tensor;
+  layout: Layout;
+}
 
 const toBhsd = (t: F32Tensor, layout: Layout): F32Tensor =>
   layout === 'bhsd' ? t : { data: swap12(t.data, t.shape), shape: [t.shape[0], t.shape[2], t.shape[1], t.shape[3]] };
@@ -137,13 +177,25 @@ function withPast(t: Qkv, pastK?: CaseTensor, pastV?: CaseTensor): Qkv {
 /** Sizes read back from q/k/v in their layout. */
 function sizes({ q, k, v, layout }: Qkv) {
   const [h, l] = layout === 'bshd' ? [2, 1] : [1, 2];
-  return { B: q.shape[0], Hq: q.shape[h], Hkv: k.shape[h], Sq: q.shape[l], total: k.shape[l], D: q.shape[3], Dv: v.shape[3] };
+  return {
+    B: q.shape[0],
+    Hq: q.shape[h],
+    Hkv: k.shape[h],
+    Sq: q.shape[l],
+    total: k.shape[l],
+    D: q.shape[3],
+    Dv: v.shape[3],
+  };
 }
 type Sizes = ReturnType<typeof sizes>;
 
 // ---------- masks ----------
 
-interface Term { bool: boolean; data: Float32Array | Uint8Array; shape: number[] }
+interface Term {
+  bool: boolean;
+  data: Float32Array | Uint8Array;
+  shape: number[];
+}
 
 /** An ONNX attn_mask: rank 1 becomes [1, n]; a last dim shorter than `total` is padded as masked. */
 function onnxMask(t: CaseTensor, total: number): Term {
@@ -161,7 +213,9 @@ function onnxMask(t: CaseTensor, total: number): Term {
 function lengthMask(len: number[], total: number, fill?: number): Term | undefined {
   if (len.every((l) => l >= total)) return undefined;
   const data = fill === undefined ? new Uint8Array(len.length * total) : new Float32Array(len.length * total);
-  len.forEach((l, b) => { for (let j = 0; j < total; j++) data[b * total + j] = j < l ? (fill === undefined ? 1 : 0) : (fill ?? 0); });
+  len.forEach((l, b) => {
+    for (let j = 0; j < total; j++) data[b * total + j] = j < l ? (fill === undefined ? 1 : 0) : (fill ?? 0);
+  });
   return { bool: fill === undefined, data, shape: [len.length, 1, 1, total] };
 }
 
@@ -169,9 +223,11 @@ function lengthMask(len: number[], total: number, fill?: number): Term | undefin
 function causalMask(offsets: number[], Sq: number, total: number): Term {
   const B = offsets.every((o) => o === offsets[0]) ? 1 : offsets.length;
   const data = new Uint8Array(B * Sq * total);
-  for (let b = 0; b < B; b++) for (let i = 0; i < Sq; i++) for (let j = 0; j < total; j++) {
-    data[(b * Sq + i) * total + j] = j <= i + offsets[b] ? 1 : 0;
-  }
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < Sq; i++)
+      for (let j = 0; j < total; j++) {
+        data[(b * Sq + i) * total + j] = j <= i + offsets[b] ? 1 : 0;
+      }
   return { bool: true, data, shape: [B, 1, Sq, total] };
 }
 
@@ -188,21 +244,30 @@ function causal(offsets: number[] | undefined, s: Sizes): { options: SdpaCall['o
 function windowMask(w: OnnxWindow, Sq: number, total: number): Term {
   const B = w.offsets.every((o) => o === w.offsets[0]) ? 1 : w.offsets.length;
   const data = new Uint8Array(B * Sq * total);
-  for (let b = 0; b < B; b++) for (let i = 0; i < Sq; i++) for (let j = 0; j < total; j++) {
-    const p = i + w.offsets[b];
-    data[(b * Sq + i) * total + j] = (w.left < 0 || j >= p - w.left) && (w.right < 0 || j <= p + w.right) ? 1 : 0;
-  }
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < Sq; i++)
+      for (let j = 0; j < total; j++) {
+        const p = i + w.offsets[b];
+        data[(b * Sq + i) * total + j] = (w.left < 0 || j >= p - w.left) && (w.right < 0 || j <= p + w.right) ? 1 : 0;
+      }
   return { bool: true, data, shape: [B, 1, Sq, total] };
 }
 
 /** The window as options when an alignment expresses its offsets (and agrees with causal's), else as a mask term. */
-function slidingWindow(w: OnnxWindow | undefined, s: Sizes, chosen: SdpaCall['options']): { options: SdpaCall['options']; term?: Term } {
+function slidingWindow(
+  w: OnnxWindow | undefined,
+  s: Sizes,
+  chosen: SdpaCall['options'],
+): { options: SdpaCall['options']; term?: Term } {
   if (!w) return { options: {} };
   const same = w.offsets.every((o) => o === w.offsets[0]);
-  const alignment = same && w.offsets[0] === 0 ? 'upper-left' : same && w.offsets[0] === s.total - s.Sq ? 'lower-right' : undefined;
+  const alignment =
+    same && w.offsets[0] === 0 ? 'upper-left' : same && w.offsets[0] === s.total - s.Sq ? 'lower-right' : undefined;
   const agrees = chosen.causal === undefined || (chosen.alignment ?? 'upper-left') === alignment;
   if (!alignment || !agrees) return { options: {}, term: windowMask(w, s.Sq, s.total) };
-  return { options: { window: { left: w.left, right: w.right }, ...(alignment === 'lower-right' ? { alignment } : {}) } };
+  return {
+    options: { window: { left: w.left, right: w.right }, ...(alignment === 'lower-right' ? { alignment } : {}) },
+  };
 }
 
 /** One mask from several terms: a term alone passes through; several are combined at full size. */
@@ -216,23 +281,37 @@ function combine(terms: (Term | undefined)[], s: Sizes): MaskTensor | undefined 
   const shape = [s.B, H, s.Sq, s.total];
   const data = bool ? new Uint8Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
   let e = 0;
-  for (let b = 0; b < s.B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < s.Sq; i++) for (let j = 0; j < s.total; j++) {
-    let sum = 0;
-    ts.forEach((t, n) => {
-      const x = t.data[b * strides[n].b + h * strides[n].h + i * strides[n].i + j * strides[n].j];
-      sum += t.bool ? (x ? 0 : -Infinity) : x;
-    });
-    data[e++] = bool ? (sum === 0 ? 1 : 0) : sum;
-  }
+  for (let b = 0; b < s.B; b++)
+    for (let h = 0; h < H; h++)
+      for (let i = 0; i < s.Sq; i++)
+        for (let j = 0; j < s.total; j++) {
+          let sum = 0;
+          ts.forEach((t, n) => {
+            const x = t.data[b * strides[n].b + h * strides[n].h + i * strides[n].i + j * strides[n].j];
+            sum += t.bool ? (x ? 0 : -Infinity) : x;
+          });
+          data[e++] = bool ? (sum === 0 ? 1 : 0) : sum;
+        }
   return { data, shape };
 }
 
 // ---------- per-operation mapping ----------
 
 /** A sliding window and the per-batch position offsets it is measured from. */
-interface OnnxWindow { left: number; right: number; offsets: number[] }
+interface OnnxWindow {
+  left: number;
+  right: number;
+  offsets: number[];
+}
 
-interface Mapped { qkv: Qkv; terms: (Term | undefined)[]; offsets?: number[]; window?: OnnxWindow; scale?: number; softcap?: number }
+interface Mapped {
+  qkv: Qkv;
+  terms: (Term | undefined)[];
+  offsets?: number[];
+  window?: OnnxWindow;
+  scale?: number;
+  softcap?: number;
+}
 
 const input = (c: ConformanceCase, name: string) => c.inputs.find((t) => t.name === name);
 const ints = (t: CaseTensor) => t.data.map(num);
@@ -268,14 +347,21 @@ function mapOrtMha(c: ConformanceCase): Mapped {
   const bias = biasT && f32(biasT);
   const Dq = Q.shape[2];
   const base: Qkv = {
-    q: split3d(addBias(Q, bias, 0), N), k: split3d(addBias(K, bias, Dq), N), v: split3d(addBias(V, bias, 2 * Dq), N), layout: 'bshd',
+    q: split3d(addBias(Q, bias, 0), N),
+    k: split3d(addBias(K, bias, Dq), N),
+    v: split3d(addBias(V, bias, 2 * Dq), N),
+    layout: 'bshd',
   };
   const qkv = withPast(base, input(c, 'past_key'), input(c, 'past_value'));
   const s = sizes(qkv);
   const fill = c.attributes.mask_filter_value ?? -10000;
   const kpm = input(c, 'key_padding_mask');
   const attnBias = input(c, 'attention_bias');
-  return { qkv, terms: [kpm && keyPadding(kpm, s, fill), attnBias && onnxMask(attnBias, s.total)], scale: c.attributes.scale };
+  return {
+    qkv,
+    terms: [kpm && keyPadding(kpm, s, fill), attnBias && onnxMask(attnBias, s.total)],
+    scale: c.attributes.scale,
+  };
 }
 
 /** ORT key_padding_mask: [B] valid lengths, or [B, total] 1 = attend; masked keys get `fill` added. */
@@ -294,7 +380,11 @@ function mapOrtGqa(c: ConformanceCase): Mapped | string {
   const [q, k, v] = packed
     ? [columns(Q, 0, N * H), columns(Q, N * H, Nkv * H), columns(Q, (N + Nkv) * H, Nkv * H)]
     : [Q, f32(input(c, 'key')!), f32(input(c, 'value')!)];
-  const qkv = withPast({ q: split3d(q, N), k: split3d(k, Nkv), v: split3d(v, Nkv), layout: 'bshd' }, input(c, 'past_key'), input(c, 'past_value'));
+  const qkv = withPast(
+    { q: split3d(q, N), k: split3d(k, Nkv), v: split3d(v, Nkv), layout: 'bshd' },
+    input(c, 'past_key'),
+    input(c, 'past_value'),
+  );
   const s = sizes(qkv);
   const seqlens = ints(input(c, 'seqlens_k')!);
   if (seqlens.some((l) => l + 1 !== s.total)) return 'needs per-batch KV lengths (seqlens_k + 1 ≠ past + new)';
@@ -303,13 +393,30 @@ function mapOrtGqa(c: ConformanceCase): Mapped | string {
   // local_window_size W: W keys including the query itself, i.e. a left window of W − 1.
   const W = c.attributes.local_window_size ?? -1;
   const window = W >= 0 ? { left: W - 1, right: 0, offsets } : undefined;
-  return { qkv, terms: [attnBias && onnxMask(attnBias, s.total)], offsets, window, scale: c.attributes.scale, softcap: c.attributes.softcap };
+  return {
+    qkv,
+    terms: [attnBias && onnxMask(attnBias, s.total)],
+    offsets,
+    window,
+    scale: c.attributes.scale,
+    softcap: c.attributes.softcap,
+  };
 }
 
 // ---------- assembling a call ----------
 
 const KNOWN: Record<string, string[]> = {
-  'onnx.Attention': ['q_num_heads', 'kv_num_heads', 'is_causal', 'scale', 'softcap', 'qk_matmul_output_mode', 'softmax_precision', 'left_window_size', 'right_window_size'],
+  'onnx.Attention': [
+    'q_num_heads',
+    'kv_num_heads',
+    'is_causal',
+    'scale',
+    'softcap',
+    'qk_matmul_output_mode',
+    'softmax_precision',
+    'left_window_size',
+    'right_window_size',
+  ],
   'ort.MultiHeadAttention': ['num_heads', 'mask_filter_value', 'scale'],
   'ort.GroupQueryAttention': ['num_heads', 'kv_num_heads', 'scale', 'softcap', 'local_window_size'],
 };
@@ -327,7 +434,9 @@ function whyUnsupported(c: ConformanceCase): string | undefined {
 }
 
 const expectedOf = (t: CaseTensor): Expected => ({
-  name: t.name, data: t.dtype === 'float32' ? Float32Array.from(t.data, num) : t.data.map(num), shape: [...t.dims],
+  name: t.name,
+  data: t.dtype === 'float32' ? Float32Array.from(t.data, num) : t.data.map(num),
+  shape: [...t.dims],
 });
 
 /** Maps one conformance case onto a `reference.sdpa` / `attn.sdpa` call, or says why it cannot. */
@@ -346,7 +455,12 @@ export function toSdpaCall(c: ConformanceCase): SdpaCall | Unsupported {
   if (mask) options.mask = mask;
   const [Y, ...rest] = c.outputs;
   return {
-    id: c.id, q: m.qkv.q, k: m.qkv.k, v: m.qkv.v, options, expected: expectedOf(Y),
+    id: c.id,
+    q: m.qkv.q,
+    k: m.qkv.k,
+    v: m.qkv.v,
+    options,
+    expected: expectedOf(Y),
     tolerance: { atol: c.tolerance.atol, rtol: c.tolerance.rtol },
     reshapeOutput: outputReshaper(m.qkv.layout, Y.dims.length === 3 ? 'bshd' : 'bhsd', [s.B, s.Hq, s.Sq, s.Dv]),
     ...extraOutputs(c, rest, m.qkv),
@@ -362,15 +476,23 @@ function whyNoMhaCall(c: ConformanceCase): string | undefined {
   if (unknown.length) reasons.push(`needs attributes ${unknown.join(', ')}`);
   const extra = c.inputs.filter((t) => !ORT_ATTENTION_INPUTS.includes(t.name)).map((t) => t.name);
   if (extra.length) reasons.push(`needs inputs ${extra.join(', ')}`);
-  if (c.outputs.length !== 1) reasons.push(`needs outputs ${c.outputs.slice(1).map((t) => t.name).join(', ')}`);
+  if (c.outputs.length !== 1)
+    reasons.push(
+      `needs outputs ${c.outputs
+        .slice(1)
+        .map((t) => t.name)
+        .join(', ')}`,
+    );
   if ([...c.inputs, ...c.outputs].some((t) => t.dtype === 'float16')) reasons.push('needs f16 storage');
-  if (reasons.length === 0 && input(c, 'weights')!.dims[1] / 3 > input(c, 'input')!.dims[2]) reasons.push('needs an output wider than the layer input (D > Din)');
+  if (reasons.length === 0 && input(c, 'weights')!.dims[1] / 3 > input(c, 'input')!.dims[2])
+    reasons.push('needs an output wider than the layer input (D > Din)');
   return reasons.length ? reasons.join('; ') : undefined;
 }
 
 /** Maps an ort.Attention case onto `attn.multiHeadAttention` / `reference.multiHeadAttention`. */
 export function toMhaCall(c: ConformanceCase): MhaCall | Unsupported {
-  if (c.op !== 'ort.Attention') return { id: c.id, unsupported: `needs sdpa, not a multi-head layer: ${c.op} (map it with toSdpaCall)` };
+  if (c.op !== 'ort.Attention')
+    return { id: c.id, unsupported: `needs sdpa, not a multi-head layer: ${c.op} (map it with toSdpaCall)` };
   const why = whyNoMhaCall(c);
   if (why) return { id: c.id, unsupported: why };
   const [x, w, bias] = ORT_ATTENTION_INPUTS.map((n) => f32(input(c, n)!));
@@ -381,7 +503,12 @@ export function toMhaCall(c: ConformanceCase): MhaCall | Unsupported {
   const outProj = Float32Array.from({ length: E * D }, (_, e) => Number(Math.floor(e / D) === e % D));
   const rows = sizeOf(x.shape) / E;
   return {
-    id: c.id, embedDim: E, numHeads: H, headDim: D / H, scale: c.attributes.scale, x,
+    id: c.id,
+    embedDim: E,
+    numHeads: H,
+    headDim: D / H,
+    scale: c.attributes.scale,
+    x,
     weights: { inProj: { data: inProj, shape: [D3, E] }, inProjBias: bias, outProj: { data: outProj, shape: [E, D] } },
     expected: expectedOf(c.outputs[0]),
     tolerance: { atol: c.tolerance.atol, rtol: c.tolerance.rtol },
@@ -410,16 +537,25 @@ function extraOutputs(c: ConformanceCase, outs: CaseTensor[], qkv: Qkv) {
   for (const t of outs) {
     const mode = c.attributes.qk_matmul_output_mode ?? 0;
     if (t.name === 'qk_matmul_output' && mode === 3) res.expectedWeights = expectedOf(t);
-    else if (t.name === 'qk_matmul_output') res.notCompared.push(`qk_matmul_output mode ${mode} (${['scaled scores', 'softcapped scores', 'masked scores'][mode]}): sdpa returns only softmax weights`);
-    else if (t.name === 'present_key') res.hostChecks.push({ name: t.name, actual: toBhsd(qkv.k, qkv.layout).data, expected: expectedOf(t) });
-    else if (t.name === 'present_value') res.hostChecks.push({ name: t.name, actual: toBhsd(qkv.v, qkv.layout).data, expected: expectedOf(t) });
+    else if (t.name === 'qk_matmul_output')
+      res.notCompared.push(
+        `qk_matmul_output mode ${mode} (${['scaled scores', 'softcapped scores', 'masked scores'][mode]}): sdpa returns only softmax weights`,
+      );
+    else if (t.name === 'present_key')
+      res.hostChecks.push({ name: t.name, actual: toBhsd(qkv.k, qkv.layout).data, expected: expectedOf(t) });
+    else if (t.name === 'present_value')
+      res.hostChecks.push({ name: t.name, actual: toBhsd(qkv.v, qkv.layout).data, expected: expectedOf(t) });
     else res.notCompared.push(`${t.name}: unknown output`);
   }
   return res;
 }
 
 /** numpy allclose, element by element: |a − e| ≤ atol + rtol·|e|; ±Infinity must match exactly. */
-export function allClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): { ok: boolean; detail: string } {
+export function allClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+): { ok: boolean; detail: string } {
   const r = compareArrays(actual, expected, tol.atol, tol.rtol);
   return { ok: r.ok, detail: r.ok ? '' : `${r.message} (atol ${tol.atol}, rtol ${tol.rtol})` };
 }

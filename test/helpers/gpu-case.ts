@@ -3,8 +3,16 @@ import type { AttentionContext, GpuMask, GpuTensor, ReferenceSdpaOptions } from 
 import { reference } from '../../src/index';
 import { caseData, caseOptions, type SdpaCase } from '../cases';
 
-export interface CaseOutputs { output: Float32Array; lse?: Float32Array; weights?: Float32Array }
-export interface CaseExpected { output: Float64Array; lse?: Float64Array; weights?: Float64Array }
+export interface CaseOutputs {
+  output: Float32Array;
+  lse?: Float32Array;
+  weights?: Float32Array;
+}
+export interface CaseExpected {
+  output: Float64Array;
+  lse?: Float64Array;
+  weights?: Float64Array;
+}
 
 function upload(attn: AttentionContext, c: SdpaCase) {
   const d = caseData(c);
@@ -12,7 +20,11 @@ function upload(attn: AttentionContext, c: SdpaCase) {
   const k = attn.tensor(d.k.data as Float32Array, d.k.shape);
   const v = attn.tensor(d.v.data as Float32Array, d.v.shape);
   let mask: GpuTensor | GpuMask | undefined;
-  if (d.mask) mask = d.mask.data instanceof Uint8Array ? attn.mask(d.mask.data, d.mask.shape) : attn.tensor(d.mask.data as Float32Array, d.mask.shape);
+  if (d.mask)
+    mask =
+      d.mask.data instanceof Uint8Array
+        ? attn.mask(d.mask.data, d.mask.shape)
+        : attn.tensor(d.mask.data as Float32Array, d.mask.shape);
   return { q, k, v, mask, tensors: [q, k, v, ...(mask ? [mask] : [])] };
 }
 

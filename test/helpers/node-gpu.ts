@@ -16,7 +16,9 @@ let instance: GPU | null = null;
 export async function nodeGpu(): Promise<GPU> {
   if (!instance) {
     Object.assign(globalThis, globals);
-    const toggles = process.env.NODE_GPU_DEFAULTS ? [] : ['disable-dawn-features=use_vulkan_zero_initialize_workgroup_memory_extension'];
+    const toggles = process.env.NODE_GPU_DEFAULTS
+      ? []
+      : ['disable-dawn-features=use_vulkan_zero_initialize_workgroup_memory_extension'];
     instance = create(toggles) as GPU;
   }
   return instance;

@@ -23,7 +23,12 @@ export function expectRejected(call: () => unknown, argument: string, ...fragmen
 }
 
 /** {@link expectRejected}, and `attn` took no buffer and compiled no pipeline for the call. */
-export function expectRejectedOn(attn: AttentionContext, call: () => unknown, argument: string, ...fragments: string[]): AttentionError {
+export function expectRejectedOn(
+  attn: AttentionContext,
+  call: () => unknown,
+  argument: string,
+  ...fragments: string[]
+): AttentionError {
   const before = { ...attn.stats };
   const error = expectRejected(call, argument, ...fragments);
   expect(attn.stats.liveBuffers, 'a rejected call took no buffer').toBe(before.liveBuffers);

@@ -12,7 +12,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type AttentionContext, type GpuMask, type GpuTensor } from '../../src/index';
 import {
-  allClose, isMhaCall, loadConformanceCases, toConformanceCall, type MhaCall, type SdpaCall, type Unsupported,
+  allClose,
+  isMhaCall,
+  loadConformanceCases,
+  toConformanceCall,
+  type MhaCall,
+  type SdpaCall,
+  type Unsupported,
 } from '../helpers/conformance';
 import { nodeGpu } from '../helpers/node-gpu';
 
@@ -39,16 +45,28 @@ describe('conformance (GPU, Node/Dawn)', () => {
   afterAll(() => {
     attn?.destroy();
     const supportedCount = supported.length + layers.length;
-    console.log(`conformance (gpu): ${passed.length} passed of ${supportedCount} supported (${layers.length} as multi-head layers), ${unsupported.length} unsupported: [${unsupported.map((u) => `${u.id}: ${u.unsupported}`).join(', ')}]`);
+    console.log(
+      `conformance (gpu): ${passed.length} passed of ${supportedCount} supported (${layers.length} as multi-head layers), ${unsupported.length} unsupported: [${unsupported.map((u) => `${u.id}: ${u.unsupported}`).join(', ')}]`,
+    );
   });
 
   for (const call of layers) {
     it(`${call.id} (multiHeadAttention)`, async () => {
       const made: GpuTensor[] = [];
-      const up = (t: { data: Float32Array; shape: number[] }) => { const g = attn.tensor(t.data, t.shape); made.push(g); return g; };
+      const up = (t: { data: Float32Array; shape: number[] }) => {
+        const g = attn.tensor(t.data, t.shape);
+        made.push(g);
+        return g;
+      };
       const layer = attn.multiHeadAttention({
-        embedDim: call.embedDim, numHeads: call.numHeads, headDim: call.headDim,
-        weights: { inProj: up(call.weights.inProj), inProjBias: up(call.weights.inProjBias), outProj: up(call.weights.outProj) },
+        embedDim: call.embedDim,
+        numHeads: call.numHeads,
+        headDim: call.headDim,
+        weights: {
+          inProj: up(call.weights.inProj),
+          inProjBias: up(call.weights.inProjBias),
+          outProj: up(call.weights.outProj),
+        },
       });
       try {
         const y = layer.forward(up(call.x), { scale: call.scale });
@@ -71,9 +89,13 @@ describe('conformance (GPU, Node/Dawn)', () => {
         const k = keep(attn.tensor(call.k.data, call.k.shape));
         const v = keep(attn.tensor(call.v.data, call.v.shape));
         const { mask: hostMask, returnWeights: _unused, ...rest } = call.options;
-        const mask = hostMask && keep(hostMask.data instanceof Uint8Array
-          ? attn.mask(hostMask.data, hostMask.shape)
-          : attn.tensor(hostMask.data, hostMask.shape));
+        const mask =
+          hostMask &&
+          keep(
+            hostMask.data instanceof Uint8Array
+              ? attn.mask(hostMask.data, hostMask.shape)
+              : attn.tensor(hostMask.data, hostMask.shape),
+          );
         const out = keep(attn.sdpa(q, k, v, { ...rest, returnLse: false, mask }));
         expectClose(call, await out.read());
         passed.push(call.id);

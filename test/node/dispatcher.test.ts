@@ -32,7 +32,10 @@ describe('the app’s own device and buffers', () => {
     const [q, k, v] = ['q', 'k', 'v'].map((s) => random(n, s));
     // One app buffer holding q, k and v back to back at offsets that are not multiples of 256.
     const offsets = [36, 36 + n * 4 + 12, 36 + 2 * n * 4 + 40];
-    const buffer = device.createBuffer({ size: offsets[2] + n * 4 + 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    const buffer = device.createBuffer({
+      size: offsets[2] + n * 4 + 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
     [q, k, v].forEach((data, i) => device.queue.writeBuffer(buffer, offsets[i], data));
     const [tq, tk, tv] = offsets.map((offset) => attn.wrap(buffer, shape, { offset }));
     const out = attn.sdpa(tq, tk, tv, { causal: true });
@@ -58,7 +61,7 @@ describe('caches', () => {
   it('compiles a pipeline once per (shader, entry point, overrides) and reuses it for other sizes', async () => {
     const make = (L: number) => attn.tensor(random(L * 16, `c${L}`), [1, 1, L, 16]);
     const a = make(40);
-    (await attn.sdpa(a, a, a).read());
+    await attn.sdpa(a, a, a).read();
     const after = attn.stats.pipelines;
     const b = make(70);
     await attn.sdpa(b, b, b).read();

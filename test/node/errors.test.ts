@@ -22,7 +22,6 @@ afterAll(() => {
 const zeros = (shape: number[]) => new Float32Array(shape.reduce((a, b) => a * b, 1));
 const t = (shape: number[]) => attn.tensor(zeros(shape), shape);
 
-
 describe('sdpa rejects bad input', () => {
   let q: GpuTensor, k: GpuTensor, v: GpuTensor;
   beforeAll(() => {
@@ -61,7 +60,12 @@ describe('sdpa rejects bad input', () => {
     expectRejectedOn(attn, () => attn.sdpa(q, k, v, { mask: m2 }), 'options.mask', '[7, 9, 1]');
   });
   it('mask that is not a tensor', () => {
-    expectRejectedOn(attn, () => attn.sdpa(q, k, v, { mask: new Float32Array(63) as unknown as GpuTensor }), 'options.mask', 'GpuMask');
+    expectRejectedOn(
+      attn,
+      () => attn.sdpa(q, k, v, { mask: new Float32Array(63) as unknown as GpuTensor }),
+      'options.mask',
+      'GpuMask',
+    );
   });
   it('non-finite or non-positive scale', () => {
     expectRejectedOn(attn, () => attn.sdpa(q, k, v, { scale: Number.NaN }), 'options.scale', 'NaN', '> 0');
@@ -74,16 +78,44 @@ describe('sdpa rejects bad input', () => {
   });
   it('unknown layout or alignment', () => {
     expectRejectedOn(attn, () => attn.sdpa(q, k, v, { layout: 'bsdh' as 'bshd' }), 'options.layout', "'bsdh'");
-    expectRejectedOn(attn, () => attn.sdpa(q, k, v, { causal: true, alignment: 'middle' as 'upper-left' }), 'options.alignment', "'middle'");
+    expectRejectedOn(
+      attn,
+      () => attn.sdpa(q, k, v, { causal: true, alignment: 'middle' as 'upper-left' }),
+      'options.alignment',
+      "'middle'",
+    );
   });
   it('bad window, dilation and global tokens', () => {
-    expectRejectedOn(attn, () => attn.sdpa(q, k, v, { window: { left: -2, right: 0 } }), 'options.window.left', '-2', 'integer ≥ −1');
-    expectRejectedOn(attn, () => attn.sdpa(q, k, v, { window: { left: 1, right: 0.5 } }), 'options.window.right', '0.5');
+    expectRejectedOn(
+      attn,
+      () => attn.sdpa(q, k, v, { window: { left: -2, right: 0 } }),
+      'options.window.left',
+      '-2',
+      'integer ≥ −1',
+    );
+    expectRejectedOn(
+      attn,
+      () => attn.sdpa(q, k, v, { window: { left: 1, right: 0.5 } }),
+      'options.window.right',
+      '0.5',
+    );
     expectRejectedOn(attn, () => attn.sdpa(q, k, v, { window: 3 as never }), 'options.window', '{ left, right }');
     expectRejectedOn(attn, () => attn.sdpa(q, k, v, { dilation: 0 }), 'options.dilation', 'integer ≥ 1');
     expectRejectedOn(attn, () => attn.sdpaNaive(q, k, v, { dilation: 1.5 }), 'options.dilation', '1.5');
-    expectRejectedOn(attn, () => attn.sdpa(q, k, v, { window: { left: 1, right: 1 }, globalTokens: [0, 9] }), 'options.globalTokens', '9', '0 … 8');
-    expectRejectedOn(attn, () => attn.sdpa(q, k, v, { window: { left: 1, right: 1 }, globalTokens: [2, 2] }), 'options.globalTokens', '2 twice', 'distinct');
+    expectRejectedOn(
+      attn,
+      () => attn.sdpa(q, k, v, { window: { left: 1, right: 1 }, globalTokens: [0, 9] }),
+      'options.globalTokens',
+      '9',
+      '0 … 8',
+    );
+    expectRejectedOn(
+      attn,
+      () => attn.sdpa(q, k, v, { window: { left: 1, right: 1 }, globalTokens: [2, 2] }),
+      'options.globalTokens',
+      '2 twice',
+      'distinct',
+    );
     expectRejectedOn(attn, () => attn.sdpa(q, k, v, { globalTokens: 4 as never }), 'options.globalTokens', 'an array');
   });
   it('unknown tile', () => {
@@ -120,12 +152,23 @@ describe('tensor creation rejects bad input', () => {
   it('bad shapes and data types', () => {
     expectRejectedOn(attn, () => attn.tensor(new Float32Array(0), []), 'shape', 'non-empty');
     expectRejectedOn(attn, () => attn.tensor(new Float32Array(6), [2, 3.5]), 'shape');
-    expectRejectedOn(attn, () => attn.tensor(new Float64Array(6) as unknown as Float32Array, [2, 3]), 'data', 'Float64Array');
+    expectRejectedOn(
+      attn,
+      () => attn.tensor(new Float64Array(6) as unknown as Float32Array, [2, 3]),
+      'data',
+      'Float64Array',
+    );
   });
   it('sizes past the device buffer limit', () => {
     const limit = Math.min(attn.device.limits.maxStorageBufferBindingSize, attn.device.limits.maxBufferSize);
     const huge = { length: limit / 4 + 1 } as unknown as number[];
-    expectRejectedOn(attn, () => attn.tensor(Object.assign([], huge), [limit / 4 + 1]), 'data', 'bytes', 'buffer binding limit');
+    expectRejectedOn(
+      attn,
+      () => attn.tensor(Object.assign([], huge), [limit / 4 + 1]),
+      'data',
+      'bytes',
+      'buffer binding limit',
+    );
   });
   it('wrap: offsets, sizes and usage', () => {
     const buffer = attn.device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });

@@ -43,19 +43,28 @@ const host = (data: Float32Array, shape: number[]) => ({ data, shape });
 
 /** Uploads `data` into an app buffer at a byte offset (not a multiple of the binding alignment) and wraps it. */
 function wrapAt(data: Float32Array<ArrayBuffer>, shape: number[], byteOffset: number): GpuTensor {
-  const buffer = attn.device.createBuffer({ size: byteOffset + data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+  const buffer = attn.device.createBuffer({
+    size: byteOffset + data.byteLength,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+  });
   appBuffers.push(buffer);
   attn.device.queue.writeBuffer(buffer, byteOffset, data);
   return attn.wrap(buffer, shape, { offset: byteOffset });
 }
 
-async function expectLinear(xShape: number[], N: number, withBias: boolean, offsets?: [number, number, number]): Promise<void> {
+async function expectLinear(
+  xShape: number[],
+  N: number,
+  withBias: boolean,
+  offsets?: [number, number, number],
+): Promise<void> {
   const K = xShape[xShape.length - 1];
   const name = `${xShape.join('x')} N=${N} bias=${withBias}`;
   const x = random(`${name} x`, size(xShape));
   const w = random(`${name} w`, N * K);
   const b = random(`${name} b`, N);
-  const put = (data: Float32Array<ArrayBuffer>, shape: number[], i: number) => (offsets ? wrapAt(data, shape, offsets[i]) : upload(data, shape));
+  const put = (data: Float32Array<ArrayBuffer>, shape: number[], i: number) =>
+    offsets ? wrapAt(data, shape, offsets[i]) : upload(data, shape);
   const tensors = [put(x, xShape, 0), put(w, [N, K], 1), ...(withBias ? [put(b, [N], 2)] : [])];
   const y = keep(attn.linear(tensors[0], tensors[1], tensors[2]));
   const expected = reference.linear(host(x, xShape), host(w, [N, K]), withBias ? host(b, [N]) : undefined);
@@ -65,7 +74,11 @@ async function expectLinear(xShape: number[], N: number, withBias: boolean, offs
 }
 
 describe('attn.linear vs reference.linear (M×N×K)', () => {
-  for (const [M, N, K] of [[1, 1, 1], [33, 65, 17], [257, 129, 300]]) {
+  for (const [M, N, K] of [
+    [1, 1, 1],
+    [33, 65, 17],
+    [257, 129, 300],
+  ]) {
     for (const withBias of [true, false]) {
       it(`${M}×${N}×${K}${withBias ? ' with bias' : ''}`, () => expectLinear([M, K], N, withBias));
     }
@@ -74,12 +87,16 @@ describe('attn.linear vs reference.linear (M×N×K)', () => {
     await expectLinear([3, 11, 17], 65, true);
     await expectLinear([17], 9, true);
   });
-  it('tensors wrapped at element offsets (x +3, weight +69, bias +130 elements)', () => expectLinear([33, 17], 65, true, [12, 276, 520]));
+  it('tensors wrapped at element offsets (x +3, weight +69, bias +130 elements)', () =>
+    expectLinear([33, 17], 65, true, [12, 276, 520]));
 });
 
 /** Runs encodeMatmul calls in one submission; returns what the output buffer holds. */
 async function runCalls(calls: MatmulCall[], out: GpuTensor): Promise<Float32Array> {
-  await attn.runtime.run('test matmul', calls.map((call) => encodeMatmul(attn.runtime, call)));
+  await attn.runtime.run(
+    'test matmul',
+    calls.map((call) => encodeMatmul(attn.runtime, call)),
+  );
   return out.read();
 }
 
@@ -94,24 +111,51 @@ describe('encodeMatmul head-split epilogue', () => {
   const x = random('split x', B * L * E);
   const w = random('split w', H * D * E);
   const b = random('split b', H * D);
-  const plain = reference.linear(host(x, [B, L, E]), host(w, [H * D, E]), host(b, [H * D])).data;  // = bshd [B, L, H, D]
+  const plain = reference.linear(host(x, [B, L, E]), host(w, [H * D, E]), host(b, [H * D])).data; // = bshd [B, L, H, D]
 
   it('writes bshd and bhsd (at an element offset) from one submission', async () => {
     const [xT, wT, bT] = [upload(x, [B * L, E]), upload(w, [H * D, E]), upload(b, [H * D])];
     const pad = 5;
     const out = outputTensor(2 * B * L * H * D + pad);
-    const common = { x: operandOf(xT), xStrideM: E, M: B * L, K: E, weight: operandOf(wT), N: H * D, bias: operandOf(bT) };
+    const common = {
+      x: operandOf(xT),
+      xStrideM: E,
+      M: B * L,
+      K: E,
+      weight: operandOf(wT),
+      N: H * D,
+      bias: operandOf(bT),
+    };
     const o = operandOf(out);
     const bshd = { ...o, rowsPerBatch: L, headDim: D, strideB: L * H * D, strideL: H * D, strideH: D };
-    const bhsd = { ...o, elementOffset: o.elementOffset + B * L * H * D + pad, rowsPerBatch: L, headDim: D, strideB: H * L * D, strideL: D, strideH: L * D };
-    const got = await runCalls([{ ...common, out: bshd }, { ...common, out: bhsd }], out);
+    const bhsd = {
+      ...o,
+      elementOffset: o.elementOffset + B * L * H * D + pad,
+      rowsPerBatch: L,
+      headDim: D,
+      strideB: H * L * D,
+      strideL: D,
+      strideH: L * D,
+    };
+    const got = await runCalls(
+      [
+        { ...common, out: bshd },
+        { ...common, out: bhsd },
+      ],
+      out,
+    );
     const rearranged = new Float64Array(B * L * H * D);
-    for (let i = 0; i < B; i++) for (let l = 0; l < L; l++) for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) {
-      rearranged[((i * H + h) * L + l) * D + d] = plain[((i * L + l) * H + h) * D + d];
-    }
+    for (let i = 0; i < B; i++)
+      for (let l = 0; l < L; l++)
+        for (let h = 0; h < H; h++)
+          for (let d = 0; d < D; d++) {
+            rearranged[((i * H + h) * L + l) * D + d] = plain[((i * L + l) * H + h) * D + d];
+          }
     const first = compareArrays(got.subarray(0, B * L * H * D), plain);
     expect(first.ok, `bshd: ${first.message}`).toBe(true);
-    expect([...got.subarray(B * L * H * D, B * L * H * D + pad)], 'the gap between them is untouched').toEqual(new Array(pad).fill(0));
+    expect([...got.subarray(B * L * H * D, B * L * H * D + pad)], 'the gap between them is untouched').toEqual(
+      new Array(pad).fill(0),
+    );
     const second = compareArrays(got.subarray(B * L * H * D + pad), rearranged);
     expect(second.ok, `bhsd: ${second.message}`).toBe(true);
   });
@@ -122,14 +166,25 @@ describe('encodeMatmul with a folded grid', () => {
     const [M, N, K] = [257, 129, 40];
     const x = random('fold x', M * K);
     const w = random('fold w', N * K);
-    const { maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX } = attn.device.limits;
-    const limits = { maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX, maxComputeWorkgroupsPerDimension: 4 };
+    const { maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX } =
+      attn.device.limits;
+    const limits = {
+      maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupsPerDimension: 4,
+    };
     const plan = planMatmul({ M, N, K }, limits);
     expect(plan.workgroups[1]).toBeGreaterThan(1);
-    expect(plan.workgroups[0] * plan.workgroups[1]).toBeGreaterThan(plan.tiles);  // padding workgroups return early
+    expect(plan.workgroups[0] * plan.workgroups[1]).toBeGreaterThan(plan.tiles); // padding workgroups return early
     const [xT, wT, out] = [upload(x, [M, K]), upload(w, [N, K]), outputTensor(M * N)];
     const call: MatmulCall = {
-      x: operandOf(xT), xStrideM: K, M, K, weight: operandOf(wT), N,
+      x: operandOf(xT),
+      xStrideM: K,
+      M,
+      K,
+      weight: operandOf(wT),
+      N,
       out: { ...operandOf(out), rowsPerBatch: M, headDim: N, strideB: 0, strideL: N, strideH: 0 },
     };
     await attn.runtime.run('test folded matmul', [encodeMatmul(attn.runtime, call, plan)]);
@@ -139,17 +194,24 @@ describe('encodeMatmul with a folded grid', () => {
 });
 
 /** y (bshd, [B, L, N]) with GPT-J rotation on columns [begin, end), head dims < rotDim, in float64. */
-function rotateReference(y: Float64Array, [B, L, N]: number[], D: number, rot: { rotDim: number; colBegin: number; colEnd: number; positionOffset: number; base: number }): Float64Array {
+function rotateReference(
+  y: Float64Array,
+  [B, L, N]: number[],
+  D: number,
+  rot: { rotDim: number; colBegin: number; colEnd: number; positionOffset: number; base: number },
+): Float64Array {
   const out = Float64Array.from(y);
-  for (let i = 0; i < B; i++) for (let l = 0; l < L; l++) for (let n = rot.colBegin; n < rot.colEnd; n += 2) {
-    const d = n % D;
-    if (d >= rot.rotDim) continue;
-    const angle = (l + rot.positionOffset) * rot.base ** (-d / rot.rotDim);
-    const at = (i * L + l) * N + n;
-    const [a, c] = [y[at], y[at + 1]];
-    out[at] = a * Math.cos(angle) - c * Math.sin(angle);
-    out[at + 1] = a * Math.sin(angle) + c * Math.cos(angle);
-  }
+  for (let i = 0; i < B; i++)
+    for (let l = 0; l < L; l++)
+      for (let n = rot.colBegin; n < rot.colEnd; n += 2) {
+        const d = n % D;
+        if (d >= rot.rotDim) continue;
+        const angle = (l + rot.positionOffset) * rot.base ** (-d / rot.rotDim);
+        const at = (i * L + l) * N + n;
+        const [a, c] = [y[at], y[at + 1]];
+        out[at] = a * Math.cos(angle) - c * Math.sin(angle);
+        out[at + 1] = a * Math.sin(angle) + c * Math.cos(angle);
+      }
   return out;
 }
 
@@ -169,11 +231,30 @@ describe('encodeMatmul rotary epilogue (GPT-J pairs)', () => {
       const positions = positionOffset + L + 3;
       const table = keep(rotaryTable(attn.runtime, positions, rotDim, 500));
       const out = outputTensor(B * L * N);
-      const rotary = { table: operandOf(table), positions, rotDim, colBegin: 0, colEnd: (Hq + Hkv) * D, positionOffset };
-      const got = await runCalls([{
-        x: operandOf(xT), xStrideM: E, M: B * L, K: E, weight: operandOf(wT), N, bias: operandOf(bT), rotary,
-        out: { ...operandOf(out), rowsPerBatch: L, headDim: D, strideB: L * N, strideL: N, strideH: D },
-      }], out);
+      const rotary = {
+        table: operandOf(table),
+        positions,
+        rotDim,
+        colBegin: 0,
+        colEnd: (Hq + Hkv) * D,
+        positionOffset,
+      };
+      const got = await runCalls(
+        [
+          {
+            x: operandOf(xT),
+            xStrideM: E,
+            M: B * L,
+            K: E,
+            weight: operandOf(wT),
+            N,
+            bias: operandOf(bT),
+            rotary,
+            out: { ...operandOf(out), rowsPerBatch: L, headDim: D, strideB: L * N, strideL: N, strideH: D },
+          },
+        ],
+        out,
+      );
       const expected = rotateReference(projected, [B, L, N], D, { ...rotary, base: 500 });
       const r = compareArrays(got, expected);
       expect(r.ok, r.message).toBe(true);
@@ -184,17 +265,26 @@ describe('encodeMatmul rotary epilogue (GPT-J pairs)', () => {
 
   it('refuses inconsistent rotary settings before encoding', () => {
     const o = operandOf(upload(new Float32Array(8), [8]));
-    const call: MatmulCall = { x: o, xStrideM: 2, M: 2, K: 2, weight: o, N: 4, out: { ...o, rowsPerBatch: 2, headDim: 4, strideB: 8, strideL: 4, strideH: 4 } };
+    const call: MatmulCall = {
+      x: o,
+      xStrideM: 2,
+      M: 2,
+      K: 2,
+      weight: o,
+      N: 4,
+      out: { ...o, rowsPerBatch: 2, headDim: 4, strideB: 8, strideL: 4, strideH: 4 },
+    };
     const rotary = { table: o, positions: 2, rotDim: 4, colBegin: 0, colEnd: 4, positionOffset: 0 };
     expect(() => encodeMatmul(attn.runtime, { ...call, rotary: { ...rotary, rotDim: 3 } })).toThrow(/rotDim 3/);
-    expect(() => encodeMatmul(attn.runtime, { ...call, rotary: { ...rotary, positionOffset: 1 } })).toThrow(/positions up to 3/);
+    expect(() => encodeMatmul(attn.runtime, { ...call, rotary: { ...rotary, positionOffset: 1 } })).toThrow(
+      /positions up to 3/,
+    );
     expect(() => encodeMatmul(attn.runtime, { ...call, rotary: { ...rotary, colEnd: 3 } })).toThrow(/columns \[0, 3\)/);
   });
 });
 
 describe('attn.linear rejects bad input (AttentionError naming the argument, nothing enqueued)', () => {
   const t = (shape: number[]) => upload(new Float32Array(size(shape)), shape);
-
 
   it('names x, weight and bias', async () => {
     const [x, w] = [t([4, 8]), t([3, 8])];

@@ -3,8 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { AttentionError } from '../../src/index';
 import { linearDims, MATMUL_TILES, matmulWorkgroupBytes, planMatmul, SHORT_M } from '../../src/ops/matmul-plan';
 
-const SWIFTSHADER = { maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupsPerDimension: 65535 };
-const WEBGPU_MINIMUM = { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupsPerDimension: 65535 };
+const SWIFTSHADER = {
+  maxComputeWorkgroupStorageSize: 32768,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
+const WEBGPU_MINIMUM = {
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
 
 describe('planMatmul', () => {
   it('uses 64 × 64 tiles with 32-wide K steps on a 32 KiB device, as the shader header computes', () => {
@@ -63,7 +73,14 @@ describe('linearDims', () => {
     expect(linearDims([8], [3, 8])).toEqual({ M: 1, N: 3, K: 8, outputShape: [3] });
   });
   it('names the argument at fault', () => {
-    const argumentOf = (f: () => unknown) => { try { f(); } catch (e) { return (e as AttentionError).argument; } return null; };
+    const argumentOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as AttentionError).argument;
+      }
+      return null;
+    };
     expect(argumentOf(() => linearDims([], [3, 8]))).toBe('x');
     expect(argumentOf(() => linearDims([2, 8], [3, 7]))).toBe('weight');
     expect(argumentOf(() => linearDims([2, 8], [3, 8], [4]))).toBe('bias');

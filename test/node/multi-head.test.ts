@@ -7,12 +7,30 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  AttentionError, createAttention, reference,
-  type AttentionContext, type GpuMask, type GpuTensor, type HostTensor, type MhaConfig, type MultiHeadAttention, type ReferenceMhaConfig, type RotaryOptions,
+  AttentionError,
+  createAttention,
+  reference,
+  type AttentionContext,
+  type GpuMask,
+  type GpuTensor,
+  type HostTensor,
+  type MhaConfig,
+  type MultiHeadAttention,
+  type ReferenceMhaConfig,
+  type RotaryOptions,
 } from '../../src/index';
 import { compareArrays } from '../helpers/compare';
 import { nodeGpu } from '../helpers/node-gpu';
-import { hostWeights, mhaCaseInputs, MHA_CASES, paddingMask, random, unpack, type MhaHostOptions, type MhaSizes } from '../mha-cases';
+import {
+  hostWeights,
+  mhaCaseInputs,
+  MHA_CASES,
+  paddingMask,
+  random,
+  unpack,
+  type MhaHostOptions,
+  type MhaSizes,
+} from '../mha-cases';
 
 let attn: AttentionContext;
 beforeAll(async () => {
@@ -34,7 +52,9 @@ function keep<T extends GpuTensor | GpuMask>(t: T): T {
 }
 
 const gpu = (t: HostTensor): GpuTensor | GpuMask =>
-  keep(t.data instanceof Uint8Array ? attn.mask(t.data, [...t.shape]) : attn.tensor(t.data as Float32Array, [...t.shape]));
+  keep(
+    t.data instanceof Uint8Array ? attn.mask(t.data, [...t.shape]) : attn.tensor(t.data as Float32Array, [...t.shape]),
+  );
 
 type Sizes = MhaSizes;
 
@@ -44,7 +64,11 @@ function onBoth(host: ReferenceMhaConfig): { host: ReferenceMhaConfig; device: M
   return { host, device: { ...host, weights: onGpu } as unknown as MhaConfig };
 }
 
-function configs(s: Sizes, weights: Record<string, HostTensor>, rotary?: RotaryOptions): { host: ReferenceMhaConfig; device: MhaConfig } {
+function configs(
+  s: Sizes,
+  weights: Record<string, HostTensor>,
+  rotary?: RotaryOptions,
+): { host: ReferenceMhaConfig; device: MhaConfig } {
   const sizes = { embedDim: s.E, numHeads: s.H, numKvHeads: s.Hkv, headDim: s.hd, kdim: s.kdim, vdim: s.vdim, rotary };
   return onBoth({ ...sizes, weights } as unknown as ReferenceMhaConfig);
 }
@@ -62,13 +86,23 @@ function expectClose(actual: Float32Array, expected: Float64Array, what: string)
 }
 
 /** Runs one forward on the GPU and the reference and compares output (and weights). */
-async function expectLayer(c: { host: ReferenceMhaConfig; device: MhaConfig }, x: HostTensor, options: HostOptions = {}): Promise<Float32Array> {
+async function expectLayer(
+  c: { host: ReferenceMhaConfig; device: MhaConfig },
+  x: HostTensor,
+  options: HostOptions = {},
+): Promise<Float32Array> {
   const layer = attn.multiHeadAttention(c.device);
   layers.push(layer);
-  const expected = reference.multiHeadAttention(c.host).forward(x, options as never) as ReturnType<typeof reference.sdpa>;
-  const result = layer.forward(gpu(x) as GpuTensor, gpuOptions(options) as never) as GpuTensor | { output: GpuTensor; weights: GpuTensor };
+  const expected = reference.multiHeadAttention(c.host).forward(x, options as never) as ReturnType<
+    typeof reference.sdpa
+  >;
+  const result = layer.forward(gpu(x) as GpuTensor, gpuOptions(options) as never) as
+    GpuTensor | { output: GpuTensor; weights: GpuTensor };
   if ('weights' in result) {
-    const e = expected as unknown as { output: { data: Float64Array; shape: number[] }; weights: { data: Float64Array; shape: number[] } };
+    const e = expected as unknown as {
+      output: { data: Float64Array; shape: number[] };
+      weights: { data: Float64Array; shape: number[] };
+    };
     [result.output, result.weights].forEach(keep);
     expect(result.weights.shape).toEqual(e.weights.shape);
     expectClose(await result.weights.read(), e.weights.data, 'weights');
@@ -110,7 +144,13 @@ describe('a hand-checked layer', () => {
   it('E = 2, one head, identity q/k/v/o, oBias [10, 20], x = the identity rows', async () => {
     // Scores [[1, 0], [0, 1]]/√2, so row 0 attends with p = 1/(1 + e^(−1/√2)) to token 0 and 1 − p to token 1.
     const eye = () => attn.tensor([1, 0, 0, 1], [2, 2]);
-    const weights = { q: keep(eye()), k: keep(eye()), v: keep(eye()), o: keep(eye()), oBias: keep(attn.tensor([10, 20], [2])) };
+    const weights = {
+      q: keep(eye()),
+      k: keep(eye()),
+      v: keep(eye()),
+      o: keep(eye()),
+      oBias: keep(attn.tensor([10, 20], [2])),
+    };
     const layer = attn.multiHeadAttention({ embedDim: 2, numHeads: 1, weights });
     layers.push(layer);
     const y = keep(layer.forward(keep(attn.tensor([1, 0, 0, 1], [1, 2, 2]))));
@@ -125,7 +165,10 @@ describe('rotary position embeddings in the projection epilogue', () => {
   const s = { E: 64, H: 8, Hkv: 2 };
   it('GPT-NeoX, full head dim, separate weights, cross-attention (Lk ≠ L)', async () => {
     const c = configs(s, hostWeights('neox2', s, false, true), { base: 500 });
-    await expectLayer(c, random('neox2 x', [2, 5, 64]), { key: random('neox2 k', [2, 9, 64]), value: random('neox2 v', [2, 9, 64]) });
+    await expectLayer(c, random('neox2 x', [2, 5, 64]), {
+      key: random('neox2 k', [2, 9, 64]),
+      value: random('neox2 v', [2, 9, 64]),
+    });
   });
   it('grows its table for a longer sequence and frees it on destroy', async () => {
     const c = configs(s, hostWeights('grow', s, true, false), { positionOffset: 20 });
@@ -158,13 +201,16 @@ describe('needWeights', () => {
   const s = { E: 64, H: 8, Hkv: 2 };
   const w = hostWeights('nw', s, true, true);
   const x = random('nw x', [2, 5, 64]);
-  it('per head [B, H, L, Lk], causal', () => expectLayer(configs(s, w), x, { needWeights: true, averageHeads: false, causal: true }));
+  it('per head [B, H, L, Lk], causal', () =>
+    expectLayer(configs(s, w), x, { needWeights: true, averageHeads: false, causal: true }));
   it('refuses when the score matrix cannot exist, naming options.needWeights, nothing enqueued', () => {
     const layer = attn.multiHeadAttention(configs(s, w).device);
     layers.push(layer);
     const limit = Math.min(attn.device.limits.maxStorageBufferBindingSize, attn.device.limits.maxBufferSize);
-    const L = Math.ceil(Math.sqrt(limit / 4 / 8)) + 1;  // B·H·L·L·4 bytes > limit with H = 8
-    const big = keep(attn.wrap(attn.device.createBuffer({ size: 4 * L * 64, usage: GPUBufferUsage.STORAGE }), [1, L, 64]) as GpuTensor);
+    const L = Math.ceil(Math.sqrt(limit / 4 / 8)) + 1; // B·H·L·L·4 bytes > limit with H = 8
+    const big = keep(
+      attn.wrap(attn.device.createBuffer({ size: 4 * L * 64, usage: GPUBufferUsage.STORAGE }), [1, L, 64]) as GpuTensor,
+    );
     const before = attn.stats.liveBuffers;
     expect(() => layer.forward(big, { needWeights: true })).toThrow(/^options\.needWeights: got /);
     expect(attn.stats.liveBuffers).toBe(before);
@@ -190,7 +236,11 @@ describe('what one forward issues', () => {
     layers.push(layer);
     const spy = vi.spyOn(attn.runtime, 'run');
     try {
-      keep(layer.forward(gpu(random('count x', [2, 5, 64])) as GpuTensor, { keyPaddingMask: gpu({ data: new Uint8Array(10), shape: [2, 5] }) as GpuMask }));
+      keep(
+        layer.forward(gpu(random('count x', [2, 5, 64])) as GpuTensor, {
+          keyPaddingMask: gpu({ data: new Uint8Array(10), shape: [2, 5] }) as GpuMask,
+        }),
+      );
       expect(spy).toHaveBeenCalledTimes(1);
       const labels = spy.mock.calls[0][1].map((d) => d.pipeline.label);
       expect(labels.map((l) => l.split('[')[0])).toEqual(['matmul_linear', 'sdpa_forward', 'matmul_linear']);
@@ -222,7 +272,8 @@ describe('multiHeadAttention rejects bad input with nothing enqueued', () => {
   }
   it('config: embedDim not divisible, numKvHeads not a divisor, odd rotary dim, wrong weight shape or count', () => {
     const w = configs(s, hostWeights('bad', s, false, false)).device.weights;
-    const mha = (config: Partial<MhaConfig>) => () => attn.multiHeadAttention({ embedDim: 8, numHeads: 2, weights: w, ...config } as MhaConfig);
+    const mha = (config: Partial<MhaConfig>) => () =>
+      attn.multiHeadAttention({ embedDim: 8, numHeads: 2, weights: w, ...config } as MhaConfig);
     expectRejected(mha({ numHeads: 3 }), 'config.embedDim', 'a multiple of numHeads 3');
     expectRejected(mha({ numKvHeads: 3 }), 'config.numKvHeads', 'a divisor');
     expectRejected(mha({ rotary: { dim: 3 } }), 'config.rotary.dim', 'even');
@@ -251,7 +302,11 @@ describe('multiHeadAttention rejects bad input with nothing enqueued', () => {
     } finally {
       other.destroy();
     }
-    expectRejected(() => layer.forward(x, { keyPaddingMask: floatPadding }), 'options.keyPaddingMask', 'a float tensor');
+    expectRejected(
+      () => layer.forward(x, { keyPaddingMask: floatPadding }),
+      'options.keyPaddingMask',
+      'a float tensor',
+    );
     expectRejected(() => layer.forward(x, { keyPaddingMask: longPadding }), 'options.keyPaddingMask', '[1, 4]');
     expectRejected(() => layer.forward(x, { mask: badMask }), 'options.mask');
     expectRejected(() => layer.forward(x, { key: x }), 'options.value');

@@ -4,7 +4,12 @@ import { AttentionError } from '../../src/index';
 import { localWorkgroupBytes, planNeighborhood } from '../../src/ops/neighborhood-plan';
 import type { NeighborhoodDims } from '../../src/ops/neighborhood-validate';
 
-const WEBGPU_MINIMUM = { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupsPerDimension: 65535 };
+const WEBGPU_MINIMUM = {
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
 const SWIFTSHADER = { ...WEBGPU_MINIMUM, maxComputeWorkgroupStorageSize: 32768 };
 const dims = (Y: number, X: number, D: number, Dv = D): NeighborhoodDims => ({ B: 2, Hq: 4, Hkv: 2, Y, X, D, Dv });
 
@@ -23,7 +28,13 @@ describe('planNeighborhood', () => {
   it('fits every odd kernel up to 13×13 and every head dim up to 256 on the minimum limits', () => {
     for (let ky = 1; ky <= 13; ky += 2) {
       for (let kx = 1; kx <= 13; kx += 2) {
-        for (const [D, Dv] of [[1, 1], [5, 7], [64, 64], [256, 256], [256, 3]]) {
+        for (const [D, Dv] of [
+          [1, 1],
+          [5, 7],
+          [64, 64],
+          [256, 256],
+          [256, 3],
+        ]) {
           const plan = planNeighborhood(dims(40, 40, D, Dv), [ky, kx], [1, 1], WEBGPU_MINIMUM);
           expect(plan.workgroupBytes).toBe(localWorkgroupBytes(plan.tile, [ky, kx], plan.chunkVec4));
           expect(plan.workgroupBytes).toBeLessThanOrEqual(16384);
@@ -58,7 +69,10 @@ describe('planNeighborhood', () => {
     for (const k of [1, 3, 5, 7, 9, 11, 13]) {
       for (const D of [8, 32, 64, 128, 256]) {
         for (const limits of [WEBGPU_MINIMUM, SWIFTSHADER]) {
-          for (const [map, kernel] of [[dims(64, 64, D), [k, k]], [dims(1, 4096, D), [1, k]]] as const) {
+          for (const [map, kernel] of [
+            [dims(64, 64, D), [k, k]],
+            [dims(1, 4096, D), [1, k]],
+          ] as const) {
             const { tile } = planNeighborhood(map, kernel, [1, 1], limits);
             seen.add(`${tile.y}×${tile.x}`);
           }
@@ -70,6 +84,8 @@ describe('planNeighborhood', () => {
 
   it('refuses a kernel whose smallest configuration does not fit, naming the kernel and the limit', () => {
     expect(() => planNeighborhood(dims(64, 64, 8), [33, 33], [1, 1], WEBGPU_MINIMUM)).toThrow(AttentionError);
-    expect(() => planNeighborhood(dims(64, 64, 8), [33, 33], [1, 1], WEBGPU_MINIMUM)).toThrow(/options\.kernel: got kernel 33×33.*16384 bytes/);
+    expect(() => planNeighborhood(dims(64, 64, 8), [33, 33], [1, 1], WEBGPU_MINIMUM)).toThrow(
+      /options\.kernel: got kernel 33×33.*16384 bytes/,
+    );
   });
 });

@@ -3,8 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { AttentionError } from '../../src/index';
 import { planSdpa, TILE_PREFERENCES, workgroupBytes } from '../../src/ops/sdpa-plan';
 
-const SWIFTSHADER = { maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupsPerDimension: 65535 };
-const WEBGPU_DEFAULT = { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupsPerDimension: 65535 };
+const SWIFTSHADER = {
+  maxComputeWorkgroupStorageSize: 32768,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
+const WEBGPU_DEFAULT = {
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
 const dims = (D: number, Dv = D, Lq = 1024) => ({ B: 1, Hq: 8, Hkv: 8, Lq, Lk: 1024, D, Dv });
 
 describe('planSdpa', () => {

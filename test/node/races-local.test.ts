@@ -13,23 +13,57 @@ import { specialise } from '../helpers/specialise';
 
 // 2 × 2 queries, 3 × 3 kernel, one vec4 per chunk: D = Dv = 8 run two chunks of each loop.
 const CONSTS: Record<string, string> = {
-  TILE_Y: '2u', TILE_X: '2u', KERNEL_Y: '3u', KERNEL_X: '3u', CHUNK_VEC4: '1u', WORKGROUP_SIZE: '4u',
-  HAS_RPB: 'true', IS_CAUSAL_Y: 'true', IS_CAUSAL_X: 'false',
+  TILE_Y: '2u',
+  TILE_X: '2u',
+  KERNEL_Y: '3u',
+  KERNEL_X: '3u',
+  CHUNK_VEC4: '1u',
+  WORKGROUP_SIZE: '4u',
+  HAS_RPB: 'true',
+  IS_CAUSAL_Y: 'true',
+  IS_CAUSAL_X: 'false',
 };
 
 function run(source: string) {
   const layout = shaderLayout(SHADERS.local.source, 'local_neighborhood');
   const [Y, X, D] = [4, 4, 8];
   const strides = { stride_b: Y * X * D, stride_h: Y * X * D, stride_y: X * D, stride_x: D };
-  const tensor = (prefix: string) => Object.fromEntries([[`${prefix}_offset`, 0], ...Object.entries(strides).map(([k, v]) => [`${prefix}_${k}`, v])]);
+  const tensor = (prefix: string) =>
+    Object.fromEntries([[`${prefix}_offset`, 0], ...Object.entries(strides).map(([k, v]) => [`${prefix}_${k}`, v])]);
   const uniforms = packUniforms(layout.uniform!, {
-    batch: 1, q_heads: 1, kv_group: 1, head_dim: D, value_dim: D, qk_chunks: 2, v_chunks: 2, groups_x: 4,
-    map_y: Y, map_x: X, dilation_y: 1, dilation_x: 1, kernel_y: 3, kernel_x: 3, tiles_y: 2, tiles_x: 2, scale: 0.5,
-    ...tensor('q'), ...tensor('k'), ...tensor('v'), ...tensor('o'), rpb_offset: 0,
+    batch: 1,
+    q_heads: 1,
+    kv_group: 1,
+    head_dim: D,
+    value_dim: D,
+    qk_chunks: 2,
+    v_chunks: 2,
+    groups_x: 4,
+    map_y: Y,
+    map_x: X,
+    dilation_y: 1,
+    dilation_x: 1,
+    kernel_y: 3,
+    kernel_x: 3,
+    tiles_y: 2,
+    tiles_x: 2,
+    scale: 0.5,
+    ...tensor('q'),
+    ...tensor('k'),
+    ...tensor('v'),
+    ...tensor('o'),
+    rpb_offset: 0,
   });
   const data = () => Float32Array.from({ length: Y * X * D }, (_, i) => Math.sin(i));
   const bindGroups = {
-    0: { 0: new Uint8Array(uniforms), 1: data(), 2: data(), 3: data(), 4: new Float32Array(25), 5: new Float32Array(Y * X * D) },
+    0: {
+      0: new Uint8Array(uniforms),
+      1: data(),
+      2: data(),
+      3: data(),
+      4: new Float32Array(25),
+      5: new Float32Array(Y * X * D),
+    },
   };
   return detectRaces(specialise(source, CONSTS), 'local_neighborhood', [1, 1, 1], bindGroups);
 }

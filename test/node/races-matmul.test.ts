@@ -13,21 +13,53 @@ import { specialise } from '../helpers/specialise';
 
 // 8 × 8 tiles, 4-wide K steps: 4 invocations, each loading 2 rows of X and 2 of W per step.
 const CONSTS: Record<string, string> = {
-  TILE_M: '8u', TILE_N: '8u', TILE_K: '4u', K_STRIDE: '2u', WORKGROUP_SIZE: '4u', HAS_BIAS: 'true', HAS_ROTARY: 'true',
+  TILE_M: '8u',
+  TILE_N: '8u',
+  TILE_K: '4u',
+  K_STRIDE: '2u',
+  WORKGROUP_SIZE: '4u',
+  HAS_BIAS: 'true',
+  HAS_ROTARY: 'true',
   ROTARY_HALF_SPLIT: 'true',
 };
 
 function run(source: string) {
   const layout = shaderLayout(SHADERS.matmul.source, 'matmul_linear');
-  const [M, N, K] = [8, 8, 12];  // three K steps
+  const [M, N, K] = [8, 8, 12]; // three K steps
   const uniforms = packUniforms(layout.uniform!, {
-    m: M, n: N, k: K, tiles_n: 1, tiles: 1, groups_x: 1, x_offset: 0, x_stride_m: K, w_offset: 0, bias_offset: 0,
-    o_offset: 0, rows_per_batch: 4, head_dim: 4, o_stride_b: 4 * N, o_stride_l: N, o_stride_h: 4,
-    rot_offset: 0, rot_positions: 4, rot_dim: 4, rot_col_begin: 0, rot_col_end: 8, position_offset: 0,
+    m: M,
+    n: N,
+    k: K,
+    tiles_n: 1,
+    tiles: 1,
+    groups_x: 1,
+    x_offset: 0,
+    x_stride_m: K,
+    w_offset: 0,
+    bias_offset: 0,
+    o_offset: 0,
+    rows_per_batch: 4,
+    head_dim: 4,
+    o_stride_b: 4 * N,
+    o_stride_l: N,
+    o_stride_h: 4,
+    rot_offset: 0,
+    rot_positions: 4,
+    rot_dim: 4,
+    rot_col_begin: 0,
+    rot_col_end: 8,
+    position_offset: 0,
   });
   const data = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i));
   const bindGroups = {
-    0: { 0: new Uint8Array(uniforms), 1: data(M * K), 2: data(N * K), 3: data(N), 4: data(4 * 4), 5: new Float32Array(M * N) },
+    0: {
+      0: new Uint8Array(uniforms),
+      1: data(M * K),
+      2: data(N * K),
+      3: data(N),
+      4: data(4 * 4),
+      5: new Float32Array(M * N),
+    },
   };
   return detectRaces(specialise(source, CONSTS), 'matmul_linear', [1, 1, 1], bindGroups);
 }
@@ -40,7 +72,10 @@ describe('detectRaces on matmul_linear', () => {
   });
 
   it('finds the race in a copy without the barrier between loading the tiles and reading them', () => {
-    const broken = SHADERS.matmul.source.replace(/(load_tiles\(m_start, n_start, kt \* TILE_K, tid\);\s*)workgroupBarrier\(\);/, '$1');
+    const broken = SHADERS.matmul.source.replace(
+      /(load_tiles\(m_start, n_start, kt \* TILE_K, tid\);\s*)workgroupBarrier\(\);/,
+      '$1',
+    );
     expect(broken).not.toEqual(SHADERS.matmul.source);
     const result = run(broken);
     expect(result.races.length).toBeGreaterThan(0);

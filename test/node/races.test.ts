@@ -12,9 +12,20 @@ import { SHADERS } from '../../src/shaders';
 import { specialise } from '../helpers/specialise';
 
 const CONSTS: Record<string, string> = {
-  BLOCK_Q: '8u', TILE_KV: '4u', HEAD_DIM_VEC4: '2u', VALUE_DIM_VEC4: '2u', KV_STRIDE: '3u', WORKGROUP_SIZE: '4u',
-  IS_CAUSAL: 'true', HAS_MASK: 'false', MASK_IS_BOOL: 'false', HAS_SOFTCAP: 'false', WRITE_LSE: 'true',
-  HAS_WINDOW: 'false', HAS_GLOBAL: 'false', HAS_KEY_PADDING: 'false',
+  BLOCK_Q: '8u',
+  TILE_KV: '4u',
+  HEAD_DIM_VEC4: '2u',
+  VALUE_DIM_VEC4: '2u',
+  KV_STRIDE: '3u',
+  WORKGROUP_SIZE: '4u',
+  IS_CAUSAL: 'true',
+  HAS_MASK: 'false',
+  MASK_IS_BOOL: 'false',
+  HAS_SOFTCAP: 'false',
+  WRITE_LSE: 'true',
+  HAS_WINDOW: 'false',
+  HAS_GLOBAL: 'false',
+  HAS_KEY_PADDING: 'false',
 };
 
 /** 8 queries, 16 keys, window 0/0, key 13 global: tiles 0–1 hold the band, 2 is skipped, 3 holds the global key. */
@@ -24,20 +35,60 @@ function run(source: string, consts = CONSTS) {
   const layout = shaderLayout(SHADERS.sdpa.source, 'sdpa_forward');
   const [L, Lk, D] = [8, 16, 8];
   const uniforms = packUniforms(layout.uniform!, {
-    batch: 1, q_heads: 1, kv_group: 1, q_len: L, kv_len: Lk, head_dim: D, value_dim: D, q_blocks: 1, head_dim_vec4: 2, tile_kv: 4,
-    groups_x: 1, causal_offset: 0, score_scale: 0.5, softcap_log2: 0, minus_infinity: -Infinity,
-    window_left: 0, window_right: 0, dilation: 1,
-    q_offset: 0, q_stride_b: L * D, q_stride_h: L * D, q_stride_s: D,
-    k_offset: 0, k_stride_b: Lk * D, k_stride_h: Lk * D, k_stride_s: D,
-    v_offset: 0, v_stride_b: Lk * D, v_stride_h: Lk * D, v_stride_s: D,
-    o_offset: 0, o_stride_b: L * D, o_stride_h: L * D, o_stride_s: D,
-    m_offset: 0, m_stride_b: 0, m_stride_h: 0, m_stride_q: 0, m_stride_k: 0, kp_offset: 0, kp_stride_b: 0,
+    batch: 1,
+    q_heads: 1,
+    kv_group: 1,
+    q_len: L,
+    kv_len: Lk,
+    head_dim: D,
+    value_dim: D,
+    q_blocks: 1,
+    head_dim_vec4: 2,
+    tile_kv: 4,
+    groups_x: 1,
+    causal_offset: 0,
+    score_scale: 0.5,
+    softcap_log2: 0,
+    minus_infinity: -Infinity,
+    window_left: 0,
+    window_right: 0,
+    dilation: 1,
+    q_offset: 0,
+    q_stride_b: L * D,
+    q_stride_h: L * D,
+    q_stride_s: D,
+    k_offset: 0,
+    k_stride_b: Lk * D,
+    k_stride_h: Lk * D,
+    k_stride_s: D,
+    v_offset: 0,
+    v_stride_b: Lk * D,
+    v_stride_h: Lk * D,
+    v_stride_s: D,
+    o_offset: 0,
+    o_stride_b: L * D,
+    o_stride_h: L * D,
+    o_stride_s: D,
+    m_offset: 0,
+    m_stride_b: 0,
+    m_stride_h: 0,
+    m_stride_q: 0,
+    m_stride_k: 0,
+    kp_offset: 0,
+    kp_stride_b: 0,
   });
   const data = (rows: number) => Float32Array.from({ length: rows * D }, (_, i) => Math.sin(i));
   const bindGroups = {
     0: {
-      0: new Uint8Array(uniforms), 1: data(L), 2: data(Lk), 3: data(Lk), 4: new Uint32Array(4),
-      5: new Uint32Array([1 << 13, 0, 0, 0]), 6: new Uint32Array(4), 7: new Float32Array(L * D), 8: new Float32Array(L),
+      0: new Uint8Array(uniforms),
+      1: data(L),
+      2: data(Lk),
+      3: data(Lk),
+      4: new Uint32Array(4),
+      5: new Uint32Array([1 << 13, 0, 0, 0]),
+      6: new Uint32Array(4),
+      7: new Float32Array(L * D),
+      8: new Float32Array(L),
     },
   };
   return detectRaces(specialise(source, consts), 'sdpa_forward', [1, 1, 1], bindGroups);
@@ -57,10 +108,7 @@ describe('detectRaces on sdpa_forward', () => {
   });
 
   it('finds the race in a copy without the barrier between loading K and reading it', () => {
-    const broken = SHADERS.sdpa.source.replace(
-      /(load_k_tile\(t, key_start, tid\);\s*)workgroupBarrier\(\);/,
-      '$1',
-    );
+    const broken = SHADERS.sdpa.source.replace(/(load_k_tile\(t, key_start, tid\);\s*)workgroupBarrier\(\);/, '$1');
     expect(broken).not.toEqual(SHADERS.sdpa.source);
     const result = run(broken);
     expect(result.races.length).toBeGreaterThan(0);

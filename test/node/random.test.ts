@@ -34,9 +34,21 @@ const caseArbitrary: fc.Arbitrary<SdpaCase> = fc
   })
   .map((r) => ({
     name: `random seed=${r.seed} B=${r.B} Hq=${r.Hkv * r.group} Hkv=${r.Hkv} Lq=${r.Lq} Lk=${r.Lk} D=${r.D} Dv=${r.Dv} ${r.layout} causal=${r.causal} ${r.alignment} mask=${r.mask}`,
-    B: r.B, Hq: r.Hkv * r.group, Hkv: r.Hkv, Lq: r.Lq, Lk: r.Lk, D: r.D, Dv: r.Dv,
-    layout: r.layout, causal: r.causal, alignment: r.alignment, returnLse: true,
-    mask: r.mask === 'none' ? undefined : { kind: r.mask as 'bool' | 'float', shape: [r.B, 1, r.Lq, r.Lk], fill: 'random' as const },
+    B: r.B,
+    Hq: r.Hkv * r.group,
+    Hkv: r.Hkv,
+    Lq: r.Lq,
+    Lk: r.Lk,
+    D: r.D,
+    Dv: r.Dv,
+    layout: r.layout,
+    causal: r.causal,
+    alignment: r.alignment,
+    returnLse: true,
+    mask:
+      r.mask === 'none'
+        ? undefined
+        : { kind: r.mask as 'bool' | 'float', shape: [r.B, 1, r.Lq, r.Lk], fill: 'random' as const },
   }));
 
 /** The case through the flash kernel matches the reference, output and log-sum-exp. */
@@ -66,21 +78,26 @@ const windowArbitrary: fc.Arbitrary<SdpaCase> = fc
     const globalTokens = [...new Set(r.globals.map((g) => g % r.Lk))];
     return {
       name: `random window seed=${r.seed} Lq=${r.Lq} Lk=${r.Lk} window=${r.left}/${r.right} dilation=${r.dilation} causal=${r.causal} ${r.alignment} globals=${globalTokens}`,
-      B: 1, Hq: 2, Hkv: 1, Lq: r.Lq, Lk: r.Lk, D: 16, Dv: 16, causal: r.causal, alignment: r.alignment, returnLse: true,
-      window: { left: r.left, right: r.right }, dilation: r.dilation, globalTokens,
+      B: 1,
+      Hq: 2,
+      Hkv: 1,
+      Lq: r.Lq,
+      Lk: r.Lk,
+      D: 16,
+      Dv: 16,
+      causal: r.causal,
+      alignment: r.alignment,
+      returnLse: true,
+      window: { left: r.left, right: r.right },
+      dilation: r.dilation,
+      globalTokens,
     };
   });
 
 it('flash sdpa matches the reference on random windows, dilations and global tokens', async () => {
-  await fc.assert(
-    fc.asyncProperty(windowArbitrary, matchesReference),
-    { numRuns: 20, seed: 20261124 },
-  );
+  await fc.assert(fc.asyncProperty(windowArbitrary, matchesReference), { numRuns: 20, seed: 20261124 });
 });
 
 it('flash sdpa matches the reference on random shapes and options', async () => {
-  await fc.assert(
-    fc.asyncProperty(caseArbitrary, matchesReference),
-    { numRuns: 25, seed: 20261123 },
-  );
+  await fc.assert(fc.asyncProperty(caseArbitrary, matchesReference), { numRuns: 25, seed: 20261123 });
 });

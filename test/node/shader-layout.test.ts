@@ -30,7 +30,11 @@ describe('reflected shader layouts', () => {
 
   it('packing refuses a missing or unknown member, naming it', () => {
     const { uniform } = shaderLayout(SHADERS.sdpa.source, 'sdpa_forward');
-    expect(() => packUniforms(uniform!, {})).toThrowErrorMatchingInlineSnapshot(`[Error: SdpaParams.batch has no value]`);
-    expect(() => packUniforms(uniform!, { not_a_member: 1 })).toThrowErrorMatchingInlineSnapshot(`[Error: SdpaParams has no member 'not_a_member']`);
+    expect(() => packUniforms(uniform!, {})).toThrowErrorMatchingInlineSnapshot(
+      `[Error: SdpaParams.batch has no value]`,
+    );
+    expect(() => packUniforms(uniform!, { not_a_member: 1 })).toThrowErrorMatchingInlineSnapshot(
+      `[Error: SdpaParams has no member 'not_a_member']`,
+    );
   });
 });

@@ -7,7 +7,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { reference } from '../../src/reference/index';
 import {
-  allClose, isMhaCall, loadConformanceCases, toConformanceCall, type MhaCall, type SdpaCall, type Unsupported,
+  allClose,
+  isMhaCall,
+  loadConformanceCases,
+  toConformanceCall,
+  type MhaCall,
+  type SdpaCall,
+  type Unsupported,
 } from '../helpers/conformance';
 
 const cases = loadConformanceCases();
@@ -18,7 +24,12 @@ const unsupported = mapped.filter((m): m is Unsupported => 'unsupported' in m);
 const passed: string[] = [];
 
 /** A case's layer config: packed inProj and its bias, the copying outProj, an explicit head dim. */
-const layerConfig = (m: MhaCall) => ({ embedDim: m.embedDim, numHeads: m.numHeads, headDim: m.headDim, weights: m.weights });
+const layerConfig = (m: MhaCall) => ({
+  embedDim: m.embedDim,
+  numHeads: m.numHeads,
+  headDim: m.headDim,
+  weights: m.weights,
+});
 
 describe('conformance (reference)', () => {
   it('loads all 146 cases with unique ids and a source', () => {
@@ -64,9 +75,13 @@ describe('conformance (reference)', () => {
   }
 
   afterAll(() => {
-    const partial = supported.filter((s) => s.notCompared.length).map((s) => `${s.id} (not compared: ${s.notCompared.join('; ')})`);
+    const partial = supported
+      .filter((s) => s.notCompared.length)
+      .map((s) => `${s.id} (not compared: ${s.notCompared.join('; ')})`);
     const list = unsupported.map((u) => `${u.id}: ${u.unsupported}`);
-    console.log(`conformance (reference): ${passed.length} passed (${layers.length} as multi-head layers), ${unsupported.length} unsupported: [${list.join(', ')}]`);
+    console.log(
+      `conformance (reference): ${passed.length} passed (${layers.length} as multi-head layers), ${unsupported.length} unsupported: [${list.join(', ')}]`,
+    );
     if (partial.length) console.log(`conformance (reference): outputs not compared: [${partial.join(', ')}]`);
   });
 });

@@ -42,7 +42,11 @@ describe('reference.linear rejects bad input', () => {
   const x = t([1, 2, 3], [1, 3]);
   function rejected(call: () => unknown, argument: string, fragment: string): void {
     let caught: unknown;
-    try { call(); } catch (e) { caught = e; }
+    try {
+      call();
+    } catch (e) {
+      caught = e;
+    }
     expect(caught).toBeInstanceOf(AttentionError);
     expect((caught as AttentionError).argument).toBe(argument);
     expect((caught as AttentionError).message).toContain(fragment);

@@ -14,18 +14,27 @@ import { expectRejected } from '../helpers/rejections';
 
 const t = (data: HostTensor['data'], shape: number[]): HostTensor => ({ data, shape });
 const zeros = (shape: number[]) => t(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
-const random = (shape: number[], next: () => number) => t(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => next() * 2 - 1), shape);
+const random = (shape: number[], next: () => number) =>
+  t(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => next() * 2 - 1),
+    shape,
+  );
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-12): void {
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
-    expect(Math.abs(actual[i] - expected[i]), `element ${i}: ${actual[i]} vs ${expected[i]}`).toBeLessThanOrEqual(tol * (1 + Math.abs(expected[i])));
+    expect(Math.abs(actual[i] - expected[i]), `element ${i}: ${actual[i]} vs ${expected[i]}`).toBeLessThanOrEqual(
+      tol * (1 + Math.abs(expected[i])),
+    );
   }
 }
 
 /** V = identity over L positions (Dv = L) and q = 0: output row i is the uniform distribution over i's keys. */
 function seenKeys1d(L: number, kernel: number, dilation = 1, causal = false): number[][] {
-  const v = t(Float64Array.from({ length: L * L }, (_, n) => (Math.floor(n / L) === n % L ? 1 : 0)), [1, 1, L, L]);
+  const v = t(
+    Float64Array.from({ length: L * L }, (_, n) => (Math.floor(n / L) === n % L ? 1 : 0)),
+    [1, 1, L, L],
+  );
   const out = reference.neighborhood1d(zeros([1, 1, L, 1]), zeros([1, 1, L, 1]), v, { kernel, dilation, causal });
   return Array.from({ length: L }, (_, i) => [...Array(L).keys()].filter((j) => out.data[i * L + j] > 0));
 }
@@ -84,14 +93,41 @@ describe('reference.neighborhood1d: hand-worked windows', () => {
 });
 
 describe('reference.neighborhood2d: hand-worked windows', () => {
-  it('5×6 k=3 dilation [1, 2]: the neighbourhood is the product of the two axes\' windows', () => {
+  it("5×6 k=3 dilation [1, 2]: the neighbourhood is the product of the two axes' windows", () => {
     const L = 30;
-    const v = t(Float64Array.from({ length: L * L }, (_, n) => (Math.floor(n / L) === n % L ? 1 : 0)), [1, 1, 5, 6, L]);
-    const out = reference.neighborhood2d(zeros([1, 1, 5, 6, 1]), zeros([1, 1, 5, 6, 1]), v, { kernel: 3, dilation: [1, 2] });
-    const seen = (y: number, x: number) => [...Array(L).keys()].filter((j) => out.data[(y * 6 + x) * L + j] > 0).map((j) => [Math.floor(j / 6), j % 6]);
-    expect(seen(0, 0)).toEqual([[0, 0], [0, 2], [0, 4], [1, 0], [1, 2], [1, 4], [2, 0], [2, 2], [2, 4]]);
+    const v = t(
+      Float64Array.from({ length: L * L }, (_, n) => (Math.floor(n / L) === n % L ? 1 : 0)),
+      [1, 1, 5, 6, L],
+    );
+    const out = reference.neighborhood2d(zeros([1, 1, 5, 6, 1]), zeros([1, 1, 5, 6, 1]), v, {
+      kernel: 3,
+      dilation: [1, 2],
+    });
+    const seen = (y: number, x: number) =>
+      [...Array(L).keys()].filter((j) => out.data[(y * 6 + x) * L + j] > 0).map((j) => [Math.floor(j / 6), j % 6]);
+    expect(seen(0, 0)).toEqual([
+      [0, 0],
+      [0, 2],
+      [0, 4],
+      [1, 0],
+      [1, 2],
+      [1, 4],
+      [2, 0],
+      [2, 2],
+      [2, 4],
+    ]);
     // (4, 1): rows 2, 3, 4 (shifted in from the bottom edge); columns 1, 3, 5 (dilation group 1).
-    expect(seen(4, 1)).toEqual([[2, 1], [2, 3], [2, 5], [3, 1], [3, 3], [3, 5], [4, 1], [4, 3], [4, 5]]);
+    expect(seen(4, 1)).toEqual([
+      [2, 1],
+      [2, 3],
+      [2, 5],
+      [3, 1],
+      [3, 3],
+      [3, 5],
+      [4, 1],
+      [4, 3],
+      [4, 5],
+    ]);
   });
 });
 
@@ -118,14 +154,45 @@ function inWindow(i: number, j: number, n: number, k: number, d: number, causal:
   return j >= start && (j - start) % d === 0 && (j - start) / d < k;
 }
 
-interface RandomCase { Y: number; X: number; ky: number; kx: number; dy: number; dx: number; cy: boolean; cx: boolean; B: number; Hkv: number; group: number; D: number; Dv: number; channelsLast: boolean; rpb: boolean; seed: number }
+interface RandomCase {
+  Y: number;
+  X: number;
+  ky: number;
+  kx: number;
+  dy: number;
+  dx: number;
+  cy: boolean;
+  cx: boolean;
+  B: number;
+  Hkv: number;
+  group: number;
+  D: number;
+  Dv: number;
+  channelsLast: boolean;
+  rpb: boolean;
+  seed: number;
+}
 
-const caseArbitrary: fc.Arbitrary<RandomCase> = fc.record({
-  ky: fc.constantFrom(1, 3, 5), kx: fc.constantFrom(1, 3, 5, 7), dy: fc.integer({ min: 1, max: 3 }), dx: fc.integer({ min: 1, max: 3 }),
-  extraY: fc.integer({ min: 0, max: 5 }), extraX: fc.integer({ min: 0, max: 5 }), cy: fc.boolean(), cx: fc.boolean(),
-  B: fc.integer({ min: 1, max: 2 }), Hkv: fc.integer({ min: 1, max: 2 }), group: fc.constantFrom(1, 2), D: fc.integer({ min: 1, max: 6 }), Dv: fc.integer({ min: 1, max: 5 }),
-  channelsLast: fc.boolean(), rpb: fc.boolean(), seed: fc.integer({ min: 0, max: 1e6 }),
-}).map((r) => ({ ...r, Y: r.ky * r.dy + r.extraY, X: r.kx * r.dx + r.extraX }));
+const caseArbitrary: fc.Arbitrary<RandomCase> = fc
+  .record({
+    ky: fc.constantFrom(1, 3, 5),
+    kx: fc.constantFrom(1, 3, 5, 7),
+    dy: fc.integer({ min: 1, max: 3 }),
+    dx: fc.integer({ min: 1, max: 3 }),
+    extraY: fc.integer({ min: 0, max: 5 }),
+    extraX: fc.integer({ min: 0, max: 5 }),
+    cy: fc.boolean(),
+    cx: fc.boolean(),
+    B: fc.integer({ min: 1, max: 2 }),
+    Hkv: fc.integer({ min: 1, max: 2 }),
+    group: fc.constantFrom(1, 2),
+    D: fc.integer({ min: 1, max: 6 }),
+    Dv: fc.integer({ min: 1, max: 5 }),
+    channelsLast: fc.boolean(),
+    rpb: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 1e6 }),
+  })
+  .map((r) => ({ ...r, Y: r.ky * r.dy + r.extraY, X: r.kx * r.dx + r.extraX }));
 
 /** sdpa's float mask [1, Hq, L, L] for the case: the rpb term inside the window, −∞ outside (boolean when no rpb). */
 function sdpaMask(c: RandomCase, rpb: HostTensor | undefined): HostTensor {
@@ -133,50 +200,81 @@ function sdpaMask(c: RandomCase, rpb: HostTensor | undefined): HostTensor {
   const Hq = c.Hkv * c.group;
   const heads = rpb ? Hq : 1;
   const data = rpb ? new Float64Array(heads * L * L) : new Uint8Array(L * L);
-  for (let h = 0; h < heads; h++) for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) {
-    const [iy, ix, jy, jx] = [Math.floor(i / c.X), i % c.X, Math.floor(j / c.X), j % c.X];
-    const inside = inWindow(iy, jy, c.Y, c.ky, c.dy, c.cy) && inWindow(ix, jx, c.X, c.kx, c.dx, c.cx);
-    const at = (h * L + i) * L + j;
-    if (!rpb) data[at] = inside ? 1 : 0;
-    else data[at] = inside ? Number(rpb.data[(h * (2 * c.ky - 1) + (jy - iy) / c.dy + c.ky - 1) * (2 * c.kx - 1) + (jx - ix) / c.dx + c.kx - 1]) : -Infinity;
-  }
+  for (let h = 0; h < heads; h++)
+    for (let i = 0; i < L; i++)
+      for (let j = 0; j < L; j++) {
+        const [iy, ix, jy, jx] = [Math.floor(i / c.X), i % c.X, Math.floor(j / c.X), j % c.X];
+        const inside = inWindow(iy, jy, c.Y, c.ky, c.dy, c.cy) && inWindow(ix, jx, c.X, c.kx, c.dx, c.cx);
+        const at = (h * L + i) * L + j;
+        if (!rpb) data[at] = inside ? 1 : 0;
+        else
+          data[at] = inside
+            ? Number(
+                rpb.data[
+                  (h * (2 * c.ky - 1) + (jy - iy) / c.dy + c.ky - 1) * (2 * c.kx - 1) + (jx - ix) / c.dx + c.kx - 1
+                ],
+              )
+            : -Infinity;
+      }
   return t(data, rpb ? [1, Hq, L, L] : [1, 1, L, L]);
 }
 
 describe('reference.neighborhood2d equals reference.sdpa with the neighbourhood as a mask', () => {
   it('random shapes, kernels, dilations, per-axis causal, GQA, layouts, rpb', () => {
-    fc.assert(fc.property(caseArbitrary, (c) => {
-      const next = rng(`neighborhood ${c.seed}`);
-      const Hq = c.Hkv * c.group;
-      const shape = (H: number, dim: number) => (c.channelsLast ? [c.B, c.Y, c.X, H, dim] : [c.B, H, c.Y, c.X, dim]);
-      const flat = (H: number, dim: number) => (c.channelsLast ? [c.B, c.Y * c.X, H, dim] : [c.B, H, c.Y * c.X, dim]);
-      const [q, k, v] = [random(shape(Hq, c.D), next), random(shape(c.Hkv, c.D), next), random(shape(c.Hkv, c.Dv), next)];
-      const rpb = c.rpb ? random([Hq, 2 * c.ky - 1, 2 * c.kx - 1], next) : undefined;
-      const layout = c.channelsLast ? 'byxhd' as const : 'bhyxd' as const;
-      const got = reference.neighborhood2d(q, k, v, { kernel: [c.ky, c.kx], dilation: [c.dy, c.dx], causal: [c.cy, c.cx], rpb, layout });
-      const want = reference.sdpa(t(q.data, flat(Hq, c.D)), t(k.data, flat(c.Hkv, c.D)), t(v.data, flat(c.Hkv, c.Dv)),
-        { mask: sdpaMask(c, rpb), layout: c.channelsLast ? 'bshd' : 'bhsd' });
-      expect(got.shape).toEqual(shape(Hq, c.Dv));
-      expectClose(got.data, want.data, 1e-10);
-    }), { numRuns: 60, seed: 4242 });
+    fc.assert(
+      fc.property(caseArbitrary, (c) => {
+        const next = rng(`neighborhood ${c.seed}`);
+        const Hq = c.Hkv * c.group;
+        const shape = (H: number, dim: number) => (c.channelsLast ? [c.B, c.Y, c.X, H, dim] : [c.B, H, c.Y, c.X, dim]);
+        const flat = (H: number, dim: number) => (c.channelsLast ? [c.B, c.Y * c.X, H, dim] : [c.B, H, c.Y * c.X, dim]);
+        const [q, k, v] = [
+          random(shape(Hq, c.D), next),
+          random(shape(c.Hkv, c.D), next),
+          random(shape(c.Hkv, c.Dv), next),
+        ];
+        const rpb = c.rpb ? random([Hq, 2 * c.ky - 1, 2 * c.kx - 1], next) : undefined;
+        const layout = c.channelsLast ? ('byxhd' as const) : ('bhyxd' as const);
+        const got = reference.neighborhood2d(q, k, v, {
+          kernel: [c.ky, c.kx],
+          dilation: [c.dy, c.dx],
+          causal: [c.cy, c.cx],
+          rpb,
+          layout,
+        });
+        const want = reference.sdpa(
+          t(q.data, flat(Hq, c.D)),
+          t(k.data, flat(c.Hkv, c.D)),
+          t(v.data, flat(c.Hkv, c.Dv)),
+          { mask: sdpaMask(c, rpb), layout: c.channelsLast ? 'bshd' : 'bhsd' },
+        );
+        expect(got.shape).toEqual(shape(Hq, c.Dv));
+        expectClose(got.data, want.data, 1e-10);
+      }),
+      { numRuns: 60, seed: 4242 },
+    );
   });
 
   it('1-D is 2-D with Y = 1 (both layouts)', () => {
     const next = rng('1d vs 2d');
     for (const [layout1, layout2, shape1, shape2] of [
-      ['bhsd', 'bhyxd', [2, 2, 11, 3], [2, 2, 1, 11, 3]], ['bshd', 'byxhd', [2, 11, 2, 3], [2, 1, 11, 2, 3]],
+      ['bhsd', 'bhyxd', [2, 2, 11, 3], [2, 2, 1, 11, 3]],
+      ['bshd', 'byxhd', [2, 11, 2, 3], [2, 1, 11, 2, 3]],
     ] as const) {
       const [q, k, v] = [random([...shape1], next), random([...shape1], next), random([...shape1], next)];
       const rpb = random([2, 9], next);
       const one = reference.neighborhood1d(q, k, v, { kernel: 5, dilation: 2, causal: true, rpb, layout: layout1 });
-      const two = reference.neighborhood2d(t(q.data, [...shape2]), t(k.data, [...shape2]), t(v.data, [...shape2]),
-        { kernel: [1, 5], dilation: [1, 2], causal: [false, true], rpb: t(rpb.data, [2, 1, 9]), layout: layout2 });
+      const two = reference.neighborhood2d(t(q.data, [...shape2]), t(k.data, [...shape2]), t(v.data, [...shape2]), {
+        kernel: [1, 5],
+        dilation: [1, 2],
+        causal: [false, true],
+        rpb: t(rpb.data, [2, 1, 9]),
+        layout: layout2,
+      });
       expect(one.shape).toEqual([...shape1]);
       expectClose(one.data, two.data, 0);
     }
   });
 });
-
 
 describe('neighbourhood validation (shared with the GPU ops)', () => {
   const q = zeros([1, 4, 5, 6, 8]);
@@ -186,15 +284,35 @@ describe('neighbourhood validation (shared with the GPU ops)', () => {
   const n1 = reference.neighborhood1d;
 
   it('shapes: rank, batch, map, head dim, heads', () => {
-    expectRejected(() => n2(zeros([4, 5, 6, 8]), k, v, { kernel: 3 }), 'q', '[4, 5, 6, 8]', '5 positive integers', 'bhyxd');
+    expectRejected(
+      () => n2(zeros([4, 5, 6, 8]), k, v, { kernel: 3 }),
+      'q',
+      '[4, 5, 6, 8]',
+      '5 positive integers',
+      'bhyxd',
+    );
     expectRejected(() => n2(q, zeros([2, 2, 5, 6, 8]), v, { kernel: 3 }), 'k', 'batch 2', 'batch 1');
     expectRejected(() => n2(q, zeros([1, 2, 5, 7, 8]), v, { kernel: 3 }), 'k', 'map 5×7', 'map 5×6');
     expectRejected(() => n2(q, k, zeros([1, 2, 4, 6, 3]), { kernel: 3 }), 'v', 'map 4×6');
     expectRejected(() => n2(q, zeros([1, 2, 5, 6, 4]), v, { kernel: 3 }), 'k', 'head dim 4', 'head dim 8');
     expectRejected(() => n2(q, k, zeros([1, 1, 5, 6, 3]), { kernel: 3 }), 'v', '1 heads', '2 heads');
-    expectRejected(() => n2(q, zeros([1, 3, 5, 6, 8]), zeros([1, 3, 5, 6, 3]), { kernel: 3 }), 'k', '3 kv heads for 4 query heads');
-    expectRejected(() => n1(zeros([1, 2, 9, 4]), zeros([1, 2, 8, 4]), zeros([1, 2, 8, 4]), { kernel: 3 }), 'k', 'length 8', 'length 9');
-    expectRejected(() => n2(t([1, 2], [1, 1, 1, 1, 1]), t([1], [1, 1, 1, 1, 1]), t([1], [1, 1, 1, 1, 1]), { kernel: 1 }), 'q.data', '2 elements', '1 elements');
+    expectRejected(
+      () => n2(q, zeros([1, 3, 5, 6, 8]), zeros([1, 3, 5, 6, 3]), { kernel: 3 }),
+      'k',
+      '3 kv heads for 4 query heads',
+    );
+    expectRejected(
+      () => n1(zeros([1, 2, 9, 4]), zeros([1, 2, 8, 4]), zeros([1, 2, 8, 4]), { kernel: 3 }),
+      'k',
+      'length 8',
+      'length 9',
+    );
+    expectRejected(
+      () => n2(t([1, 2], [1, 1, 1, 1, 1]), t([1], [1, 1, 1, 1, 1]), t([1], [1, 1, 1, 1, 1]), { kernel: 1 }),
+      'q.data',
+      '2 elements',
+      '1 elements',
+    );
   });
 
   it('kernel: odd, positive, integer, fits the axis with its dilation', () => {
@@ -203,39 +321,105 @@ describe('neighbourhood validation (shared with the GPU ops)', () => {
     expectRejected(() => n2(q, k, v, { kernel: 2.5 }), 'options.kernel', '2.5');
     expectRejected(() => n2(q, k, v, { kernel: [3, 2] }), 'options.kernel', '[3, 2]', '[y, x]');
     expectRejected(() => n2(q, k, v, {} as { kernel: number }), 'options.kernel', 'undefined');
-    expectRejected(() => n2(q, k, v, { kernel: 7 }), 'options.kernel', 'y axis of length 5', 'dilation 1', 'kernel·dilation ≤ 5');
-    expectRejected(() => n2(q, k, v, { kernel: 3, dilation: [1, 3] }), 'options.kernel', 'x axis of length 6', 'dilation 3', '= 9');
-    expectRejected(() => n1(zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), { kernel: 5, dilation: 2 }), 'options.kernel', 'sequence of length 9', 'dilation 2');
-    expectRejected(() => n1(zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), { kernel: [3, 3] as unknown as number }), 'options.kernel', '[3, 3]');
+    expectRejected(
+      () => n2(q, k, v, { kernel: 7 }),
+      'options.kernel',
+      'y axis of length 5',
+      'dilation 1',
+      'kernel·dilation ≤ 5',
+    );
+    expectRejected(
+      () => n2(q, k, v, { kernel: 3, dilation: [1, 3] }),
+      'options.kernel',
+      'x axis of length 6',
+      'dilation 3',
+      '= 9',
+    );
+    expectRejected(
+      () => n1(zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), { kernel: 5, dilation: 2 }),
+      'options.kernel',
+      'sequence of length 9',
+      'dilation 2',
+    );
+    expectRejected(
+      () => n1(zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), { kernel: [3, 3] as unknown as number }),
+      'options.kernel',
+      '[3, 3]',
+    );
   });
 
   it('dilation, causal, scale, layout, options', () => {
     expectRejected(() => n2(q, k, v, { kernel: 3, dilation: 0 }), 'options.dilation', '0', 'integer ≥ 1');
     expectRejected(() => n2(q, k, v, { kernel: 3, dilation: 1.5 }), 'options.dilation', '1.5');
-    expectRejected(() => n2(q, k, v, { kernel: 3, causal: 'yes' as unknown as boolean }), 'options.causal', "'yes'", 'true or false');
+    expectRejected(
+      () => n2(q, k, v, { kernel: 3, causal: 'yes' as unknown as boolean }),
+      'options.causal',
+      "'yes'",
+      'true or false',
+    );
     expectRejected(() => n2(q, k, v, { kernel: 3, causal: [true] as unknown as boolean }), 'options.causal', '[true]');
     expectRejected(() => n2(q, k, v, { kernel: 3, scale: 0 }), 'options.scale', '0', '> 0');
     expectRejected(() => n2(q, k, v, { kernel: 3, scale: Number.NaN }), 'options.scale', 'NaN');
-    expectRejected(() => n2(q, k, v, { kernel: 3, layout: 'bhsd' as 'bhyxd' }), 'options.layout', "'bhsd'", "'bhyxd', 'byxhd'");
-    expectRejected(() => n1(zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), { kernel: 3, layout: 'bhyxd' as 'bhsd' }), 'options.layout', "'bhsd', 'bshd'");
+    expectRejected(
+      () => n2(q, k, v, { kernel: 3, layout: 'bhsd' as 'bhyxd' }),
+      'options.layout',
+      "'bhsd'",
+      "'bhyxd', 'byxhd'",
+    );
+    expectRejected(
+      () => n1(zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), zeros([1, 1, 9, 2]), { kernel: 3, layout: 'bhyxd' as 'bhsd' }),
+      'options.layout',
+      "'bhsd', 'bshd'",
+    );
     expectRejected(() => n2(q, k, v, undefined as unknown as { kernel: number }), 'options', 'undefined', 'kernel');
   });
 
   it('rpb: the expected shape is in the message', () => {
-    expectRejected(() => n2(q, k, v, { kernel: 3, rpb: zeros([4, 3, 3]) }), 'options.rpb', 'got shape [4, 3, 3]', 'expected shape [4, 5, 5]');
-    expectRejected(() => n2(q, k, v, { kernel: [3, 5], rpb: zeros([4, 5, 5]) }), 'options.rpb', 'expected shape [4, 5, 9]');
-    expectRejected(() => n1(zeros([1, 2, 9, 2]), zeros([1, 2, 9, 2]), zeros([1, 2, 9, 2]), { kernel: 3, rpb: zeros([2, 3]) }), 'options.rpb', 'expected shape [2, 5]');
-    expectRejected(() => n2(q, k, v, { kernel: 3, rpb: [1, 2] as unknown as HostTensor }), 'options.rpb', 'host tensor');
+    expectRejected(
+      () => n2(q, k, v, { kernel: 3, rpb: zeros([4, 3, 3]) }),
+      'options.rpb',
+      'got shape [4, 3, 3]',
+      'expected shape [4, 5, 5]',
+    );
+    expectRejected(
+      () => n2(q, k, v, { kernel: [3, 5], rpb: zeros([4, 5, 5]) }),
+      'options.rpb',
+      'expected shape [4, 5, 9]',
+    );
+    expectRejected(
+      () => n1(zeros([1, 2, 9, 2]), zeros([1, 2, 9, 2]), zeros([1, 2, 9, 2]), { kernel: 3, rpb: zeros([2, 3]) }),
+      'options.rpb',
+      'expected shape [2, 5]',
+    );
+    expectRejected(
+      () => n2(q, k, v, { kernel: 3, rpb: [1, 2] as unknown as HostTensor }),
+      'options.rpb',
+      'host tensor',
+    );
   });
 
   it('resolves a 1-D call to the 2-D form', () => {
-    const r = validateNeighborhood(1, { q: [1, 9, 2, 8], k: [1, 9, 1, 8], v: [1, 9, 1, 4] }, { kernel: 3, layout: 'bshd' });
+    const r = validateNeighborhood(
+      1,
+      { q: [1, 9, 2, 8], k: [1, 9, 1, 8], v: [1, 9, 1, 4] },
+      { kernel: 3, layout: 'bshd' },
+    );
     expect(r.dims).toEqual({ B: 1, Hq: 2, Hkv: 1, Y: 1, X: 9, D: 8, Dv: 4 });
     expect(r.options.layout).toBe('byxhd');
     expect(r.outputShape).toEqual([1, 9, 2, 4]);
-    const s = validateNeighborhood(1, { q: [1, 2, 9, 8], k: [1, 1, 9, 8], v: [1, 1, 9, 4] }, { kernel: 3, dilation: 2, causal: true });
+    const s = validateNeighborhood(
+      1,
+      { q: [1, 2, 9, 8], k: [1, 1, 9, 8], v: [1, 1, 9, 4] },
+      { kernel: 3, dilation: 2, causal: true },
+    );
     expect(s.dims).toEqual({ B: 1, Hq: 2, Hkv: 1, Y: 1, X: 9, D: 8, Dv: 4 });
-    expect(s.options).toEqual({ kernel: [1, 3], dilation: [1, 2], causal: [false, true], scale: 1 / Math.sqrt(8), layout: 'bhyxd' });
+    expect(s.options).toEqual({
+      kernel: [1, 3],
+      dilation: [1, 2],
+      causal: [false, true],
+      scale: 1 / Math.sqrt(8),
+      layout: 'bhyxd',
+    });
     expect(s.outputShape).toEqual([1, 2, 9, 4]);
   });
 });

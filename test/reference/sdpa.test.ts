@@ -18,7 +18,10 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
     if (!Number.isFinite(expected[i])) expect(actual[i], `element ${i}`).toBe(expected[i]);
-    else expect(Math.abs(actual[i] - expected[i]), `element ${i}: ${actual[i]} vs ${expected[i]}`).toBeLessThanOrEqual(tol * (1 + Math.abs(expected[i])));
+    else
+      expect(Math.abs(actual[i] - expected[i]), `element ${i}: ${actual[i]} vs ${expected[i]}`).toBeLessThanOrEqual(
+        tol * (1 + Math.abs(expected[i])),
+      );
   }
 }
 
@@ -89,7 +92,10 @@ describe('reference.sdpa: hand-worked cases', () => {
 
   it('a fully masked row outputs zeros, lse −Infinity and zero weights (bool and float)', () => {
     const v = t([1, 2, 4, -1, -2, -4], [1, 1, 3, 2]);
-    for (const mask of [t(new Uint8Array([1, 1, 0, 0, 0, 0]), [2, 3]), t([0, 0, -Infinity, -Infinity, -Infinity, -Infinity], [2, 3])]) {
+    for (const mask of [
+      t(new Uint8Array([1, 1, 0, 0, 0, 0]), [2, 3]),
+      t([0, 0, -Infinity, -Infinity, -Infinity, -Infinity], [2, 3]),
+    ]) {
       const r = sdpa(qz(2), k3, v, { mask, returnLse: true, returnWeights: true });
       expectClose(r.output.data, [2.5, 0.5, 0, 0]);
       expectClose(r.lse.data, [Math.log(2), -Infinity]);
@@ -130,16 +136,35 @@ describe('reference.sdpa: hand-worked cases', () => {
 // ---------- properties ----------
 
 interface Problem {
-  B: number; Hkv: number; group: number; Lq: number; Lk: number; D: number; Dv: number;
-  seed: number; amp: number; causal: boolean; lowerRight: boolean; masked: boolean;
+  B: number;
+  Hkv: number;
+  group: number;
+  Lq: number;
+  Lk: number;
+  D: number;
+  Dv: number;
+  seed: number;
+  amp: number;
+  causal: boolean;
+  lowerRight: boolean;
+  masked: boolean;
 }
 
-const problem = (amp: fc.Arbitrary<number> = fc.constant(1)) => fc.record({
-  B: fc.integer({ min: 1, max: 2 }), Hkv: fc.integer({ min: 1, max: 2 }), group: fc.integer({ min: 1, max: 3 }),
-  Lq: fc.integer({ min: 1, max: 5 }), Lk: fc.integer({ min: 1, max: 6 }),
-  D: fc.integer({ min: 1, max: 4 }), Dv: fc.integer({ min: 1, max: 4 }),
-  seed: fc.integer(), amp, causal: fc.boolean(), lowerRight: fc.boolean(), masked: fc.boolean(),
-});
+const problem = (amp: fc.Arbitrary<number> = fc.constant(1)) =>
+  fc.record({
+    B: fc.integer({ min: 1, max: 2 }),
+    Hkv: fc.integer({ min: 1, max: 2 }),
+    group: fc.integer({ min: 1, max: 3 }),
+    Lq: fc.integer({ min: 1, max: 5 }),
+    Lk: fc.integer({ min: 1, max: 6 }),
+    D: fc.integer({ min: 1, max: 4 }),
+    Dv: fc.integer({ min: 1, max: 4 }),
+    seed: fc.integer(),
+    amp,
+    causal: fc.boolean(),
+    lowerRight: fc.boolean(),
+    masked: fc.boolean(),
+  });
 
 function random(n: number, next: () => number, amp = 1): Float64Array {
   return Float64Array.from({ length: n }, () => (next() * 2 - 1) * amp);
@@ -154,7 +179,11 @@ function build(p: Problem): { q: HostTensor; k: HostTensor; v: HostTensor; optio
   const k = t([...random(p.B * p.Hkv * p.Lk * p.D, next, p.amp)], [p.B, p.Hkv, p.Lk, p.D]);
   const v = t([...random(p.B * p.Hkv * p.Lk * p.Dv, next)], [p.B, p.Hkv, p.Lk, p.Dv]);
   const options: PlainOptions = { causal: p.causal, alignment: p.lowerRight ? 'lower-right' : 'upper-left' };
-  if (p.masked) options.mask = t(Uint8Array.from({ length: p.B * p.Lq * p.Lk }, () => (next() < 0.7 ? 1 : 0)), [p.B, 1, p.Lq, p.Lk]);
+  if (p.masked)
+    options.mask = t(
+      Uint8Array.from({ length: p.B * p.Lq * p.Lk }, () => (next() < 0.7 ? 1 : 0)),
+      [p.B, 1, p.Lq, p.Lk],
+    );
   return { q, k, v, options, Hq };
 }
 
@@ -166,7 +195,10 @@ function naiveLogits(x: ReturnType<typeof build>, p: Problem, b: number, h: numb
     const maskOk = !x.options.mask || x.options.mask.data[(b * p.Lq + i) * p.Lk + j] === 1;
     if (!maskOk || (p.causal && j > i + offset)) return -Infinity;
     let s = 0;
-    for (let d = 0; d < p.D; d++) s += Number(x.q.data[((b * x.Hq + h) * p.Lq + i) * p.D + d]) * Number(x.k.data[((b * p.Hkv + g) * p.Lk + j) * p.D + d]);
+    for (let d = 0; d < p.D; d++)
+      s +=
+        Number(x.q.data[((b * x.Hq + h) * p.Lq + i) * p.D + d]) *
+        Number(x.k.data[((b * p.Hkv + g) * p.Lk + j) * p.D + d]);
     return s / Math.sqrt(p.D);
   });
 }
@@ -175,9 +207,12 @@ function naiveLogits(x: ReturnType<typeof build>, p: Problem, b: number, h: numb
 function swap12(x: HostTensor): HostTensor {
   const [A, X, Y, Z] = x.shape;
   const out = new Float64Array(x.data.length);
-  for (let a = 0; a < A; a++) for (let i = 0; i < X; i++) for (let j = 0; j < Y; j++) for (let z = 0; z < Z; z++) {
-    out[((a * Y + j) * X + i) * Z + z] = Number(x.data[((a * X + i) * Y + j) * Z + z]);
-  }
+  for (let a = 0; a < A; a++)
+    for (let i = 0; i < X; i++)
+      for (let j = 0; j < Y; j++)
+        for (let z = 0; z < Z; z++) {
+          out[((a * Y + j) * X + i) * Z + z] = Number(x.data[((a * X + i) * Y + j) * Z + z]);
+        }
   return { data: out, shape: [A, Y, X, Z] };
 }
 
@@ -185,7 +220,8 @@ function swap12(x: HostTensor): HostTensor {
 function permuteLast(x: HostTensor, perm: number[]): HostTensor {
   const n = perm.length;
   const out = new Uint8Array(x.data.length);
-  for (let r = 0; r < x.data.length / n; r++) for (let j = 0; j < n; j++) out[r * n + j] = Number(x.data[r * n + perm[j]]);
+  for (let r = 0; r < x.data.length / n; r++)
+    for (let j = 0; j < n; j++) out[r * n + j] = Number(x.data[r * n + perm[j]]);
   return { data: out, shape: [...x.shape] };
 }
 
@@ -193,76 +229,102 @@ function permuteLast(x: HostTensor, perm: number[]): HostTensor {
 function permuteAxis2(x: HostTensor, perm: number[]): HostTensor {
   const [A, X, Y, Z] = x.shape;
   const out = new Float64Array(x.data.length);
-  for (let a = 0; a < A * X; a++) for (let j = 0; j < Y; j++) for (let z = 0; z < Z; z++) {
-    out[(a * Y + j) * Z + z] = Number(x.data[(a * Y + perm[j]) * Z + z]);
-  }
+  for (let a = 0; a < A * X; a++)
+    for (let j = 0; j < Y; j++)
+      for (let z = 0; z < Z; z++) {
+        out[(a * Y + j) * Z + z] = Number(x.data[(a * Y + perm[j]) * Z + z]);
+      }
   return { data: out, shape: [...x.shape] };
 }
 
 describe('reference.sdpa: properties', () => {
   it('weights rows sum to 1 (0 for a row with no key), and lse = log Σ exp(logits)', () => {
-    fc.assert(fc.property(problem(fc.double({ min: 0.1, max: 4, noNaN: true })), (p) => {
-      const x = build(p);
-      const r = sdpa(x.q, x.k, x.v, { ...x.options, returnLse: true, returnWeights: true });
-      for (let b = 0; b < p.B; b++) for (let h = 0; h < x.Hq; h++) for (let i = 0; i < p.Lq; i++) {
-        const row = (b * x.Hq + h) * p.Lq + i;
-        const logits = naiveLogits(x, p, b, h, i);
-        const live = logits.some((l) => l > -Infinity);
-        const sum = r.weights.data.slice(row * p.Lk, (row + 1) * p.Lk).reduce((a, w) => a + w, 0);
-        expect(sum).toBeCloseTo(live ? 1 : 0, 12);
-        const naive = Math.log(logits.reduce((a, l) => a + Math.exp(l), 0));
-        if (live) expect(r.lse.data[row]).toBeCloseTo(naive, 12);
-        else expect(r.lse.data[row]).toBe(-Infinity);
-      }
-    }));
+    fc.assert(
+      fc.property(problem(fc.double({ min: 0.1, max: 4, noNaN: true })), (p) => {
+        const x = build(p);
+        const r = sdpa(x.q, x.k, x.v, { ...x.options, returnLse: true, returnWeights: true });
+        for (let b = 0; b < p.B; b++)
+          for (let h = 0; h < x.Hq; h++)
+            for (let i = 0; i < p.Lq; i++) {
+              const row = (b * x.Hq + h) * p.Lq + i;
+              const logits = naiveLogits(x, p, b, h, i);
+              const live = logits.some((l) => l > -Infinity);
+              const sum = r.weights.data.slice(row * p.Lk, (row + 1) * p.Lk).reduce((a, w) => a + w, 0);
+              expect(sum).toBeCloseTo(live ? 1 : 0, 12);
+              const naive = Math.log(logits.reduce((a, l) => a + Math.exp(l), 0));
+              if (live) expect(r.lse.data[row]).toBeCloseTo(naive, 12);
+              else expect(r.lse.data[row]).toBe(-Infinity);
+            }
+      }),
+    );
   });
 
   it('permuting keys and values together (and the mask columns) leaves the output unchanged', () => {
-    fc.assert(fc.property(problem().chain((p) => fc.tuple(fc.constant({ ...p, causal: false }), fc.shuffledSubarray([...Array(p.Lk).keys()], { minLength: p.Lk, maxLength: p.Lk }))), ([p, perm]) => {
-      const x = build(p);
-      const permutedMask = x.options.mask && permuteLast(x.options.mask, perm);
-      const base = sdpa(x.q, x.k, x.v, x.options);
-      const moved = sdpa(x.q, permuteAxis2(x.k, perm), permuteAxis2(x.v, perm), { ...x.options, mask: permutedMask });
-      expectClose(moved.data, base.data, 1e-12);
-    }));
+    fc.assert(
+      fc.property(
+        problem().chain((p) =>
+          fc.tuple(
+            fc.constant({ ...p, causal: false }),
+            fc.shuffledSubarray([...Array(p.Lk).keys()], { minLength: p.Lk, maxLength: p.Lk }),
+          ),
+        ),
+        ([p, perm]) => {
+          const x = build(p);
+          const permutedMask = x.options.mask && permuteLast(x.options.mask, perm);
+          const base = sdpa(x.q, x.k, x.v, x.options);
+          const moved = sdpa(x.q, permuteAxis2(x.k, perm), permuteAxis2(x.v, perm), {
+            ...x.options,
+            mask: permutedMask,
+          });
+          expectClose(moved.data, base.data, 1e-12);
+        },
+      ),
+    );
   });
 
   it('GQA equals repeating each kv head Hq/Hkv times', () => {
-    fc.assert(fc.property(problem(), (p) => {
-      const x = build(p);
-      const repeat = (y: HostTensor): HostTensor => {
-        const [B, H, L, D] = y.shape;
-        const out: number[] = [];
-        for (let b = 0; b < B; b++) for (let h = 0; h < H * p.group; h++) {
-          const src = (b * H + Math.floor(h / p.group)) * L * D;
-          for (let e = 0; e < L * D; e++) out.push(Number(y.data[src + e]));
-        }
-        return t(out, [B, H * p.group, L, D]);
-      };
-      expectClose(sdpa(x.q, repeat(x.k), repeat(x.v), x.options).data, sdpa(x.q, x.k, x.v, x.options).data, 1e-14);
-    }));
+    fc.assert(
+      fc.property(problem(), (p) => {
+        const x = build(p);
+        const repeat = (y: HostTensor): HostTensor => {
+          const [B, H, L, D] = y.shape;
+          const out: number[] = [];
+          for (let b = 0; b < B; b++)
+            for (let h = 0; h < H * p.group; h++) {
+              const src = (b * H + Math.floor(h / p.group)) * L * D;
+              for (let e = 0; e < L * D; e++) out.push(Number(y.data[src + e]));
+            }
+          return t(out, [B, H * p.group, L, D]);
+        };
+        expectClose(sdpa(x.q, repeat(x.k), repeat(x.v), x.options).data, sdpa(x.q, x.k, x.v, x.options).data, 1e-14);
+      }),
+    );
   });
 
   it('layout bshd equals bhsd with the inputs and the output transposed', () => {
-    fc.assert(fc.property(problem(), (p) => {
-      const x = build(p);
-      const bhsd = sdpa(x.q, x.k, x.v, x.options);
-      const bshd = sdpa(swap12(x.q), swap12(x.k), swap12(x.v), { ...x.options, layout: 'bshd' as Layout });
-      expect(bshd.shape).toEqual([p.B, p.Lq, x.Hq, p.Dv]);
-      expectClose(bshd.data, swap12(bhsd).data, 0);
-    }));
+    fc.assert(
+      fc.property(problem(), (p) => {
+        const x = build(p);
+        const bhsd = sdpa(x.q, x.k, x.v, x.options);
+        const bshd = sdpa(swap12(x.q), swap12(x.k), swap12(x.v), { ...x.options, layout: 'bshd' as Layout });
+        expect(bshd.shape).toEqual([p.B, p.Lq, x.Hq, p.Dv]);
+        expectClose(bshd.data, swap12(bhsd).data, 0);
+      }),
+    );
   });
 
   it('scores of ±1e4 give finite outputs inside the range of V, and a finite lse', () => {
-    fc.assert(fc.property(problem(fc.constant(Math.sqrt(1e4))), (p) => {
-      const x = build(p);
-      const r = sdpa(x.q, x.k, x.v, { ...x.options, scale: 1, returnLse: true });
-      const vs = [...(x.v.data as number[])];
-      const [lo, hi] = [Math.min(...vs), Math.max(...vs)];
-      // A row with no key (causal lower-right with Lk < Lq, or the mask) is exactly 0.
-      for (const o of r.output.data) expect(o === 0 || (o >= lo - 1e-9 && o <= hi + 1e-9)).toBe(true);
-      for (const l of r.lse.data) expect(Number.isNaN(l) || l === Infinity).toBe(false);
-    }));
+    fc.assert(
+      fc.property(problem(fc.constant(Math.sqrt(1e4))), (p) => {
+        const x = build(p);
+        const r = sdpa(x.q, x.k, x.v, { ...x.options, scale: 1, returnLse: true });
+        const vs = [...(x.v.data as number[])];
+        const [lo, hi] = [Math.min(...vs), Math.max(...vs)];
+        // A row with no key (causal lower-right with Lk < Lq, or the mask) is exactly 0.
+        for (const o of r.output.data) expect(o === 0 || (o >= lo - 1e-9 && o <= hi + 1e-9)).toBe(true);
+        for (const l of r.lse.data) expect(Number.isNaN(l) || l === Infinity).toBe(false);
+      }),
+    );
   });
 
   it('a score of exactly 1e4 next to one of 0 keeps all weight on the first key', () => {
@@ -277,7 +339,9 @@ describe('reference.sdpa: properties', () => {
 /** Asserts that `fn` throws an AttentionError for `argument` whose message matches `pattern`. */
 function expectError(fn: () => unknown, argument: string, pattern?: RegExp): void {
   expect(fn).toThrow(AttentionError);
-  try { fn(); } catch (e) {
+  try {
+    fn();
+  } catch (e) {
     expect((e as AttentionError).argument).toBe(argument);
     expect((e as Error).message).toContain(argument);
     if (pattern) expect((e as Error).message).toMatch(pattern);
@@ -288,8 +352,10 @@ describe('reference.sdpa: AttentionError paths', () => {
   const q = t(new Float32Array(2 * 4 * 3 * 8), [2, 4, 3, 8]);
   const k = t(new Float32Array(2 * 2 * 5 * 8), [2, 2, 5, 8]);
   const v = t(new Float32Array(2 * 2 * 5 * 6), [2, 2, 5, 6]);
-  const call = (o?: unknown, qq: unknown = q, kk: unknown = k, vv: unknown = v) =>
-    () => sdpa(qq as HostTensor, kk as HostTensor, vv as HostTensor, o as ReferenceSdpaOptions);
+  const call =
+    (o?: unknown, qq: unknown = q, kk: unknown = k, vv: unknown = v) =>
+    () =>
+      sdpa(qq as HostTensor, kk as HostTensor, vv as HostTensor, o as ReferenceSdpaOptions);
 
   it('accepts the valid call', () => expect(sdpa(q, k, v).shape).toEqual([2, 4, 3, 6]));
 
@@ -303,15 +369,27 @@ describe('reference.sdpa: AttentionError paths', () => {
 
   it('shapes must agree', () => {
     expectError(call(undefined, q, t(new Float32Array(80), [1, 2, 5, 8])), 'k', /batch 1 .*expected batch 2/);
-    expectError(call(undefined, q, t(new Float32Array(160), [2, 2, 5, 4]), t(new Float32Array(120), [2, 2, 5, 6])), 'k', /head dim 4.*expected head dim 8/);
+    expectError(
+      call(undefined, q, t(new Float32Array(160), [2, 2, 5, 4]), t(new Float32Array(120), [2, 2, 5, 6])),
+      'k',
+      /head dim 4.*expected head dim 8/,
+    );
     expectError(call(undefined, q, k, t(new Float32Array(60), [1, 2, 5, 6])), 'v', /batch 1/);
     expectError(call(undefined, q, k, t(new Float32Array(180), [2, 3, 5, 6])), 'v', /3 heads.*expected 2 heads/);
     expectError(call(undefined, q, k, t(new Float32Array(96), [2, 2, 4, 6])), 'v', /4 keys.*expected 5 keys/);
-    expectError(call(undefined, q, t(new Float32Array(240), [2, 3, 5, 8]), t(new Float32Array(180), [2, 3, 5, 6])), 'k', /3 kv heads for 4 query heads.*divisor of 4/);
+    expectError(
+      call(undefined, q, t(new Float32Array(240), [2, 3, 5, 8]), t(new Float32Array(180), [2, 3, 5, 6])),
+      'k',
+      /3 kv heads for 4 query heads.*divisor of 4/,
+    );
   });
 
   it('data lengths must match the shapes', () => {
-    expectError(call(undefined, t(new Float32Array(5), q.shape as number[])), 'q.data', /got 5 elements; expected 192 elements/);
+    expectError(
+      call(undefined, t(new Float32Array(5), q.shape as number[])),
+      'q.data',
+      /got 5 elements; expected 192 elements/,
+    );
     expectError(call(undefined, q, t(new Float32Array(5), k.shape as number[])), 'k.data');
     expectError(call(undefined, q, k, t(new Float32Array(5), v.shape as number[])), 'v.data');
     expectError(call({ mask: t(new Uint8Array(3), [3, 5]) }), 'options.mask.data', /got 3 elements; expected 15/);
@@ -333,9 +411,15 @@ describe('reference.sdpa: AttentionError paths', () => {
   });
 
   it('scalar options', () => {
-    for (const scale of [0, -1, NaN, Infinity, '1']) expectError(call({ scale }), 'options.scale', /expected a finite number > 0/);
-    for (const softcap of [-1, NaN, Infinity]) expectError(call({ softcap }), 'options.softcap', /expected a finite number ≥ 0/);
-    expectError(call({ alignment: 'center' }), 'options.alignment', /got 'center'; expected one of 'upper-left', 'lower-right'/);
+    for (const scale of [0, -1, NaN, Infinity, '1'])
+      expectError(call({ scale }), 'options.scale', /expected a finite number > 0/);
+    for (const softcap of [-1, NaN, Infinity])
+      expectError(call({ softcap }), 'options.softcap', /expected a finite number ≥ 0/);
+    expectError(
+      call({ alignment: 'center' }),
+      'options.alignment',
+      /got 'center'; expected one of 'upper-left', 'lower-right'/,
+    );
     expectError(call({ causal: 'yes' }), 'options.causal', /expected true or false/);
     expectError(call({ returnLse: 1 }), 'options.returnLse');
     expectError(call({ returnWeights: 'all' }), 'options.returnWeights');
@@ -352,7 +436,15 @@ describe('sdpa-validate (shared with the GPU op)', () => {
   });
 
   it('resolves defaults and the causal offset', () => {
-    expect(validateSdpaOptions(undefined, dims)).toEqual({ scale: 1 / Math.sqrt(8), softcap: 0, causal: false, offset: 0, layout: 'bhsd', returnLse: false, window: NO_WINDOW });
+    expect(validateSdpaOptions(undefined, dims)).toEqual({
+      scale: 1 / Math.sqrt(8),
+      softcap: 0,
+      causal: false,
+      offset: 0,
+      layout: 'bhsd',
+      returnLse: false,
+      window: NO_WINDOW,
+    });
     expect(validateSdpaOptions({ causal: true, alignment: 'lower-right' }, dims).offset).toBe(2);
   });
 

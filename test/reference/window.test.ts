@@ -22,7 +22,9 @@ function seenKeys(Lq: number, Lk: number, options: ReferenceSdpaOptions): number
   const k = randomTensor([1, 1, Lk, 4], 'k');
   const v = randomTensor([1, 1, Lk, 4], 'v');
   const { weights } = reference.sdpa(q, k, v, { ...options, returnWeights: true });
-  return Array.from({ length: Lq }, (_, i) => [...weights.data.subarray(i * Lk, (i + 1) * Lk)].flatMap((w, j) => (w > 0 ? [j] : [])));
+  return Array.from({ length: Lq }, (_, i) =>
+    [...weights.data.subarray(i * Lk, (i + 1) * Lk)].flatMap((w, j) => (w > 0 ? [j] : [])),
+  );
 }
 
 describe('reference.sdpa windows: worked examples', () => {
@@ -31,30 +33,68 @@ describe('reference.sdpa windows: worked examples', () => {
   });
   it('window 0/0 sees only itself; a window past L sees everything', () => {
     expect(seenKeys(3, 3, { window: { left: 0, right: 0 } })).toEqual([[0], [1], [2]]);
-    expect(seenKeys(3, 3, { window: { left: 9, right: 9 } })).toEqual([[0, 1, 2], [0, 1, 2], [0, 1, 2]]);
+    expect(seenKeys(3, 3, { window: { left: 9, right: 9 } })).toEqual([
+      [0, 1, 2],
+      [0, 1, 2],
+      [0, 1, 2],
+    ]);
   });
   it('Mistral: causal with window W−1/0 sees the last W keys', () => {
-    expect(seenKeys(5, 5, { causal: true, window: { left: 2, right: 5 } })).toEqual([[0], [0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 4]]);
+    expect(seenKeys(5, 5, { causal: true, window: { left: 2, right: 5 } })).toEqual([
+      [0],
+      [0, 1],
+      [0, 1, 2],
+      [1, 2, 3],
+      [2, 3, 4],
+    ]);
   });
   it('lower-right: the window is measured from p = i + Lk − Lq', () => {
-    expect(seenKeys(2, 6, { alignment: 'lower-right', window: { left: 1, right: 0 } })).toEqual([[3, 4], [4, 5]]);
+    expect(seenKeys(2, 6, { alignment: 'lower-right', window: { left: 1, right: 0 } })).toEqual([
+      [3, 4],
+      [4, 5],
+    ]);
   });
   it('dilation 2 with window 1/1: query p sees p − 2, p, p + 2', () => {
-    expect(seenKeys(6, 6, { window: { left: 1, right: 1 }, dilation: 2 })).toEqual([[0, 2], [1, 3], [0, 2, 4], [1, 3, 5], [2, 4], [3, 5]]);
+    expect(seenKeys(6, 6, { window: { left: 1, right: 1 }, dilation: 2 })).toEqual([
+      [0, 2],
+      [1, 3],
+      [0, 2, 4],
+      [1, 3, 5],
+      [2, 4],
+      [3, 5],
+    ]);
   });
   it('dilation 3 without a window: every third key', () => {
-    expect(seenKeys(2, 7, { dilation: 3 })).toEqual([[0, 3, 6], [1, 4]]);
+    expect(seenKeys(2, 7, { dilation: 3 })).toEqual([
+      [0, 3, 6],
+      [1, 4],
+    ]);
   });
   it('global tokens: every query sees them and their queries see every key', () => {
-    expect(seenKeys(5, 5, { window: { left: 0, right: 0 }, globalTokens: [3] })).toEqual([[0, 3], [1, 3], [2, 3], [0, 1, 2, 3, 4], [3, 4]]);
+    expect(seenKeys(5, 5, { window: { left: 0, right: 0 }, globalTokens: [3] })).toEqual([
+      [0, 3],
+      [1, 3],
+      [2, 3],
+      [0, 1, 2, 3, 4],
+      [3, 4],
+    ]);
   });
   it('global tokens do not lift causal', () => {
-    expect(seenKeys(4, 4, { causal: true, window: { left: 0, right: 0 }, globalTokens: [2] })).toEqual([[0], [1], [0, 1, 2], [2, 3]]);
+    expect(seenKeys(4, 4, { causal: true, window: { left: 0, right: 0 }, globalTokens: [2] })).toEqual([
+      [0],
+      [1],
+      [0, 1, 2],
+      [2, 3],
+    ]);
   });
 });
 
 /** DESIGN.md's rule, written out on its own: the allowed keys as a boolean mask. */
-function windowMask(Lq: number, Lk: number, o: { left: number; right: number; dilation: number; causal: boolean; alignment: Alignment; globals: number[] }) {
+function windowMask(
+  Lq: number,
+  Lk: number,
+  o: { left: number; right: number; dilation: number; causal: boolean; alignment: Alignment; globals: number[] },
+) {
   const offset = o.alignment === 'lower-right' ? Lk - Lq : 0;
   const data = new Uint8Array(Lq * Lk);
   for (let i = 0; i < Lq; i++) {
@@ -72,37 +112,68 @@ function windowMask(Lq: number, Lk: number, o: { left: number; right: number; di
 describe('reference.sdpa windows equal the same rule as a boolean mask', () => {
   it('for random windows, dilations, global tokens and alignments', () => {
     const arbitrary = fc.record({
-      Lq: fc.integer({ min: 1, max: 24 }), Lk: fc.integer({ min: 1, max: 24 }),
-      left: fc.integer({ min: -1, max: 10 }), right: fc.integer({ min: -1, max: 10 }), dilation: fc.integer({ min: 1, max: 4 }),
-      causal: fc.boolean(), alignment: fc.constantFrom<Alignment>('upper-left', 'lower-right'), globals: fc.array(fc.nat(), { maxLength: 3 }),
+      Lq: fc.integer({ min: 1, max: 24 }),
+      Lk: fc.integer({ min: 1, max: 24 }),
+      left: fc.integer({ min: -1, max: 10 }),
+      right: fc.integer({ min: -1, max: 10 }),
+      dilation: fc.integer({ min: 1, max: 4 }),
+      causal: fc.boolean(),
+      alignment: fc.constantFrom<Alignment>('upper-left', 'lower-right'),
+      globals: fc.array(fc.nat(), { maxLength: 3 }),
     });
-    fc.assert(fc.property(arbitrary, (r) => {
-      const globals = [...new Set(r.globals.map((g) => g % r.Lk))];
-      const q = randomTensor([1, 2, r.Lq, 8], `q${r.Lq}`);
-      const k = randomTensor([1, 2, r.Lk, 8], `k${r.Lk}`);
-      const v = randomTensor([1, 2, r.Lk, 8], `v${r.Lk}`);
-      const windowed = reference.sdpa(q, k, v, {
-        causal: r.causal, alignment: r.alignment, window: { left: r.left, right: r.right }, dilation: r.dilation, globalTokens: globals, returnLse: true,
-      });
-      const masked = reference.sdpa(q, k, v, { alignment: r.alignment, mask: windowMask(r.Lq, r.Lk, { ...r, globals }), returnLse: true });
-      expect(compareArrays(windowed.output.data, masked.output.data).ok).toBe(true);
-      expect(compareArrays(windowed.lse.data, masked.lse.data).ok).toBe(true);
-    }), { numRuns: 300, seed: 4 });
+    fc.assert(
+      fc.property(arbitrary, (r) => {
+        const globals = [...new Set(r.globals.map((g) => g % r.Lk))];
+        const q = randomTensor([1, 2, r.Lq, 8], `q${r.Lq}`);
+        const k = randomTensor([1, 2, r.Lk, 8], `k${r.Lk}`);
+        const v = randomTensor([1, 2, r.Lk, 8], `v${r.Lk}`);
+        const windowed = reference.sdpa(q, k, v, {
+          causal: r.causal,
+          alignment: r.alignment,
+          window: { left: r.left, right: r.right },
+          dilation: r.dilation,
+          globalTokens: globals,
+          returnLse: true,
+        });
+        const masked = reference.sdpa(q, k, v, {
+          alignment: r.alignment,
+          mask: windowMask(r.Lq, r.Lk, { ...r, globals }),
+          returnLse: true,
+        });
+        expect(compareArrays(windowed.output.data, masked.output.data).ok).toBe(true);
+        expect(compareArrays(windowed.lse.data, masked.lse.data).ok).toBe(true);
+      }),
+      { numRuns: 300, seed: 4 },
+    );
   });
 });
 
 describe('window validation', () => {
   const expectError = (call: () => unknown, argument: string, fragment: string) => {
     let caught: unknown;
-    try { call(); } catch (error) { caught = error; }
+    try {
+      call();
+    } catch (error) {
+      caught = error;
+    }
     expect(caught).toBeInstanceOf(AttentionError);
     expect((caught as AttentionError).argument).toBe(argument);
     expect((caught as AttentionError).message).toContain(fragment);
   };
 
   it('resolves reaches in key positions', () => {
-    expect(validateWindow({ left: 2, right: -1 }, 3, [5, 1], 10)).toEqual({ left: 6, right: -1, dilation: 3, globalTokens: [1, 5] });
-    expect(validateWindow(undefined, undefined, undefined, 10)).toEqual({ left: -1, right: -1, dilation: 1, globalTokens: [] });
+    expect(validateWindow({ left: 2, right: -1 }, 3, [5, 1], 10)).toEqual({
+      left: 6,
+      right: -1,
+      dilation: 3,
+      globalTokens: [1, 5],
+    });
+    expect(validateWindow(undefined, undefined, undefined, 10)).toEqual({
+      left: -1,
+      right: -1,
+      dilation: 1,
+      globalTokens: [],
+    });
   });
 
   it('names the argument of each bad value', () => {

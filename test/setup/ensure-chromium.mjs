@@ -49,13 +49,16 @@ function installChromium(why) {
 function hasGpuDeviceNode() {
   try {
     if (readdirSync('/dev/dri').some((f) => f.startsWith('renderD'))) return true;
-  } catch { /* no DRM devices */ }
+  } catch {
+    /* no DRM devices */
+  }
   return existsSync('/dev/nvidia0');
 }
 
 const chromePath = process.env.CHROME_PATH;
 if (chromePath) {
-  if (!existsSync(chromePath)) fail([`CHROME_PATH=${chromePath} does not exist. Fix the path, or unset CHROME_PATH to use ${DEFAULT_CHROMIUM}.`]);
+  if (!existsSync(chromePath))
+    fail([`CHROME_PATH=${chromePath} does not exist. Fix the path, or unset CHROME_PATH to use ${DEFAULT_CHROMIUM}.`]);
   log(`browser: CHROME_PATH=${chromePath}`);
 } else if (existsSync(DEFAULT_CHROMIUM)) {
   log(`browser: ${DEFAULT_CHROMIUM}`);
@@ -66,13 +69,22 @@ if (chromePath) {
 }
 
 // The Node ring's Dawn needs a Vulkan driver; without a GPU that is Chromium's SwiftShader.
-if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && !existsSync(SWIFTSHADER_ICD)) {
+if (
+  process.platform === 'linux' &&
+  !process.env.VK_ICD_FILENAMES &&
+  !process.env.VK_DRIVER_FILES &&
+  !existsSync(SWIFTSHADER_ICD)
+) {
   const why = `${SWIFTSHADER_ICD} is missing (Dawn in the Node ring uses it when there is no GPU driver)`;
   if (hasGpuDeviceNode()) log(`${why}; a GPU device node exists, so the system Vulkan driver will be used.`);
   else {
     installChromium(why);
-    if (!existsSync(SWIFTSHADER_ICD)) fail([`chromium is installed but ${SWIFTSHADER_ICD} is still missing; set VK_ICD_FILENAMES to a Vulkan ICD that Dawn can use.`]);
+    if (!existsSync(SWIFTSHADER_ICD))
+      fail([
+        `chromium is installed but ${SWIFTSHADER_ICD} is still missing; set VK_ICD_FILENAMES to a Vulkan ICD that Dawn can use.`,
+      ]);
   }
 }
-if (process.env.VK_ICD_FILENAMES) log(`Vulkan driver for the Node ring: VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}`);
+if (process.env.VK_ICD_FILENAMES)
+  log(`Vulkan driver for the Node ring: VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}`);
 else if (existsSync(SWIFTSHADER_ICD)) log(`SwiftShader Vulkan driver: ${SWIFTSHADER_ICD}`);

@@ -23,8 +23,12 @@ export const SWIFTSHADER_ICD = `${CHROMIUM_LIB_DIR}/vk_swiftshader_icd.json`;
 
 const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
 const LIBVULKAN_DIRS = [
-  '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib',
-  '/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu',
+  '/usr/lib/x86_64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib64',
+  '/usr/lib',
+  '/lib/x86_64-linux-gnu',
+  '/lib/aarch64-linux-gnu',
 ];
 
 export interface GpuEnvResult {
@@ -37,7 +41,9 @@ export interface GpuEnvResult {
 function listIcdFiles(): string[] {
   return ICD_DIRS.flatMap((dir) => {
     try {
-      return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f));
+      return readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => join(dir, f));
     } catch {
       return [];
     }
@@ -47,7 +53,9 @@ function listIcdFiles(): string[] {
 function hasGpuDeviceNode(): boolean {
   try {
     if (readdirSync('/dev/dri').some((f) => f.startsWith('renderD'))) return true;
-  } catch { /* no DRM devices */ }
+  } catch {
+    /* no DRM devices */
+  }
   return existsSync('/dev/nvidia0') || existsSync('/dev/dxg');
 }
 
@@ -65,7 +73,9 @@ function ensureXdgRuntimeDir(env: NodeJS.ProcessEnv, notes: string[]): void {
     if (st.uid !== process.getuid() || (st.mode & 0o077) !== 0) return;
     env.XDG_RUNTIME_DIR = dir;
     notes.push(`XDG_RUNTIME_DIR=${dir} (was unset)`);
-  } catch { /* only cosmetic */ }
+  } catch {
+    /* only cosmetic */
+  }
 }
 
 /**
@@ -81,12 +91,17 @@ export function configureGpuEnv(env: NodeJS.ProcessEnv = process.env): GpuEnvRes
     const icds = listIcdFiles();
     if (icds.length === 0 || !hasGpuDeviceNode()) {
       env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-      notes.push(`VK_ICD_FILENAMES=${SWIFTSHADER_ICD} (${icds.length === 0 ? 'no Vulkan ICD installed' : 'no GPU device node'})`);
+      notes.push(
+        `VK_ICD_FILENAMES=${SWIFTSHADER_ICD} (${icds.length === 0 ? 'no Vulkan ICD installed' : 'no GPU device node'})`,
+      );
     }
   }
   const ldPaths = (env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
-  if (!hasSystemLibvulkan() && existsSync(join(CHROMIUM_LIB_DIR, 'libvulkan.so.1'))
-      && !ldPaths.includes(CHROMIUM_LIB_DIR)) {
+  if (
+    !hasSystemLibvulkan() &&
+    existsSync(join(CHROMIUM_LIB_DIR, 'libvulkan.so.1')) &&
+    !ldPaths.includes(CHROMIUM_LIB_DIR)
+  ) {
     env.LD_LIBRARY_PATH = [CHROMIUM_LIB_DIR, ...ldPaths].join(':');
     notes.push(`LD_LIBRARY_PATH+=${CHROMIUM_LIB_DIR} (no system libvulkan.so.1)`);
     restartRequired = true;

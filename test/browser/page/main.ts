@@ -43,7 +43,10 @@ declare global {
   }
 }
 
-interface Comparison { maxErr: number; failure?: string }
+interface Comparison {
+  maxErr: number;
+  failure?: string;
+}
 
 /** The Node ring's rule (test/helpers/compare.ts): |got − want| ≤ 2e-5 + 1e-4·|want|, −∞ exact. */
 function compare(what: string, got: Float32Array, want: HostResult): Comparison {
@@ -62,25 +65,38 @@ function upload(attn: Attention, t: HostTensor): Tensor {
 /** Either a tensor or `{ output, lse?, weights? }`, whatever the call returned. */
 type Outputs = { output: Tensor; lse?: Tensor; weights?: Tensor };
 function outputsOf(r: unknown): Outputs {
-  return (r && typeof r === 'object' && 'output' in r) ? r as Outputs : { output: r as Tensor };
+  return r && typeof r === 'object' && 'output' in r ? (r as Outputs) : { output: r as Tensor };
 }
 
 async function check(comparisons: Comparison[], what: string, t: Tensor | undefined, want: HostResult | undefined) {
   if (!want) return;
-  if (!t) { comparisons.push({ maxErr: Infinity, failure: `${what}: not returned` }); return; }
+  if (!t) {
+    comparisons.push({ maxErr: Infinity, failure: `${what}: not returned` });
+    return;
+  }
   comparisons.push(compare(what, await t.read(), want));
 }
 
-interface Uploaded { q: Tensor; k: Tensor; v: Tensor; mask?: Tensor | ReturnType<Attention['mask']> }
+interface Uploaded {
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  mask?: Tensor | ReturnType<Attention['mask']>;
+}
 
-function uploadCase(attn: Attention, data: ReturnType<typeof caseData>, own: <T extends { destroy(): void }>(t: T) => T): Uploaded {
+function uploadCase(
+  attn: Attention,
+  data: ReturnType<typeof caseData>,
+  own: <T extends { destroy(): void }>(t: T) => T,
+): Uploaded {
   const q = own(upload(attn, data.q));
   const k = own(upload(attn, data.k));
   const v = own(upload(attn, data.v));
   if (data.mask === undefined) return { q, k, v };
-  const mask = data.mask.data instanceof Uint8Array
-    ? own(attn.mask(data.mask.data, [...data.mask.shape]))
-    : own(upload(attn, data.mask));
+  const mask =
+    data.mask.data instanceof Uint8Array
+      ? own(attn.mask(data.mask.data, [...data.mask.shape]))
+      : own(upload(attn, data.mask));
   return { q, k, v, mask };
 }
 
@@ -89,7 +105,10 @@ async function runCase(lib: Lib, attn: Attention, c: SdpaCase): Promise<Omit<Cas
   const data = caseData(c);
   const options = sdpaOptions(c);
   const owned: Array<{ destroy(): void }> = [];
-  const own = <T extends { destroy(): void }>(t: T): T => { owned.push(t); return t; };
+  const own = <T extends { destroy(): void }>(t: T): T => {
+    owned.push(t);
+    return t;
+  };
   const marks = [performance.now()];
   let phase = 'reference';
   try {
@@ -111,10 +130,19 @@ async function runCase(lib: Lib, attn: Attention, c: SdpaCase): Promise<Omit<Cas
     await check(comparisons, 'naive lse', naive.lse, ref.lse);
     await check(comparisons, 'naive weights', naive.weights, ref.weights);
     marks.push(performance.now());
-    return summarise(c.name, comparisons, { reference: marks[1] - marks[0], flash: marks[2] - marks[1], naive: marks[3] - marks[2] });
+    return summarise(c.name, comparisons, {
+      reference: marks[1] - marks[0],
+      flash: marks[2] - marks[1],
+      naive: marks[3] - marks[2],
+    });
   } catch (e) {
     const what = e instanceof lib.AttentionError || e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { name: c.name, ok: false, maxErr: Infinity, message: `${phase} threw after ${(performance.now() - marks[marks.length - 1]).toFixed(0)} ms: ${what}` };
+    return {
+      name: c.name,
+      ok: false,
+      maxErr: Infinity,
+      message: `${phase} threw after ${(performance.now() - marks[marks.length - 1]).toFixed(0)} ms: ${what}`,
+    };
   } finally {
     for (const t of owned) t.destroy();
   }
@@ -123,7 +151,10 @@ async function runCase(lib: Lib, attn: Attention, c: SdpaCase): Promise<Omit<Cas
 /** Runs one neighbourhood case (test/local-cases.ts) through neighborhood2d / neighborhood1d. */
 async function runLocalCase(lib: Lib, attn: Attention, c: LocalCase): Promise<Omit<CaseResult, 'ms' | 'lib'>> {
   const owned: Array<{ destroy(): void }> = [];
-  const own = <T extends { destroy(): void }>(t: T): T => { owned.push(t); return t; };
+  const own = <T extends { destroy(): void }>(t: T): T => {
+    owned.push(t);
+    return t;
+  };
   try {
     const inputs = caseInputs(c);
     const want = localExpected(c, inputs);
@@ -150,9 +181,17 @@ function uploadAny(attn: Attention, t: HostTensor) {
 /** Runs one multi-head-attention case (test/mha-cases.ts): one layer, one forward, output (and weights). */
 async function runMhaCase(lib: Lib, attn: Attention, c: MhaCase): Promise<Omit<CaseResult, 'ms' | 'lib'>> {
   const owned: Array<{ destroy(): void }> = [];
-  const own = <T extends { destroy(): void }>(t: T): T => { owned.push(t); return t; };
-  const onGpu = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) =>
-    [k, v && typeof v === 'object' && 'data' in v ? own(uploadAny(attn, v as HostTensor)) : v]));
+  const own = <T extends { destroy(): void }>(t: T): T => {
+    owned.push(t);
+    return t;
+  };
+  const onGpu = (o: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(o).map(([k, v]) => [
+        k,
+        v && typeof v === 'object' && 'data' in v ? own(uploadAny(attn, v as HostTensor)) : v,
+      ]),
+    );
   try {
     const inputs = mhaCaseInputs(c);
     const want = mhaExpected(inputs);
@@ -172,10 +211,16 @@ async function runMhaCase(lib: Lib, attn: Attention, c: MhaCase): Promise<Omit<C
   }
 }
 
-function summarise(name: string, comparisons: Comparison[], phases: CaseResult['phases']): Omit<CaseResult, 'ms' | 'lib'> {
+function summarise(
+  name: string,
+  comparisons: Comparison[],
+  phases: CaseResult['phases'],
+): Omit<CaseResult, 'ms' | 'lib'> {
   const maxErr = Math.max(0, ...comparisons.map((x) => x.maxErr));
   const failures = comparisons.flatMap((x) => (x.failure ? [x.failure] : []));
-  return failures.length ? { name, ok: false, maxErr, message: failures.join('; '), phases } : { name, ok: true, maxErr, phases };
+  return failures.length
+    ? { name, ok: false, maxErr, message: failures.join('; '), phases }
+    : { name, ok: true, maxErr, phases };
 }
 
 function addRow(r: CaseResult): void {
@@ -191,13 +236,19 @@ function addRow(r: CaseResult): void {
 }
 
 /** A named case and how to run it. */
-interface Runnable { name: string; run(lib: Lib, attn: Attention): Promise<Omit<CaseResult, 'ms' | 'lib'>> }
+interface Runnable {
+  name: string;
+  run(lib: Lib, attn: Attention): Promise<Omit<CaseResult, 'ms' | 'lib'>>;
+}
 
 /** The sdpa table, then the neighbourhood and multi-head tables; `?cases=` keeps only the named ones. */
 function selectedCases(params: URLSearchParams): Runnable[] {
   const all: Runnable[] = [
     ...CASES.map((c) => ({ name: c.name, run: (lib: Lib, attn: Attention) => runCase(lib, attn, c) })),
-    ...LOCAL_CASES.map((c) => ({ name: `neighborhood ${c.name}`, run: (lib: Lib, attn: Attention) => runLocalCase(lib, attn, c) })),
+    ...LOCAL_CASES.map((c) => ({
+      name: `neighborhood ${c.name}`,
+      run: (lib: Lib, attn: Attention) => runLocalCase(lib, attn, c),
+    })),
     ...MHA_CASES.map((c) => ({ name: `mha ${c.name}`, run: (lib: Lib, attn: Attention) => runMhaCase(lib, attn, c) })),
   ];
   const only = params.get('cases');
@@ -245,20 +296,23 @@ async function run(): Promise<CaseResult[]> {
   try {
     for (const libUrl of libUrls) {
       const lib = (await import(/* @vite-ignore */ libUrl)) as Lib;
-      const attn = contexts.length ? await lib.createAttention({ device: contexts[0].device }) : await lib.createAttention();
+      const attn = contexts.length
+        ? await lib.createAttention({ device: contexts[0].device })
+        : await lib.createAttention();
       if (contexts.length === 0) {
         watchDevice(attn.device);
         const info = attn.device.adapterInfo;
         window.__info = { libs: libUrls, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim() };
       }
       contexts.push(attn);
-      results.push(...await runTable(lib, libUrl, attn, selectedCases(params)));
+      results.push(...(await runTable(lib, libUrl, attn, selectedCases(params))));
     }
   } finally {
     for (const attn of contexts.reverse()) attn.destroy();
   }
   const failed = results.filter((r) => !r.ok).length;
-  document.getElementById('status')!.textContent = `done: ${results.length - failed} passed, ${failed} failed (adapter ${window.__info?.adapter})`;
+  document.getElementById('status')!.textContent =
+    `done: ${results.length - failed} passed, ${failed} failed (adapter ${window.__info?.adapter})`;
   return results;
 }
 
