@@ -1,6 +1,8 @@
 /**
- * Three rings, one per project:
+ * The rings, one per project:
  *   reference: test/reference/**  pure TypeScript, the float64 CPU reference
+ *   unit:      test/unit/**       pure TypeScript: every kernel's plan against several devices' limits,
+ *                                 and the layering of src/ read from its imports
  *   node:      test/node/**       every kernel through Dawn (`webgpu`), forked workers
  *   browser:   test/browser/**    headless Chromium via puppeteer-core against a page Vite serves
  * Run one with `npx vitest run --project node`.
@@ -25,6 +27,14 @@ export default defineConfig({
         test: {
           name: 'reference',
           include: ['test/reference/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
           environment: 'node',
         },
       },

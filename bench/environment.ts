@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { AttentionContext } from '../src/index';
-import { planSdpa } from '../src/ops/sdpa-plan';
+import { planSdpa } from '../src/ops/sdpa/plan';
 
 /** Read from node_modules directly: some packages' `exports` do not expose package.json. */
 function packageVersion(name: string): string {

@@ -10,7 +10,7 @@
  * predicted time is printed instead, marked as such.
  */
 import { reference, type AttentionContext, type GpuTensor } from '../src/index';
-import { axisWindow } from '../src/reference/neighborhood';
+import { axisWindow } from '../src/contract/neighborhood';
 import { makeInputs, randomData, referenceRows, sampleRows, worstError, type ExpectedRows } from './check';
 import type { Cell } from './report';
 import { timeRuns, type RunPolicy } from './timing';

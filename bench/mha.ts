@@ -9,7 +9,7 @@
  */
 import type { AttentionContext, GpuTensor, MhaConfig, MultiHeadAttention } from '../src/index';
 import type { KernelDispatch } from '../src/gpu/runtime';
-import { encodeMatmul, operandOf, rotaryTable, type MatmulCall, type MatmulOperand } from '../src/ops/matmul-encode';
+import { encodeMatmul, operandOf, rotaryTable, type MatmulCall, type MatmulOperand } from '../src/ops/linear/encode';
 import { randomData } from './check';
 import {
   benchLayers,

@@ -4,17 +4,15 @@
  */
 import { acquireDevice, type DeviceOptions } from './gpu/device';
 import { GpuRuntime } from './gpu/runtime';
-import { sdpa, type SdpaOptions, type SdpaWithLse } from './ops/sdpa';
-import { sdpaNaive, type SdpaNaiveOptions, type SdpaNaiveResult } from './ops/sdpa-naive';
-import { linear } from './ops/linear';
-import { multiHeadAttention, type MhaConfig, type MultiHeadAttention } from './ops/multi-head';
-import {
-  neighborhood1d,
-  neighborhood2d,
-  type Neighborhood1dOptions,
-  type Neighborhood2dOptions,
-} from './ops/neighborhood';
-import { makeMask, makeTensor, wrapBuffer, type WrapOptions } from './ops/tensors';
+import { sdpa, type SdpaWithLse } from './ops/sdpa/sdpa';
+import { sdpaNaive, type SdpaNaiveResult } from './ops/sdpa/sdpa-naive';
+import type { SdpaNaiveOptions, SdpaOptions } from './ops/sdpa/validate';
+import { linear } from './ops/linear/linear';
+import { multiHeadAttention, type MultiHeadAttention } from './ops/multi-head/multi-head';
+import type { MhaConfig } from './ops/multi-head/validate';
+import { neighborhood1d, neighborhood2d } from './ops/local/neighborhood';
+import type { Neighborhood1dOptions, Neighborhood2dOptions } from './ops/local/validate';
+import { makeMask, makeTensor, wrapBuffer, type WrapOptions } from './ops/tensors/create';
 import type { GpuMask, GpuTensor } from './tensor';
 
 export interface CreateAttentionOptions extends DeviceOptions {

@@ -3,12 +3,17 @@ export { createAttention, AttentionContext, type CreateAttentionOptions } from '
 export { GpuTensor, GpuMask, type TensorDtype } from './tensor';
 export { AttentionError, GpuError, DeviceLostError } from './errors';
 export { reference } from './reference/index';
-export type { SdpaOptions, SdpaWithLse } from './ops/sdpa';
-export type { SdpaNaiveOptions, SdpaNaiveResult } from './ops/sdpa-naive';
-export type { WrapOptions } from './ops/tensors';
-export type { SdpaTile } from './ops/sdpa-plan';
-export type { Neighborhood2dOptions, Neighborhood1dOptions } from './ops/neighborhood';
-export type { Neighborhood2dOptionsOf, Neighborhood1dOptionsOf, NeighborhoodLayout2d } from './ops/neighborhood-types';
+export type { SdpaWithLse } from './ops/sdpa/sdpa';
+export type { SdpaNaiveResult } from './ops/sdpa/sdpa-naive';
+export type { SdpaOptions, SdpaNaiveOptions } from './ops/sdpa/validate';
+export type { SdpaTile } from './ops/sdpa/plan';
+export type { WrapOptions } from './ops/tensors/create';
+export type { Neighborhood2dOptions, Neighborhood1dOptions } from './ops/local/validate';
+export type {
+  Neighborhood2dOptionsOf,
+  Neighborhood1dOptionsOf,
+  NeighborhoodLayout2d,
+} from './contract/neighborhood-options';
 export type { ReferenceNeighborhood2dOptions, ReferenceNeighborhood1dOptions } from './reference/neighborhood';
 export type {
   HostTensor,
@@ -18,7 +23,7 @@ export type {
   SdpaOptionsOf,
   ReferenceSdpaOptions,
   SlidingWindow,
-} from './types';
+} from './contract/types';
 export type {
   MhaConfigOf,
   MhaForwardOptionsOf,
@@ -26,8 +31,9 @@ export type {
   MhaSeparateWeightsOf,
   MhaPackedWeightsOf,
   RotaryOptions,
-} from './ops/mha-validate';
-export type { MultiHeadAttention, MhaConfig, MhaForwardOptions, MhaOutputs } from './ops/multi-head';
+} from './contract/multi-head-options';
+export type { MultiHeadAttention, MhaOutputs } from './ops/multi-head/multi-head';
+export type { MhaConfig, MhaForwardOptions } from './ops/multi-head/validate';
 export type {
   ReferenceMhaConfig,
   ReferenceMhaOptions,

@@ -4,13 +4,13 @@
  */
 import sdpaSource from '../shaders/sdpa.wgsl?raw';
 import sdpaNaiveSource from '../shaders/sdpa-naive.wgsl?raw';
-import matmulSource from '../shaders/matmul.wgsl?raw';
+import linearSource from '../shaders/linear.wgsl?raw';
 import localSource from '../shaders/local.wgsl?raw';
 import type { ShaderModuleSpec } from './gpu/pipeline-cache';
 
 export const SHADERS = {
   sdpa: { id: 'sdpa.wgsl', source: sdpaSource },
   sdpaNaive: { id: 'sdpa-naive.wgsl', source: sdpaNaiveSource },
-  matmul: { id: 'matmul.wgsl', source: matmulSource },
+  linear: { id: 'linear.wgsl', source: linearSource },
   local: { id: 'local.wgsl', source: localSource },
 } satisfies Record<string, ShaderModuleSpec>;

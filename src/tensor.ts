@@ -2,7 +2,7 @@
  * Tensors that live on the device. A GpuTensor holds f32 data; a GpuMask holds booleans as bytes
  * (1 = may attend). Both know the context that made them, and refuse use after destroy().
  */
-import { AttentionError, GpuError } from './errors';
+import { AttentionError, describe, GpuError } from './errors';
 
 /** What a tensor needs from the context that owns it. */
 export interface TensorOwner {
@@ -143,4 +143,18 @@ export class GpuMask extends DeviceTensor {
   async read(): Promise<Uint8Array> {
     return new Uint8Array(await this.readBytes());
   }
+}
+
+/**
+ * Checks that `value` is a live f32 tensor of the context `owner`, as argument `name`.
+ * @example
+ * const q = checkTensor(runtime, 'q', maybeTensor); // AttentionError on 'q' otherwise
+ */
+export function checkTensor(owner: TensorOwner, name: string, value: unknown): GpuTensor {
+  if (!(value instanceof GpuTensor)) {
+    const given = value instanceof GpuMask ? 'a boolean GpuMask' : describe(value);
+    throw new AttentionError(name, given, 'a GpuTensor (f32) made by attn.tensor() or attn.wrap()');
+  }
+  value.assertUsable(name, owner);
+  return value;
 }

@@ -2,7 +2,7 @@
  * The one table of named attention cases that feeds every ring (reference, Node GPU, browser).
  * Data is generated deterministically from the case name, so every ring sees the same numbers.
  */
-import type { Alignment, HostTensor, Layout, SdpaOptionsOf, SlidingWindow } from '../src/types';
+import type { Alignment, HostTensor, Layout, SdpaOptionsOf, SlidingWindow } from '../src/contract/types';
 
 export interface MaskSpec {
   kind: 'float' | 'bool';

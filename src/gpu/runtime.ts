@@ -115,10 +115,3 @@ export class GpuRuntime implements TensorOwner {
     this.dummyOutput.destroy();
   }
 }
-
-/** Folds a flat workgroup count into x and y when it passes the per-dimension limit. */
-export function foldWorkgroups(count: number, maxPerDimension: number): [number, number, number] {
-  if (count <= maxPerDimension) return [Math.max(1, count), 1, 1];
-  const y = Math.ceil(count / maxPerDimension);
-  return [Math.ceil(count / y), y, 1];
-}

@@ -15,7 +15,7 @@ export type {
   ReferenceMhaOutputs,
   ReferenceMultiHeadAttention,
 } from './multi-head';
-export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../types';
+export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/types';
 
 /**
  * CPU reference operations (float64).

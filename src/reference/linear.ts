@@ -2,32 +2,9 @@
  * A linear layer on the CPU in float64, y = x · weightᵀ + bias (PyTorch's nn.Linear): the oracle of
  * `attn.linear` and of the GEMM kernel's epilogues.
  */
-import { AttentionError, describe } from '../errors';
-import { linearDims } from '../ops/matmul-plan';
-import type { HostResult, HostTensor } from '../types';
-
-function checkHost(argument: string, t: unknown): HostTensor {
-  const ok = typeof t === 'object' && t !== null && 'data' in t && 'shape' in t;
-  if (!ok) throw new AttentionError(argument, describe(t), 'a host tensor { data, shape }');
-  const { data, shape } = t as HostTensor;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new AttentionError(argument, `shape ${describe(shape)}`, 'a list of positive integers');
-  }
-  if (data instanceof Uint8Array)
-    throw new AttentionError(
-      `${argument}.data`,
-      'a Uint8Array (boolean data)',
-      'float data (Float32Array, Float64Array or number[])',
-    );
-  const want = shape.reduce((a: number, b: number) => a * b, 1);
-  if (data.length !== want)
-    throw new AttentionError(
-      `${argument}.data`,
-      `${data.length} elements`,
-      `${want} elements for shape ${describe(shape)}`,
-    );
-  return t as HostTensor;
-}
+import { linearDims } from '../contract/linear';
+import type { HostResult, HostTensor } from '../contract/types';
+import { checkHost } from './host';
 
 /**
  * y = x · weightᵀ + bias in float64, with x [..., K] (rank ≥ 1), weight [N, K] (nn.Linear layout
@@ -38,9 +15,9 @@ function checkHost(argument: string, t: unknown): HostTensor {
  * linear(x, w, { data: [10, 20], shape: [2] }).data; // Float64Array [11, 31]
  */
 export function linear(x: HostTensor, weight: HostTensor, bias?: HostTensor): HostResult {
-  const xt = checkHost('x', x);
-  const wt = checkHost('weight', weight);
-  const bt = bias === undefined ? undefined : checkHost('bias', bias);
+  const xt = checkHost('x', x, true);
+  const wt = checkHost('weight', weight, true);
+  const bt = bias === undefined ? undefined : checkHost('bias', bias, true);
   const { M, N, K, outputShape } = linearDims(xt.shape, wt.shape, bt?.shape);
   const out = new Float64Array(M * N);
   for (let m = 0; m < M; m++) {

@@ -3,20 +3,19 @@
  * rotary embeddings, grouped-query `reference.sdpa` in layout 'bshd', key-padding masks, and the
  * output projection. The oracle for `attn.multiHeadAttention`; written for clarity, not speed.
  */
-import { AttentionError, describe } from '../errors';
-import {
-  validateMhaConfig,
-  validateMhaForward,
-  type MhaConfigOf,
-  type MhaForwardOptionsOf,
-  type MhaProjection,
-  type ResolvedMhaConfig,
-  type ResolvedRotary,
-  type TensorChecks,
-  type ValidatedMhaForward,
-} from '../ops/mha-validate';
-import { sizeOf } from '../ops/sdpa-validate';
-import type { HostResult, HostTensor, ReferenceSdpaOptions } from '../types';
+import { validateMhaConfig } from '../contract/multi-head-config';
+import { validateMhaForward } from '../contract/multi-head-forward';
+import type {
+  MhaConfigOf,
+  MhaForwardOptionsOf,
+  MhaProjection,
+  ResolvedMhaConfig,
+  ResolvedRotary,
+  TensorChecks,
+  ValidatedMhaForward,
+} from '../contract/multi-head-options';
+import type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/types';
+import { asHostTensor, checkHostLength } from './host';
 import { linear } from './linear';
 import { sdpa } from './sdpa';
 
@@ -38,22 +37,9 @@ type Data = HostTensor['data'];
 
 /** Host tensors: `{ data, shape }` whose data length matches; Uint8Array data is boolean. */
 const HOST_CHECKS: TensorChecks<HostTensor> = {
-  tensor(argument, value) {
-    const ok = typeof value === 'object' && value !== null && 'data' in value && 'shape' in value;
-    if (!ok) throw new AttentionError(argument, describe(value), 'a host tensor { data, shape }');
-    return value as HostTensor;
-  },
+  tensor: asHostTensor,
   isBool: (t) => t.data instanceof Uint8Array,
-  contents(argument, t) {
-    const want = sizeOf(t.shape);
-    if (t.data?.length !== want) {
-      throw new AttentionError(
-        `${argument}.data`,
-        `${t.data?.length} elements`,
-        `${want} elements for shape ${describe(t.shape)}`,
-      );
-    }
-  },
+  contents: checkHostLength,
 };
 
 /** x [M, inDim] through rows [row, row + rows) of the projection's weight and bias: [M, rows]. */

@@ -4,53 +4,29 @@
  * product of both axes' windows), is in {@link axisWindow}.
  */
 import { AttentionError, describe } from '../errors';
-import type { Neighborhood1dOptionsOf, Neighborhood2dOptionsOf } from '../ops/neighborhood-types';
 import {
   checkNeighborhoodOptions,
   neighborhoodStrides,
   validateNeighborhood,
   type NeighborhoodDims,
   type ResolvedNeighborhood,
-} from '../ops/neighborhood-validate';
-import type { HostResult, HostTensor } from '../types';
+  axisWindow,
+} from '../contract/neighborhood';
+import type { Neighborhood1dOptionsOf, Neighborhood2dOptionsOf } from '../contract/neighborhood-options';
+import type { HostResult, HostTensor } from '../contract/types';
+import { asHostTensor, checkHostLength } from './host';
 
 /** Options of `reference.neighborhood2d` (rpb: a HostTensor [Hq, 2ky−1, 2kx−1]). */
 export type ReferenceNeighborhood2dOptions = Neighborhood2dOptionsOf<HostTensor>;
 /** Options of `reference.neighborhood1d` (rpb: a HostTensor [Hq, 2k−1]). */
 export type ReferenceNeighborhood1dOptions = Neighborhood1dOptionsOf<HostTensor>;
 
-/**
- * The key positions query position `i` sees along one axis of length `n` (kernel k odd, dilation d):
- * in its dilation group g = i mod d (n_g = ceil((n − g)/d) positions, group index m), keys
- * t = clamp(m − (k−1)/2, 0, n_g − k) … + k − 1, or t = max(m − k + 1, 0) … m when causal; j = g + t·d.
- * @example
- * axisWindow(0, 9, 3, 2, false); // [0, 2, 4]
- * axisWindow(8, 9, 3, 2, false); // [4, 6, 8]
- */
-export function axisWindow(i: number, n: number, k: number, d: number, causal: boolean): number[] {
-  const g = i % d;
-  const m = (i - g) / d;
-  const groupLength = Math.ceil((n - g) / d);
-  const first = causal ? Math.max(m - k + 1, 0) : Math.min(Math.max(m - (k - 1) / 2, 0), groupLength - k);
-  const last = causal ? m : first + k - 1;
-  const keys: number[] = [];
-  for (let t = first; t <= last; t++) keys.push(g + t * d);
-  return keys;
-}
-
-function checkHost(argument: string, t: unknown): HostTensor {
-  const ok = typeof t === 'object' && t !== null && 'data' in t && 'shape' in t && Array.isArray(t.shape);
-  if (!ok) throw new AttentionError(argument, describe(t), 'a host tensor { data, shape }');
-  const host = t as HostTensor;
-  const want = host.shape.reduce((a, b) => a * b, 1);
-  if (host.data.length !== want) {
-    throw new AttentionError(
-      `${argument}.data`,
-      `${host.data.length} elements`,
-      `${want} elements for shape ${describe(host.shape)}`,
-    );
-  }
-  return host;
+/** A host tensor with a list for a shape and data of its length (the contract checks the shape itself). */
+function checkHost(argument: string, value: unknown): HostTensor {
+  const t = asHostTensor(argument, value);
+  if (!Array.isArray(t.shape)) throw new AttentionError(argument, describe(value), 'a host tensor { data, shape }');
+  checkHostLength(argument, t);
+  return t;
 }
 
 interface Inputs {

@@ -1,10 +1,9 @@
 /**
  * Scaled-dot-product attention on the CPU in float64: the semantics every kernel is tested
- * against (DESIGN.md, "The contract"). Written for clarity, not speed.
+ * against (docs/semantics.md). Written for clarity, not speed.
  */
 import { AttentionError, describe } from '../errors';
 import {
-  sizeOf,
   validateLayout,
   validateMaskShape,
   validateSdpaOptions,
@@ -12,9 +11,10 @@ import {
   type MaskStrides,
   type ResolvedSdpaOptions,
   type SdpaDims,
-} from '../ops/sdpa-validate';
-import { windowAllows } from '../ops/sdpa-window';
-import type { HostResult, HostTensor, Layout, ReferenceSdpaOptions } from '../types';
+} from '../contract/sdpa';
+import { windowAllows } from '../contract/window';
+import type { HostResult, HostTensor, Layout, ReferenceSdpaOptions } from '../contract/types';
+import { asHostTensor, checkHostLength } from './host';
 
 /** What `reference.sdpa` returns when `returnLse` or `returnWeights` is set. */
 export interface ReferenceSdpaOutputs {
@@ -40,28 +40,11 @@ function rowIndexer(layout: Layout, H: number, L: number, D: number): (b: number
   return layout === 'bshd' ? (b, h, l) => ((b * L + l) * H + h) * D : (b, h, l) => ((b * H + h) * L + l) * D;
 }
 
-function checkTensor(argument: string, t: unknown): HostTensor {
-  const ok = typeof t === 'object' && t !== null && 'data' in t && 'shape' in t;
-  if (!ok) throw new AttentionError(argument, describe(t), 'a host tensor { data, shape }');
-  return t as HostTensor;
-}
-
-function checkLength(argument: string, t: HostTensor): void {
-  const want = sizeOf(t.shape);
-  if (t.data.length !== want) {
-    throw new AttentionError(
-      `${argument}.data`,
-      `${t.data.length} elements`,
-      `${want} elements for shape ${describe(t.shape)}`,
-    );
-  }
-}
-
 function checkMask(mask: unknown, dims: SdpaDims): MaskReader | undefined {
   if (mask === undefined) return undefined;
-  const t = checkTensor('options.mask', mask);
+  const t = asHostTensor('options.mask', mask);
   const strides = validateMaskShape(t.shape, dims);
-  checkLength('options.mask', t);
+  checkHostLength('options.mask', t);
   return { data: t.data, bool: t.data instanceof Uint8Array, strides };
 }
 
@@ -132,18 +115,18 @@ interface Inputs {
 }
 
 function validate(q: unknown, k: unknown, v: unknown, options: ReferenceSdpaOptions | undefined): Inputs {
-  const qt = checkTensor('q', q);
-  const kt = checkTensor('k', k);
-  const vt = checkTensor('v', v);
+  const qt = asHostTensor('q', q);
+  const kt = asHostTensor('k', k);
+  const vt = asHostTensor('v', v);
   const layout = validateLayout(options?.layout);
   const dims = validateSdpaShapes(qt.shape, kt.shape, vt.shape, layout);
   const o = validateSdpaOptions(options, dims);
   if (options?.returnWeights !== undefined && typeof options.returnWeights !== 'boolean') {
     throw new AttentionError('options.returnWeights', describe(options.returnWeights), 'true or false');
   }
-  checkLength('q', qt);
-  checkLength('k', kt);
-  checkLength('v', vt);
+  checkHostLength('q', qt);
+  checkHostLength('k', kt);
+  checkHostLength('v', vt);
   return { q: qt, k: kt, v: vt, dims, o, mask: checkMask(options?.mask, dims) };
 }
 

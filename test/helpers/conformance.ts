@@ -6,9 +6,9 @@
  * built from lengths); a case that needs an operation we do not have yet says which.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { validateMaskShape } from '../../src/ops/sdpa-validate';
+import { validateMaskShape } from '../../src/contract/sdpa';
 import { compareArrays } from './compare';
-import type { Layout, ReferenceSdpaOptions } from '../../src/types';
+import type { Layout, ReferenceSdpaOptions } from '../../src/contract/types';
 
 export interface CaseTensor {
   name: string;

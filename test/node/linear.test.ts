@@ -1,12 +1,12 @@
 /**
- * Node GPU ring for the GEMM kernel (shaders/matmul.wgsl): `attn.linear` against reference.linear,
+ * Node GPU ring for the GEMM kernel (shaders/linear.wgsl): `attn.linear` against reference.linear,
  * the head-split epilogue of encodeMatmul writing bshd and bhsd, the rotary epilogue against a
  * float64 rotation written here, and bad input. Every test ends with no live buffer.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, GpuTensor, reference, type AttentionContext } from '../../src/index';
-import { encodeMatmul, operandOf, rotaryTable, type MatmulCall } from '../../src/ops/matmul-encode';
-import { planMatmul } from '../../src/ops/matmul-plan';
+import { encodeMatmul, operandOf, rotaryTable, type MatmulCall } from '../../src/ops/linear/encode';
+import { planMatmul } from '../../src/ops/linear/plan';
 import { rng } from '../cases';
 import { compareArrays } from '../helpers/compare';
 import { nodeGpu } from '../helpers/node-gpu';
@@ -168,10 +168,13 @@ describe('encodeMatmul with a folded grid', () => {
     const w = random('fold w', N * K);
     const { maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX } =
       attn.device.limits;
+    const { maxStorageBufferBindingSize, maxBufferSize } = attn.device.limits;
     const limits = {
       maxComputeWorkgroupStorageSize,
       maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupSizeX,
+      maxStorageBufferBindingSize,
+      maxBufferSize,
       maxComputeWorkgroupsPerDimension: 4,
     };
     const plan = planMatmul({ M, N, K }, limits);

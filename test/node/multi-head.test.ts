@@ -243,7 +243,7 @@ describe('what one forward issues', () => {
       );
       expect(spy).toHaveBeenCalledTimes(1);
       const labels = spy.mock.calls[0][1].map((d) => d.pipeline.label);
-      expect(labels.map((l) => l.split('[')[0])).toEqual(['matmul_linear', 'sdpa_forward', 'matmul_linear']);
+      expect(labels.map((l) => l.split('[')[0])).toEqual(['linear_matmul', 'sdpa_forward', 'linear_matmul']);
       expect(labels[0]).toContain('HAS_ROTARY=1');
       expect(labels[0]).toContain('ROTARY_HALF_SPLIT=1');
       expect(labels[1]).toContain('HAS_KEY_PADDING=1');

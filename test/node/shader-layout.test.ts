@@ -13,7 +13,7 @@ const ENTRY_POINTS: [keyof typeof SHADERS, string][] = [
   ['sdpaNaive', 'sdpa_naive_softmax'],
   ['sdpaNaive', 'sdpa_naive_output'],
   ['local', 'local_neighborhood'],
-  ['matmul', 'matmul_linear'],
+  ['linear', 'linear_matmul'],
 ];
 
 describe('reflected shader layouts', () => {

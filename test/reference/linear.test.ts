@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { AttentionError } from '../../src/errors';
 import { reference } from '../../src/reference/index';
-import type { HostTensor } from '../../src/types';
+import type { HostTensor } from '../../src/contract/types';
 
 const { linear } = reference;
 const t = (data: number[] | Float32Array | Uint8Array, shape: number[]): HostTensor => ({ data, shape });

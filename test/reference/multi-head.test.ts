@@ -6,10 +6,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttentionError } from '../../src/errors';
-import { validateMhaConfig, validateMhaForward, type TensorChecks } from '../../src/ops/mha-validate';
+import { validateMhaConfig } from '../../src/contract/multi-head-config';
+import { validateMhaForward } from '../../src/contract/multi-head-forward';
+import type { TensorChecks } from '../../src/contract/multi-head-options';
 import { reference } from '../../src/reference/index';
 import type { ReferenceMhaConfig, ReferenceMhaOptions } from '../../src/reference/multi-head';
-import type { HostTensor } from '../../src/types';
+import type { HostTensor } from '../../src/contract/types';
 import { rng } from '../cases';
 
 const t = (data: number[] | Float64Array | Float32Array | Uint8Array, shape: number[]): HostTensor => ({ data, shape });

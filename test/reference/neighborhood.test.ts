@@ -5,10 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { validateNeighborhood } from '../../src/ops/neighborhood-validate';
-import { axisWindow } from '../../src/reference/neighborhood';
+import { axisWindow, validateNeighborhood } from '../../src/contract/neighborhood';
 import { reference } from '../../src/reference/index';
-import type { HostTensor } from '../../src/types';
+import type { HostTensor } from '../../src/contract/types';
 import { rng } from '../cases';
 import { expectRejected } from '../helpers/rejections';
 

@@ -5,10 +5,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttentionError } from '../../src/errors';
-import { validateMaskShape, validateSdpaOptions, validateSdpaShapes } from '../../src/ops/sdpa-validate';
-import { NO_WINDOW } from '../../src/ops/sdpa-window';
+import { validateMaskShape, validateSdpaOptions, validateSdpaShapes } from '../../src/contract/sdpa';
+import { NO_WINDOW } from '../../src/contract/window';
 import { reference } from '../../src/reference/index';
-import type { HostTensor, Layout, ReferenceSdpaOptions } from '../../src/types';
+import type { HostTensor, Layout, ReferenceSdpaOptions } from '../../src/contract/types';
 import { CASES, caseData, caseOptions, rng } from '../cases';
 
 const { sdpa } = reference;

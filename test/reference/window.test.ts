@@ -5,9 +5,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttentionError } from '../../src/errors';
-import { validateWindow } from '../../src/ops/sdpa-window';
+import { validateWindow } from '../../src/contract/window';
 import { reference } from '../../src/reference/index';
-import type { Alignment, ReferenceSdpaOptions } from '../../src/types';
+import type { Alignment, ReferenceSdpaOptions } from '../../src/contract/types';
 import { rng } from '../cases';
 import { compareArrays } from '../helpers/compare';
 

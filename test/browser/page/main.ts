@@ -14,7 +14,7 @@ import { compareArrays } from '../../helpers/compare';
 import { caseInputs, localCaseOptions, localExpected, LOCAL_CASES, type LocalCase } from '../../local-cases';
 import { mhaCaseInputs, mhaExpected, MHA_CASES, type MhaCase } from '../../mha-cases';
 import { reference } from '../../../src/index';
-import type { HostResult, HostTensor } from '../../../src/types';
+import type { HostResult, HostTensor } from '../../../src/contract/types';
 
 type Lib = typeof import('../../../src/index');
 type Attention = Awaited<ReturnType<Lib['createAttention']>>;

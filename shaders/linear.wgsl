@@ -1,0 +1,220 @@
+// linear.wgsl — tiled GEMM of a linear layer, C = X · Wᵀ + bias, with an epilogue that writes C
+// straight into an attention layout (head split) and can apply rotary position embedding.
+//
+// One workgroup owns a TILE_M × TILE_N block of C. X [M, K] and W [N, K] (PyTorch's nn.Linear
+// layout [out, in]) are both read along K, so each K step loads a TILE_M × TILE_K tile of X and a
+// TILE_N × TILE_K tile of W into workgroup memory, K-contiguous as vec4s (zero past M, N and K):
+//
+//   for each K tile:   load x_tile, w_tile   ─ barrier
+//                      acc += x_tile · w_tileᵀ  ─ barrier   each invocation: 4 rows × 4 columns
+//   epilogue: + bias, rotary, scatter to the output layout
+//
+// Invocations: WORKGROUP_SIZE = (TILE_M / 4) · (TILE_N / 4); invocation t owns rows
+// 4·(t / (TILE_N/4)) … +3 and columns 4·(t % (TILE_N/4)) … +3 of the block, held as 4 vec4
+// accumulators (one per row, lanes = the 4 columns). Every pair of columns (2i, 2i+1) that rotary
+// rotates therefore sits in one invocation's registers.
+//
+// Workgroup memory (bytes) = 16·TILE_M·K_STRIDE    (x_tile)
+//                          + 16·TILE_N·K_STRIDE    (w_tile)
+// K_STRIDE = TILE_K / 4 + 1 vec4s per row (odd, so neighbouring rows sit in different banks);
+// e.g. TILE_M = TILE_N = 64, TILE_K = 16 (K_STRIDE = 5): 5120 + 5120 = 10240;
+//      TILE_M = TILE_N = 64, TILE_K = 32 (K_STRIDE = 9): 9216 + 9216 = 18432.
+// w_tile stores row n at slot (n % 4)·(TILE_N/4) + n / 4, so the invocations of one row block,
+// which read rows 4·c + j for consecutive c, read consecutive slots.
+//
+// Index legend: M rows (= B·rows_per_batch), N columns (= heads·head_dim), K the reduced dim.
+// X element (m, k) at x_offset + m·x_stride_m + k; W element (n, k) at w_offset + n·K + k.
+// Epilogue: m = b·rows_per_batch + l, n = head·head_dim + d, and C[m, n] goes to
+//   out[o_offset + b·o_stride_b + l·o_stride_l + head·o_stride_h + d]
+// (plain [M, N]: rows_per_batch = M, head_dim = N, o_stride_l = N; bshd and bhsd are strides).
+//
+// Rotary (HAS_ROTARY; GPT-J adjacent pairs): for rot_col_begin ≤ n < rot_col_end and d < rot_dim,
+// the pair (d, d+1) = (2i, 2i+1) at position pos = l + position_offset becomes
+//   y[2i] = x[2i]·cos − x[2i+1]·sin,  y[2i+1] = x[2i]·sin + x[2i+1]·cos,
+// with cos, sin of pos·base^(−2i/rot_dim) read from rot_table[rot_offset + 2·(pos·rot_dim/2 + i)]
+// (+1 for sin), a float64 → f32 table made on the host. Needs head_dim, rot_dim, rot_col_begin and
+// rot_col_end even, and pos < rot_positions (clamped, never read out of range). Bias is added first.
+//
+// GPT-NeoX rotary (ROTARY_HALF_SPLIT, with HAS_ROTARY) rotates pairs (i, i + rot_dim/2) instead. No
+// weight is copied: for a rotated column n = head·head_dim + d (d < rot_dim) the W tile loads weight
+// row head·head_dim + perm(d) (bias likewise), perm(2i) = i, perm(2i+1) = i + rot_dim/2. The head's
+// rotated dims then come out interleaved, (x[i], x[i + rot_dim/2]) adjacent, and the GPT-J epilogue
+// rotates each such pair. Attention is unchanged when q and k share the permutation (q·k is a sum
+// over d); V is never permuted.
+//
+// Edge rules: tiles past M, N, K are zero-filled; rows ≥ M and columns ≥ N are never written.
+
+override TILE_M: u32 = 64;         // rows of C per workgroup, multiple of 4
+override TILE_N: u32 = 64;         // columns of C per workgroup, multiple of 4
+override TILE_K: u32 = 16;         // K per step, multiple of 4
+override K_STRIDE: u32 = 5;        // vec4s per tile row: TILE_K / 4 + 1
+override WORKGROUP_SIZE: u32 = 256;
+override HAS_BIAS: bool = false;
+override HAS_ROTARY: bool = false;
+override ROTARY_HALF_SPLIT: bool = false;  // GPT-NeoX pairs by permuted weight rows (with HAS_ROTARY)
+
+struct MatmulParams {
+  m: u32,
+  n: u32,
+  k: u32,
+  tiles_n: u32,          // ceil(N / TILE_N)
+  tiles: u32,            // ceil(M / TILE_M) · ceil(N / TILE_N)
+  groups_x: u32,         // workgroups along x (the dispatch is folded into y past the x limit)
+  x_offset: u32,
+  x_stride_m: u32,
+  w_offset: u32,
+  bias_offset: u32,
+  o_offset: u32,
+  rows_per_batch: u32,
+  head_dim: u32,
+  o_stride_b: u32,
+  o_stride_l: u32,
+  o_stride_h: u32,
+  rot_offset: u32,
+  rot_positions: u32,    // positions the table holds
+  rot_dim: u32,
+  rot_col_begin: u32,
+  rot_col_end: u32,
+  position_offset: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: MatmulParams;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+// Absent bias or rotary: a dummy buffer, never read.
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> rot_table: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+var<workgroup> x_tile: array<vec4<f32>, TILE_M * K_STRIDE>;  // [row][k4]
+var<workgroup> w_tile: array<vec4<f32>, TILE_N * K_STRIDE>;  // [slot(row)][k4]
+
+// Gathers 4 consecutive elements starting at `at`; lanes at or past `count` are 0.
+fn load_x4(at: u32, count: u32) -> vec4<f32> {
+  if (count >= 4u) { return vec4<f32>(x[at], x[at + 1u], x[at + 2u], x[at + 3u]); }
+  var r = vec4<f32>(0.0);
+  for (var c = 0u; c < count; c++) { r[c] = x[at + c]; }
+  return r;
+}
+
+fn load_w4(at: u32, count: u32) -> vec4<f32> {
+  if (count >= 4u) { return vec4<f32>(weight[at], weight[at + 1u], weight[at + 2u], weight[at + 3u]); }
+  var r = vec4<f32>(0.0);
+  for (var c = 0u; c < count; c++) { r[c] = weight[at + c]; }
+  return r;
+}
+
+fn load_bias4(at: u32, count: u32) -> vec4<f32> {
+  if (count >= 4u) { return vec4<f32>(bias[at], bias[at + 1u], bias[at + 2u], bias[at + 3u]); }
+  var r = vec4<f32>(0.0);
+  for (var c = 0u; c < count; c++) { r[c] = bias[at + c]; }
+  return r;
+}
+
+// The weight (and bias) row output column n reads: n itself, or its half-split permutation.
+fn source_row(n: u32) -> u32 {
+  if (!ROTARY_HALF_SPLIT) { return n; }
+  let d = n % params.head_dim;
+  let permuted = d / 2u + (d % 2u) * (params.rot_dim / 2u);
+  let on = (n >= params.rot_col_begin) & (n < params.rot_col_end) & (d < params.rot_dim);
+  return select(n, n - d + permuted, on);
+}
+
+fn load_bias_block(n0: u32, count: u32) -> vec4<f32> {
+  if (!ROTARY_HALF_SPLIT) { return load_bias4(params.bias_offset + n0, count); }
+  var r = vec4<f32>(0.0);
+  for (var j = 0u; j < count; j++) { r[j] = bias[params.bias_offset + source_row(n0 + j)]; }
+  return r;
+}
+
+fn load_tiles(m_start: u32, n_start: u32, k_start: u32, tid: u32) {
+  let k_vec4 = TILE_K / 4u;
+  for (var idx = tid; idx < TILE_M * k_vec4; idx += WORKGROUP_SIZE) {
+    let row = idx / k_vec4;
+    let k4 = idx % k_vec4;
+    let m = m_start + row;
+    let k = k_start + k4 * 4u;
+    var value = vec4<f32>(0.0);
+    if (m < params.m && k < params.k) { value = load_x4(params.x_offset + m * params.x_stride_m + k, params.k - k); }
+    x_tile[row * K_STRIDE + k4] = value;
+  }
+  for (var idx = tid; idx < TILE_N * k_vec4; idx += WORKGROUP_SIZE) {
+    let row = idx / k_vec4;
+    let k4 = idx % k_vec4;
+    let n = n_start + row;
+    let k = k_start + k4 * 4u;
+    var value = vec4<f32>(0.0);
+    if (n < params.n && k < params.k) { value = load_w4(params.w_offset + source_row(n) * params.k + k, params.k - k); }
+    w_tile[((row % 4u) * (TILE_N / 4u) + row / 4u) * K_STRIDE + k4] = value;
+  }
+}
+
+fn rotate(value: vec4<f32>, n0: u32, d: vec4<u32>, l: u32) -> vec4<f32> {
+  // Pairs (n0, n0+1) and (n0+2, n0+3); n0 and d are even, so each pair lies in one head.
+  let cols = vec2<u32>(n0, n0 + 2u);
+  let dims = vec2<u32>(d.x, d.z);
+  let on = (cols >= vec2<u32>(params.rot_col_begin)) & (cols < vec2<u32>(params.rot_col_end)) & (dims < vec2<u32>(params.rot_dim));
+  let half_dim = max(params.rot_dim / 2u, 1u);
+  let row = min(l + params.position_offset, params.rot_positions - 1u) * half_dim;
+  let at = params.rot_offset + 2u * (row + min(dims / 2u, vec2<u32>(half_dim - 1u)));
+  let cs0 = select(vec2<f32>(1.0, 0.0), vec2<f32>(rot_table[at.x], rot_table[at.x + 1u]), on.x);
+  let cs1 = select(vec2<f32>(1.0, 0.0), vec2<f32>(rot_table[at.y], rot_table[at.y + 1u]), on.y);
+  return value * vec4<f32>(cs0.x, cs0.x, cs1.x, cs1.x) + value.yxwz * vec4<f32>(-cs0.y, cs0.y, -cs1.y, cs1.y);
+}
+
+fn write_block(acc: array<vec4<f32>, 4>, m0: u32, n0: u32) {
+  if (n0 >= params.n) { return; }
+  let count = min(params.n - n0, 4u);
+  var bias4 = vec4<f32>(0.0);
+  if (HAS_BIAS) { bias4 = load_bias_block(n0, count); }
+  let cols = vec4<u32>(n0, n0 + 1u, n0 + 2u, n0 + 3u);
+  let heads = cols / vec4<u32>(params.head_dim);
+  let d = cols - heads * params.head_dim;
+  let col_at = heads * params.o_stride_h + d;
+  for (var r = 0u; r < 4u; r++) {
+    let m = m0 + r;
+    if (m >= params.m) { break; }
+    let b = m / params.rows_per_batch;
+    let l = m - b * params.rows_per_batch;
+    var value = acc[r] + bias4;
+    if (HAS_ROTARY) { value = rotate(value, n0, d, l); }
+    let base = params.o_offset + b * params.o_stride_b + l * params.o_stride_l;
+    for (var j = 0u; j < count; j++) { out[base + col_at[j]] = value[j]; }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn linear_matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let wid = wg.x + wg.y * params.groups_x;
+  if (wid >= params.tiles) { return; }
+  let m_start = (wid / params.tiles_n) * TILE_M;
+  let n_start = (wid % params.tiles_n) * TILE_N;
+  let col_blocks = TILE_N / 4u;
+  let rb = tid / col_blocks;
+  let cb = tid % col_blocks;
+  var a0 = vec4<f32>(0.0);  // row 4·rb + r, lanes = columns 4·cb … +3
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  let k_tiles = (params.k + TILE_K - 1u) / TILE_K;
+  for (var kt = 0u; kt < k_tiles; kt++) {
+    load_tiles(m_start, n_start, kt * TILE_K, tid);
+    workgroupBarrier();
+    for (var k4 = 0u; k4 < TILE_K / 4u; k4++) {
+      let x0 = x_tile[(rb * 4u) * K_STRIDE + k4];
+      let x1 = x_tile[(rb * 4u + 1u) * K_STRIDE + k4];
+      let x2 = x_tile[(rb * 4u + 2u) * K_STRIDE + k4];
+      let x3 = x_tile[(rb * 4u + 3u) * K_STRIDE + k4];
+      let w0 = w_tile[cb * K_STRIDE + k4];
+      let w1 = w_tile[(col_blocks + cb) * K_STRIDE + k4];
+      let w2 = w_tile[(2u * col_blocks + cb) * K_STRIDE + k4];
+      let w3 = w_tile[(3u * col_blocks + cb) * K_STRIDE + k4];
+      a0 += vec4<f32>(dot(x0, w0), dot(x0, w1), dot(x0, w2), dot(x0, w3));
+      a1 += vec4<f32>(dot(x1, w0), dot(x1, w1), dot(x1, w2), dot(x1, w3));
+      a2 += vec4<f32>(dot(x2, w0), dot(x2, w1), dot(x2, w2), dot(x2, w3));
+      a3 += vec4<f32>(dot(x3, w0), dot(x3, w1), dot(x3, w2), dot(x3, w3));
+    }
+    workgroupBarrier();
+  }
+  write_block(array<vec4<f32>, 4>(a0, a1, a2, a3), m_start + rb * 4u, n_start + cb * 4u);
+}

@@ -1,0 +1,58 @@
+/**
+ * `attn.linear`: y = x · weightᵀ + bias, PyTorch's nn.Linear. validate → plan → encode, on the
+ * GEMM kernel of shaders/linear.wgsl.
+ */
+import type { GpuRuntime } from '../../gpu/runtime';
+import { GpuTensor } from '../../tensor';
+import { encodeMatmul, operandOf } from './encode';
+import { planMatmul, type MatmulPlan } from './plan';
+import { validateLinear, type ValidatedLinear } from './validate';
+
+/**
+ * y = x · weightᵀ + bias with x [..., K], weight [N, K] (nn.Linear layout [out, in]), bias [N];
+ * returns a new tensor [..., N].
+ * @example
+ * const y = linear(runtime, x, weight, bias); // x [2, 5, 8], weight [3, 8], bias [3] → y [2, 5, 3]
+ */
+export function linear(runtime: GpuRuntime, x: unknown, weight: unknown, bias?: unknown): GpuTensor {
+  const call = validateLinear(runtime, x, weight, bias);
+  const plan = planMatmul(call, runtime.device.limits);
+  return encodeLinear(runtime, call, plan);
+}
+
+function encodeLinear(runtime: GpuRuntime, call: ValidatedLinear, plan: MatmulPlan): GpuTensor {
+  const { M, N, K } = call;
+  const outBytes = M * N * 4;
+  const outBuffer = runtime.pool.acquire(outBytes, `linear output [${call.outputShape.join(', ')}]`);
+  let dispatch;
+  try {
+    dispatch = encodeMatmul(
+      runtime,
+      {
+        x: operandOf(call.x),
+        xStrideM: K,
+        M,
+        K,
+        weight: operandOf(call.weight),
+        N,
+        bias: call.bias && operandOf(call.bias),
+        out: {
+          buffer: { buffer: outBuffer, size: outBytes },
+          elementOffset: 0,
+          rowsPerBatch: M,
+          headDim: N,
+          strideB: M * N,
+          strideL: N,
+          strideH: 0,
+        },
+      },
+      plan,
+    );
+  } catch (error) {
+    runtime.release(outBuffer);
+    throw error;
+  }
+  const output = new GpuTensor(runtime, outBuffer, call.outputShape, 0, true);
+  output.ready = runtime.run(dispatch.pipeline.label, [dispatch]);
+  return output;
+}

@@ -1,0 +1,39 @@
+/**
+ * Validation of `attn.linear`: the contract's shape rules (nn.Linear) plus what only the GPU path
+ * has (tensors of this context, device buffer limits).
+ */
+import { linearDims, type MatmulDims } from '../../contract/linear';
+import { checkFits } from '../../gpu/limits';
+import type { GpuRuntime } from '../../gpu/runtime';
+import { checkTensor, type GpuTensor } from '../../tensor';
+
+/** Everything encode needs, checked: nothing past this point can throw an AttentionError. */
+export interface ValidatedLinear extends MatmulDims {
+  x: GpuTensor;
+  weight: GpuTensor;
+  bias?: GpuTensor;
+  outputShape: number[];
+}
+
+/**
+ * Checks x [..., K], weight [N, K] and bias [N] (optional).
+ * @example
+ * validateLinear(runtime, x, weight, bias).outputShape; // [..., N]
+ */
+export function validateLinear(runtime: GpuRuntime, x: unknown, weight: unknown, bias: unknown): ValidatedLinear {
+  runtime.assertAlive();
+  const xT = checkTensor(runtime, 'x', x);
+  const wT = checkTensor(runtime, 'weight', weight);
+  const bT = bias === undefined ? undefined : checkTensor(runtime, 'bias', bias);
+  const dims = linearDims(xT.shape, wT.shape, bT?.shape);
+  const limits = runtime.device.limits;
+  for (const [name, t] of [
+    ['x', xT],
+    ['weight', wT],
+    ['bias', bT],
+  ] as const) {
+    if (t) checkFits(limits, name, t.size, t.size * 4);
+  }
+  checkFits(limits, 'output', dims.M * dims.N, dims.M * dims.N * 4);
+  return { x: xT, weight: wT, bias: bT, ...dims };
+}

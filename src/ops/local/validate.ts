@@ -1,0 +1,59 @@
+/**
+ * Validation of a neighbourhood-attention call on the GPU: the contract's checks (shapes, kernel,
+ * dilation, causal, rpb) plus what only the GPU path has (tensors of this context, buffer limits).
+ */
+import {
+  checkNeighborhoodOptions,
+  validateNeighborhood,
+  type ValidatedNeighborhood,
+} from '../../contract/neighborhood';
+import type { Neighborhood1dOptionsOf, Neighborhood2dOptionsOf } from '../../contract/neighborhood-options';
+import { checkFits } from '../../gpu/limits';
+import type { GpuRuntime } from '../../gpu/runtime';
+import { checkTensor, type GpuTensor } from '../../tensor';
+
+/** Options of `attn.neighborhood2d` (rpb: a GpuTensor [Hq, 2ky−1, 2kx−1]). */
+export type Neighborhood2dOptions = Neighborhood2dOptionsOf<GpuTensor>;
+/** Options of `attn.neighborhood1d` (rpb: a GpuTensor [Hq, 2k−1]). */
+export type Neighborhood1dOptions = Neighborhood1dOptionsOf<GpuTensor>;
+
+/** Everything encode needs, checked: nothing past this point throws an AttentionError. */
+export interface LocalCall extends ValidatedNeighborhood {
+  q: GpuTensor;
+  k: GpuTensor;
+  v: GpuTensor;
+  rpb: GpuTensor | null;
+}
+
+/**
+ * Checks a 1-D (`rank` 1) or 2-D call; the result is in the 2-D form.
+ * @example
+ * validateLocalCall(runtime, 2, q, k, v, { kernel: 7 }).dims; // { B, Hq, Hkv, Y, X, D, Dv }
+ */
+export function validateLocalCall(
+  runtime: GpuRuntime,
+  rank: 1 | 2,
+  q: unknown,
+  k: unknown,
+  v: unknown,
+  options: unknown,
+): LocalCall {
+  runtime.assertAlive();
+  const qT = checkTensor(runtime, 'q', q);
+  const kT = checkTensor(runtime, 'k', k);
+  const vT = checkTensor(runtime, 'v', v);
+  const o = checkNeighborhoodOptions(options);
+  const rpb = o.rpb === undefined ? null : checkTensor(runtime, 'options.rpb', o.rpb);
+  const validated = validateNeighborhood(rank, { q: qT.shape, k: kT.shape, v: vT.shape, rpb: rpb?.shape }, o);
+  const { B, Hq, Y, X, Dv } = validated.dims;
+  const outputElements = B * Hq * Y * X * Dv;
+  const limits = runtime.device.limits;
+  checkFits(limits, 'output', outputElements, outputElements * 4);
+  for (const [name, t] of [
+    ['q', qT],
+    ['k', kT],
+    ['v', vT],
+  ] as const)
+    checkFits(limits, name, t.size, t.size * 4);
+  return { ...validated, q: qT, k: kT, v: vT, rpb };
+}

@@ -1,0 +1,111 @@
+/**
+ * Validation of an sdpa call on the GPU, shared by the flash and the naive op: the contract's checks
+ * (shapes, options, mask broadcasting) plus what only the GPU path has (tensors of this context,
+ * device buffer limits, a forced tiling). Nothing past this point throws an AttentionError.
+ */
+import { validateLayout, validateMaskShape, validateSdpaOptions, validateSdpaShapes } from '../../contract/sdpa';
+import type { MaskStrides, ResolvedSdpaOptions, SdpaDims } from '../../contract/sdpa';
+import { checkFlag } from '../../contract/checks';
+import type { SdpaOptionsOf } from '../../contract/types';
+import { AttentionError, describe } from '../../errors';
+import { checkFits } from '../../gpu/limits';
+import type { GpuRuntime } from '../../gpu/runtime';
+import { checkTensor, GpuMask, GpuTensor } from '../../tensor';
+import { TILE_PREFERENCES, type SdpaTile } from './plan';
+
+/** Options of `attn.sdpa`. */
+export interface SdpaOptions extends SdpaOptionsOf<GpuTensor | GpuMask> {
+  /** Advanced: force a tiling (one of TILE_PREFERENCES) instead of the plan's choice, for tuning. */
+  tile?: SdpaTile;
+}
+
+/** Options of `attn.sdpaNaive`: those of `attn.sdpa`, plus `returnWeights`. */
+export interface SdpaNaiveOptions extends Omit<SdpaOptions, 'tile'> {
+  /** Also return the attention weights [B, Hq, Lq, Lk] (softmax probabilities; zero rows when fully masked). */
+  returnWeights?: boolean;
+}
+
+/** A checked mask argument: the tensor and its broadcast strides. */
+export interface CheckedMask {
+  mask: GpuTensor | GpuMask;
+  strides: MaskStrides;
+}
+
+/** Everything encode needs, checked: nothing past this point can throw an AttentionError. */
+export interface ValidatedSdpa {
+  q: GpuTensor;
+  k: GpuTensor;
+  v: GpuTensor;
+  dims: SdpaDims;
+  options: ResolvedSdpaOptions;
+  mask: CheckedMask | null;
+  outputShape: number[];
+}
+
+/** Checks the mask option: a float GpuTensor (additive) or a GpuMask (boolean), that broadcasts. */
+function checkMask(runtime: GpuRuntime, value: unknown, dims: SdpaDims): CheckedMask | null {
+  if (value === undefined || value === null) return null;
+  if (!(value instanceof GpuTensor) && !(value instanceof GpuMask)) {
+    throw new AttentionError(
+      'options.mask',
+      describe(value),
+      'a GpuTensor (additive float mask) or a GpuMask (boolean, from attn.mask())',
+    );
+  }
+  value.assertUsable('options.mask', runtime);
+  return { mask: value, strides: validateMaskShape(value.shape, dims) };
+}
+
+/**
+ * Checks every argument of an attention call.
+ * @example
+ * const call = validateAttentionCall(runtime, q, k, v, { causal: true });
+ * call.dims.Lq; // q's sequence length
+ */
+export function validateAttentionCall(
+  runtime: GpuRuntime,
+  q: unknown,
+  k: unknown,
+  v: unknown,
+  options: SdpaOptionsOf<unknown> | undefined,
+): ValidatedSdpa {
+  runtime.assertAlive();
+  const qT = checkTensor(runtime, 'q', q);
+  const kT = checkTensor(runtime, 'k', k);
+  const vT = checkTensor(runtime, 'v', v);
+  const layout = validateLayout(options?.layout);
+  const dims = validateSdpaShapes(qT.shape, kT.shape, vT.shape, layout);
+  const resolved = validateSdpaOptions(options, dims);
+  const mask = checkMask(runtime, options?.mask, dims);
+  const outputShape = layout === 'bshd' ? [dims.B, dims.Lq, dims.Hq, dims.Dv] : [dims.B, dims.Hq, dims.Lq, dims.Dv];
+  const outputElements = dims.B * dims.Hq * dims.Lq * dims.Dv;
+  const limits = runtime.device.limits;
+  checkFits(limits, 'output', outputElements, outputElements * 4);
+  for (const [name, t] of [
+    ['q', qT],
+    ['k', kT],
+    ['v', vT],
+  ] as const)
+    checkFits(limits, name, t.size, t.size * 4);
+  return { q: qT, k: kT, v: vT, dims, options: resolved, mask, outputShape };
+}
+
+/** The `tile` option: undefined (the plan chooses) or one of TILE_PREFERENCES. */
+export function checkTile(tile: unknown): SdpaTile | undefined {
+  if (tile === undefined) return undefined;
+  const asked = tile as Partial<SdpaTile> | null;
+  const known = TILE_PREFERENCES.find((t) => t.blockQ === asked?.blockQ && t.tileKv === asked?.tileKv);
+  if (!known) {
+    throw new AttentionError(
+      'options.tile',
+      JSON.stringify(tile) ?? describe(tile),
+      `one of ${TILE_PREFERENCES.map((t) => `{blockQ: ${t.blockQ}, tileKv: ${t.tileKv}}`).join(', ')}`,
+    );
+  }
+  return known;
+}
+
+/** The naive op's own option, `returnWeights`. */
+export function checkReturnWeights(options: SdpaNaiveOptions | undefined): boolean {
+  return checkFlag('options.returnWeights', options?.returnWeights);
+}

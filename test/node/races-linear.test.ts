@@ -1,0 +1,92 @@
+/**
+ * Barrier races in the GEMM kernel, found by running one workgroup on the CPU with wgsl_reflect's
+ * detectRaces. The kernel is specialised by rewriting its overrides as consts (detectRaces cannot
+ * size workgroup arrays by an override). Copies with a barrier removed must report a race, so this
+ * test can fail. Values computed by the CPU executor are not used.
+ */
+import { describe, expect, it } from 'vitest';
+import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { shaderLayout } from '../../src/gpu/shader-layout';
+import { packUniforms } from '../../src/gpu/uniforms';
+import { SHADERS } from '../../src/shaders';
+import { specialise } from '../helpers/specialise';
+
+// 8 × 8 tiles, 4-wide K steps: 4 invocations, each loading 2 rows of X and 2 of W per step.
+const CONSTS: Record<string, string> = {
+  TILE_M: '8u',
+  TILE_N: '8u',
+  TILE_K: '4u',
+  K_STRIDE: '2u',
+  WORKGROUP_SIZE: '4u',
+  HAS_BIAS: 'true',
+  HAS_ROTARY: 'true',
+  ROTARY_HALF_SPLIT: 'true',
+};
+
+function run(source: string) {
+  const layout = shaderLayout(SHADERS.linear.source, 'linear_matmul');
+  const [M, N, K] = [8, 8, 12]; // three K steps
+  const uniforms = packUniforms(layout.uniform!, {
+    m: M,
+    n: N,
+    k: K,
+    tiles_n: 1,
+    tiles: 1,
+    groups_x: 1,
+    x_offset: 0,
+    x_stride_m: K,
+    w_offset: 0,
+    bias_offset: 0,
+    o_offset: 0,
+    rows_per_batch: 4,
+    head_dim: 4,
+    o_stride_b: 4 * N,
+    o_stride_l: N,
+    o_stride_h: 4,
+    rot_offset: 0,
+    rot_positions: 4,
+    rot_dim: 4,
+    rot_col_begin: 0,
+    rot_col_end: 8,
+    position_offset: 0,
+  });
+  const data = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+  const bindGroups = {
+    0: {
+      0: new Uint8Array(uniforms),
+      1: data(M * K),
+      2: data(N * K),
+      3: data(N),
+      4: data(4 * 4),
+      5: new Float32Array(M * N),
+    },
+  };
+  return detectRaces(specialise(source, CONSTS), 'linear_matmul', [1, 1, 1], bindGroups);
+}
+
+describe('detectRaces on linear_matmul', () => {
+  it('finds no race (bias and rotary on, 3 K steps, 4 invocations)', () => {
+    const result = run(SHADERS.linear.source);
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds the race in a copy without the barrier between loading the tiles and reading them', () => {
+    const broken = SHADERS.linear.source.replace(
+      /(load_tiles\(m_start, n_start, kt \* TILE_K, tid\);\s*)workgroupBarrier\(\);/,
+      '$1',
+    );
+    expect(broken).not.toEqual(SHADERS.linear.source);
+    const result = run(broken);
+    expect(result.races.length).toBeGreaterThan(0);
+    expect(result.races.some((r) => /x_tile|w_tile/.test(r.message))).toBe(true);
+  });
+
+  it('finds the race in a copy without the barrier before the next K step overwrites the tiles', () => {
+    const broken = SHADERS.linear.source.replace(/(\n    \}\n)    workgroupBarrier\(\);\n  \}/, '$1  }');
+    expect(broken).not.toEqual(SHADERS.linear.source);
+    const result = run(broken);
+    expect(result.races.length).toBeGreaterThan(0);
+    expect(result.races.some((r) => /x_tile|w_tile/.test(r.message))).toBe(true);
+  });
+});
