@@ -108,7 +108,7 @@ export function rowsOfFull(full: Float64Array, inputs: Inputs): ExpectedRows {
 }
 
 /**
- * The worst |got − ref| / (2e-5 + 1e-4·|ref|) over the expected rows (DESIGN.md's f32 tolerance):
+ * The worst |got − ref| / (2e-5 + 1e-4·|ref|) over the expected rows (the f32 tolerance of docs/semantics.md §10):
  * ≤ 1 passes. `got` is [1, H, L, D]. NaN counts as a failure (Infinity).
  */
 export function worstError(got: ArrayLike<number>, expected: ExpectedRows, inputs: Inputs): number {

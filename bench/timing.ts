@@ -1,5 +1,5 @@
 /**
- * Wall-clock timing of GPU work (DESIGN.md, "Performance method"): from the call that encodes and
+ * Wall-clock timing of GPU work (docs/architecture.md, "Measuring"): from the call that encodes and
  * submits to `queue.onSubmittedWorkDone()`, after warm-up, median of several runs.
  *
  * Why not timestamp queries: SwiftShader offers 'timestamp-query', but WebGPU only writes

@@ -1,4 +1,4 @@
-/** Comparison of GPU results with the float64 reference, with DESIGN.md's f32 tolerance. */
+/** Comparison of GPU results with the float64 reference, with the f32 tolerance of docs/semantics.md §10. */
 export const ATOL = 2e-5;
 export const RTOL = 1e-4;
 

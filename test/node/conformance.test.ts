@@ -7,7 +7,7 @@
  * Tolerance: each case's own (numpy allclose, |gpu − expected| ≤ atol + rtol·|expected|) with
  * atol raised to at least 1e-5. ONNX's vectors carry atol 1e-7, which is float64-vs-float32
  * rounding of the stored values; a float32 kernel with another summation order and WGSL's exp
- * cannot promise that, so 1e-5 absolute (under DESIGN.md's 2e-5 + 1e-4·|ref|) is the floor.
+ * cannot promise that, so 1e-5 absolute (under docs/semantics.md's 2e-5 + 1e-4·|ref|) is the floor.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type AttentionContext, type GpuMask, type GpuTensor } from '../../src/index';

@@ -1,6 +1,6 @@
 /**
  * Sliding windows, dilation and global tokens in the float64 reference: worked examples, the
- * rule against a boolean mask built here from DESIGN.md's wording, and the bad-input errors.
+ * rule against a boolean mask built here from the wording of docs/semantics.md §6, and the bad-input errors.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -89,7 +89,7 @@ describe('reference.sdpa windows: worked examples', () => {
   });
 });
 
-/** DESIGN.md's rule, written out on its own: the allowed keys as a boolean mask. */
+/** The rule of docs/semantics.md §6, written out on its own: the allowed keys as a boolean mask. */
 function windowMask(
   Lq: number,
   Lk: number,
