@@ -4,7 +4,7 @@
  */
 import { AttentionError, describe, GpuError } from './errors';
 
-/** What a tensor needs from the context that owns it. */
+/** @internal What a tensor needs from the context that owns it. */
 export interface TensorOwner {
   readonly device: GPUDevice;
   readonly id: number;
@@ -29,7 +29,9 @@ abstract class DeviceTensor {
   /** Settles when the work that produced this tensor was validated; rejects with a GpuError. */
   ready: Promise<void> = Promise.resolve();
 
+  /** @internal Tensors are made by the context: attn.tensor(), attn.mask(), attn.wrap() and the operations. */
   constructor(
+    /** @internal */
     readonly owner: TensorOwner,
     readonly buffer: GPUBuffer,
     shape: readonly number[],
@@ -59,7 +61,7 @@ abstract class DeviceTensor {
     if (this.owned) this.owner.release(this.buffer);
   }
 
-  /** Checks the tensor can be used as argument `name` of the context `owner`. */
+  /** @internal Checks the tensor can be used as argument `name` of the context `owner`. */
   assertUsable(name: string, owner: TensorOwner): void {
     if (this.destroyedFlag)
       throw new AttentionError(name, 'a destroyed tensor', 'a live tensor (do not use a tensor after destroy())');
@@ -72,7 +74,7 @@ abstract class DeviceTensor {
     }
   }
 
-  /** The binding of this tensor for a shader, with the offset rounded down to the device's alignment. */
+  /** @internal The binding of this tensor for a shader, with the offset rounded down to the device's alignment. */
   binding(): TensorBinding {
     const alignment = this.owner.device.limits.minStorageBufferOffsetAlignment;
     const offset = Math.floor(this.byteOffset / alignment) * alignment;

@@ -1,3 +1,4 @@
+/// <reference path="./wgsl-reflect.d.ts" />
 /** The one module that imports wgsl_reflect. Each shader source is parsed once, at first use. */
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 

@@ -41,13 +41,13 @@ type Call = ValidatedMhaForward<GpuTensor>;
 export class MultiHeadAttention {
   /** The checked config, defaults applied. */
   readonly config: ResolvedMhaConfig<GpuTensor>;
+  readonly #runtime: GpuRuntime;
   private rotaryCache: RotaryTable | null = null;
   private destroyed = false;
 
-  constructor(
-    private readonly runtime: GpuRuntime,
-    config: MhaConfig,
-  ) {
+  /** @internal Layers are made by attn.multiHeadAttention(config). */
+  constructor(runtime: GpuRuntime, config: MhaConfig) {
+    this.#runtime = runtime;
     this.config = validateLayerConfig(runtime, config);
   }
 
@@ -65,7 +65,7 @@ export class MultiHeadAttention {
    * const { output, weights } = mha.forward(x, { needWeights: true }); // weights [B, L, L]
    */
   forward(x: GpuTensor, options?: MhaForwardOptions): GpuTensor | MhaOutputs {
-    this.runtime.assertAlive();
+    this.#runtime.assertAlive();
     if (this.destroyed) {
       throw new AttentionError(
         'layer',
@@ -73,8 +73,8 @@ export class MultiHeadAttention {
         'a live layer (do not call forward after destroy())',
       );
     }
-    const call = validateLayerForward(this.runtime, this.config, x, options);
-    return this.encode(call, planLayer(this.config, call, this.runtime.device.limits));
+    const call = validateLayerForward(this.#runtime, this.config, x, options);
+    return this.encode(call, planLayer(this.config, call, this.#runtime.device.limits));
   }
 
   /** Frees what the layer made (its rotary table); the weight tensors stay the caller's. */
@@ -86,7 +86,7 @@ export class MultiHeadAttention {
   }
 
   private encode(call: Call, plan: LayerPlan<GpuTensor>): GpuTensor | MhaOutputs {
-    const { runtime, config: c } = this;
+    const [runtime, c] = [this.#runtime, this.config];
     const rotary = this.rotaryFor(plan.layout.rotaryPositions);
     const scratch: GPUBuffer[] = [];
     const take = (elements: number, label: string, keep = false): GPUBufferBinding => {
@@ -151,8 +151,8 @@ export class MultiHeadAttention {
       // Releasing after earlier submits is safe: queue order runs them before any later write.
       this.rotaryCache?.tensor.destroy();
       const size = Math.max(16, 2 ** Math.ceil(Math.log2(positions)));
-      const grown = size * r.dim * 4 <= bindableBytes(this.runtime.device.limits) ? size : positions;
-      this.rotaryCache = { tensor: rotaryTable(this.runtime, grown, r.dim, r.base), positions: grown };
+      const grown = size * r.dim * 4 <= bindableBytes(this.#runtime.device.limits) ? size : positions;
+      this.rotaryCache = { tensor: rotaryTable(this.#runtime, grown, r.dim, r.base), positions: grown };
     }
     return this.rotaryCache;
   }
