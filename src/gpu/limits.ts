@@ -42,6 +42,27 @@ export function checkFits(limits: DeviceLimits, name: string, elements: number, 
   }
 }
 
+/** The element count and width of a tensor argument (a GpuTensor or GpuMask satisfies it). */
+export interface Sized {
+  readonly size: number;
+  readonly bytesPerElement: number;
+}
+
+/**
+ * {@link checkFits} for each named argument (absent ones skipped) and for an f32 output of
+ * `outputElements`, named 'output'.
+ * @example
+ * checkAllFit(device.limits, { q, k, v }, B * Hq * Lq * Dv);
+ */
+export function checkAllFit(
+  limits: DeviceLimits,
+  args: Record<string, Sized | undefined>,
+  outputElements: number,
+): void {
+  checkFits(limits, 'output', outputElements, outputElements * 4);
+  for (const [name, t] of Object.entries(args)) if (t) checkFits(limits, name, t.size, t.size * t.bytesPerElement);
+}
+
 /**
  * Folds a flat count of workgroups into x and y when it passes the per-dimension limit (the WGSL
  * rebuilds the flat index from x, y and the uniform `groups_x`). Throws an AttentionError on

@@ -29,6 +29,11 @@ export interface MatmulOutput extends MatmulOperand {
   strideH: number;
 }
 
+/** A plain row-major C [M, N] output starting at element 0 of `buffer`. */
+export function plainOutput(buffer: GPUBufferBinding, M: number, N: number): MatmulOutput {
+  return { buffer, elementOffset: 0, rowsPerBatch: M, headDim: N, strideB: M * N, strideL: N, strideH: 0 };
+}
+
 /**
  * Rotary position embedding in the epilogue (GPT-J adjacent pairs (2i, 2i+1)), on columns
  * colBegin ≤ n < colEnd and head dims d < rotDim, at position l + positionOffset. `table` is a

@@ -4,7 +4,7 @@
  */
 import type { GpuRuntime } from '../../gpu/runtime';
 import { GpuTensor } from '../../tensor';
-import { encodeMatmul, operandOf } from './encode';
+import { encodeMatmul, operandOf, plainOutput } from './encode';
 import { planMatmul, type MatmulPlan } from './plan';
 import { validateLinear, type ValidatedLinear } from './validate';
 
@@ -36,15 +36,7 @@ function encodeLinear(runtime: GpuRuntime, call: ValidatedLinear, plan: MatmulPl
         weight: operandOf(call.weight),
         N,
         bias: call.bias && operandOf(call.bias),
-        out: {
-          buffer: { buffer: outBuffer, size: outBytes },
-          elementOffset: 0,
-          rowsPerBatch: M,
-          headDim: N,
-          strideB: M * N,
-          strideL: N,
-          strideH: 0,
-        },
+        out: plainOutput({ buffer: outBuffer, size: outBytes }, M, N),
       },
       plan,
     );

@@ -3,7 +3,7 @@
  * has (tensors of this context, device buffer limits).
  */
 import { linearDims, type MatmulDims } from '../../contract/linear';
-import { checkFits } from '../../gpu/limits';
+import { checkAllFit } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
 import { checkTensor, type GpuTensor } from '../../tensor';
 
@@ -26,14 +26,6 @@ export function validateLinear(runtime: GpuRuntime, x: unknown, weight: unknown,
   const wT = checkTensor(runtime, 'weight', weight);
   const bT = bias === undefined ? undefined : checkTensor(runtime, 'bias', bias);
   const dims = linearDims(xT.shape, wT.shape, bT?.shape);
-  const limits = runtime.device.limits;
-  for (const [name, t] of [
-    ['x', xT],
-    ['weight', wT],
-    ['bias', bT],
-  ] as const) {
-    if (t) checkFits(limits, name, t.size, t.size * 4);
-  }
-  checkFits(limits, 'output', dims.M * dims.N, dims.M * dims.N * 4);
+  checkAllFit(runtime.device.limits, { x: xT, weight: wT, bias: bT }, dims.M * dims.N);
   return { x: xT, weight: wT, bias: bT, ...dims };
 }

@@ -8,7 +8,7 @@ import {
   type ValidatedNeighborhood,
 } from '../../contract/neighborhood';
 import type { Neighborhood1dOptionsOf, Neighborhood2dOptionsOf } from '../../contract/neighborhood-options';
-import { checkFits } from '../../gpu/limits';
+import { checkAllFit } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
 import { checkTensor, type GpuTensor } from '../../tensor';
 
@@ -47,13 +47,6 @@ export function validateLocalCall(
   const validated = validateNeighborhood(rank, { q: qT.shape, k: kT.shape, v: vT.shape, rpb: rpb?.shape }, o);
   const { B, Hq, Y, X, Dv } = validated.dims;
   const outputElements = B * Hq * Y * X * Dv;
-  const limits = runtime.device.limits;
-  checkFits(limits, 'output', outputElements, outputElements * 4);
-  for (const [name, t] of [
-    ['q', qT],
-    ['k', kT],
-    ['v', vT],
-  ] as const)
-    checkFits(limits, name, t.size, t.size * 4);
+  checkAllFit(runtime.device.limits, { q: qT, k: kT, v: vT }, outputElements);
   return { ...validated, q: qT, k: kT, v: vT, rpb };
 }

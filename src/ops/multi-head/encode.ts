@@ -6,7 +6,7 @@
 import type { ResolvedMhaConfig, ValidatedMhaForward } from '../../contract/multi-head-options';
 import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
 import type { GpuMask, GpuTensor } from '../../tensor';
-import { encodeMatmul, operandOf, type MatmulOperand, type MatmulRotary } from '../linear/encode';
+import { encodeMatmul, operandOf, plainOutput, type MatmulOperand, type MatmulRotary } from '../linear/encode';
 import type { MatmulPlan } from '../linear/plan';
 import { encodeFlash } from '../sdpa/encode';
 import { encodeNaive } from '../sdpa/encode-naive';
@@ -134,15 +134,7 @@ export function encodeOutProjection(
       weight: operandOf(c.o.weight),
       N,
       bias: c.o.bias && operandOf(c.o.bias),
-      out: {
-        buffer: buffers.output,
-        elementOffset: 0,
-        rowsPerBatch: M,
-        headDim: N,
-        strideB: M * N,
-        strideL: N,
-        strideH: 0,
-      },
+      out: plainOutput(buffers.output, M, N),
     },
     plan,
   );

@@ -8,7 +8,7 @@ import type { MaskStrides, ResolvedSdpaOptions, SdpaDims } from '../../contract/
 import { checkFlag } from '../../contract/checks';
 import type { SdpaOptionsOf } from '../../contract/types';
 import { AttentionError, describe } from '../../errors';
-import { checkFits } from '../../gpu/limits';
+import { checkAllFit } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
 import { checkTensor, GpuMask, GpuTensor } from '../../tensor';
 import { TILE_PREFERENCES, type SdpaTile } from './plan';
@@ -79,14 +79,7 @@ export function validateAttentionCall(
   const mask = checkMask(runtime, options?.mask, dims);
   const outputShape = layout === 'bshd' ? [dims.B, dims.Lq, dims.Hq, dims.Dv] : [dims.B, dims.Hq, dims.Lq, dims.Dv];
   const outputElements = dims.B * dims.Hq * dims.Lq * dims.Dv;
-  const limits = runtime.device.limits;
-  checkFits(limits, 'output', outputElements, outputElements * 4);
-  for (const [name, t] of [
-    ['q', qT],
-    ['k', kT],
-    ['v', vT],
-  ] as const)
-    checkFits(limits, name, t.size, t.size * 4);
+  checkAllFit(runtime.device.limits, { q: qT, k: kT, v: vT }, outputElements);
   return { q: qT, k: kT, v: vT, dims, options: resolved, mask, outputShape };
 }
 
