@@ -59,9 +59,13 @@ export interface SdpaCall {
   reshapeOutput: (r: { data: ArrayLike<number> }) => Float64Array;
   /** qk_matmul_output in mode 3 (softmax probabilities): comparable with `returnWeights`. */
   expectedWeights?: Expected;
-  /** present_key / present_value: concat(past, new), checked on the host. */
-  hostChecks: { name: string; actual: Float32Array; expected: Expected }[];
-  /** Outputs the case has that sdpa cannot produce, with why. */
+  /**
+   * present_key / present_value against the harness's own concat(past, new) (with ORT's QKV bias): a
+   * check of this mapping (that sdpa is given the keys and values the source attended over), not of
+   * the library, which keeps no KV cache. These outputs are also listed in `notCompared`.
+   */
+  mappingChecks: { name: string; hostBuilt: Float32Array; expected: Expected }[];
+  /** Outputs the case has that sdpa cannot produce, with why: never compared with a library output. */
   notCompared: string[];
 }
 export interface Unsupported {
@@ -521,6 +525,24 @@ export function toConformanceCall(c: ConformanceCase): SdpaCall | MhaCall | Unsu
   return c.op === 'ort.Attention' ? toMhaCall(c) : toSdpaCall(c);
 }
 
+/**
+ * The cases that do not run today, each with the reason the mapping gives, in file order. Both rings
+ * (test/reference and test/node) fail when the mapped set differs in either direction: a case that
+ * drifts into "unsupported", or a listed one that starts running, means this list is updated on purpose.
+ */
+export const UNSUPPORTED_CASES: Readonly<Record<string, string>> = {
+  // float16 Q/K/V and Y (expected values computed by numpy in float16): no f16 tensors yet.
+  'onnx-node/test_attention_24_qk_matmul_output_mode3_softmax_precision': 'needs f16 storage',
+  'onnx-node/test_attention_4d_fp16': 'needs f16 storage',
+  'onnx-node/test_attention_4d_gqa_causal_nonpad_decode_fp16': 'needs f16 storage',
+  'onnx-node/test_attention_4d_gqa_with_past_and_present_fp16': 'needs f16 storage',
+  'onnx-ref-window/test_attention_local_window_ext_cache_float16_mask': 'needs f16 storage',
+};
+
+/** The mapped cases that do not run, as id → reason (compare with {@link UNSUPPORTED_CASES}). */
+export const unsupportedById = (mapped: (SdpaCall | MhaCall | Unsupported)[]): Record<string, string> =>
+  Object.fromEntries(mapped.filter((m): m is Unsupported => 'unsupported' in m).map((u) => [u.id, u.unsupported]));
+
 /** Whether a mapped case runs as a multi-head layer. */
 export const isMhaCall = (m: SdpaCall | MhaCall | Unsupported): m is MhaCall => 'embedDim' in m;
 
@@ -531,9 +553,15 @@ function outputReshaper(ran: Layout, want: Layout, bhsdShape: number[]): SdpaCal
   };
 }
 
-/** qk_matmul_output (mode 3 only) and present_key/value, compared where sdpa can produce them. */
+/**
+ * qk_matmul_output in mode 3 is compared with sdpa's weights; every other output is listed as not
+ * compared (present_key/value also as a mapping check, see {@link SdpaCall.mappingChecks}).
+ */
 function extraOutputs(c: ConformanceCase, outs: CaseTensor[], qkv: Qkv) {
-  const res: Pick<SdpaCall, 'expectedWeights' | 'hostChecks' | 'notCompared'> = { hostChecks: [], notCompared: [] };
+  const res: Pick<SdpaCall, 'expectedWeights' | 'mappingChecks' | 'notCompared'> = {
+    mappingChecks: [],
+    notCompared: [],
+  };
   for (const t of outs) {
     const mode = c.attributes.qk_matmul_output_mode ?? 0;
     if (t.name === 'qk_matmul_output' && mode === 3) res.expectedWeights = expectedOf(t);
@@ -541,11 +569,11 @@ function extraOutputs(c: ConformanceCase, outs: CaseTensor[], qkv: Qkv) {
       res.notCompared.push(
         `qk_matmul_output mode ${mode} (${['scaled scores', 'softcapped scores', 'masked scores'][mode]}): sdpa returns only softmax weights`,
       );
-    else if (t.name === 'present_key')
-      res.hostChecks.push({ name: t.name, actual: toBhsd(qkv.k, qkv.layout).data, expected: expectedOf(t) });
-    else if (t.name === 'present_value')
-      res.hostChecks.push({ name: t.name, actual: toBhsd(qkv.v, qkv.layout).data, expected: expectedOf(t) });
-    else res.notCompared.push(`${t.name}: unknown output`);
+    else if (t.name === 'present_key' || t.name === 'present_value') {
+      const hostBuilt = toBhsd(t.name === 'present_key' ? qkv.k : qkv.v, qkv.layout).data;
+      res.mappingChecks.push({ name: t.name, hostBuilt, expected: expectedOf(t) });
+      res.notCompared.push(`${t.name}: sdpa keeps no KV cache (only the harness's concatenation is checked)`);
+    } else res.notCompared.push(`${t.name}: unknown output`);
   }
   return res;
 }
