@@ -40,11 +40,13 @@
 // the 1-D layouts (Y = 1). rpb is [Hq, 2·KERNEL_Y − 1, 2·KERNEL_X − 1] from rpb_offset.
 // Every vec2 holds (x, y), in that order.
 //
-// Edge rules: every query sees at least itself (ky·kx keys when not causal): no row is empty, the
-// softmax sum is ≥ 1. A tile query past its group's end is computed as the group's last query and
-// not written. Region keys past the group's end (never a neighbour: they are not loaded from out of
-// range) and head-dim lanes past D or Dv are zero-filled. A causal neighbour before position 0 is
-// read at region index 0 and masked (probability exactly 0).
+// Edge rules (docs/semantics.md §3–4, as in sdpa.wgsl): every query sees at least itself (ky·kx
+// keys when not causal). A tile query past its group's end is computed as the group's last query
+// and not written. Region keys past the group's end (never a neighbour: they are not loaded from
+// out of range) and head-dim lanes past D or Dv are zero-filled. A causal neighbour before
+// position 0 does not exist: its logit is −∞. A logit of −∞ (that, or an rpb of −∞) is a removed
+// key: P holds REMOVED and its V is not read. NaN and +∞ logits make the row NaN; a row whose
+// every logit is −∞ outputs zeros.
 
 override TILE_Y: u32 = 4;
 override TILE_X: u32 = 4;
@@ -56,8 +58,7 @@ override HAS_RPB: bool = false;
 override IS_CAUSAL_Y: bool = false;
 override IS_CAUSAL_X: bool = false;
 
-const MASKED: f32 = -3.0e38;
-const MASKED_BELOW: f32 = -1.0e38;
+const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 
 // Scalars only: wgsl_reflect names a vec2<u32> member 'vec2u', which the uniform packer does not take.
 struct LocalParams {
@@ -78,6 +79,7 @@ struct LocalParams {
   tiles_x: u32,          // tiles per dilation group along x and y
   tiles_y: u32,
   scale: f32,
+  minus_infinity: f32,   // −∞, from the host: WGSL has no literal for it
   q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_y: u32, q_stride_x: u32,
   k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_y: u32, k_stride_x: u32,
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_y: u32, v_stride_x: u32,
@@ -243,27 +245,33 @@ fn softmax_rows(t: Tile, tid: u32) {
     let m = query_at(t, qi);
     let start = window_start(m, t.length);
     let row = qi * neighbours();
-    var row_max = MASKED;
+    var row_max = params.minus_infinity;
     for (var u = 0u; u < params.kernel_y; u++) {
       for (var w = 0u; w < params.kernel_x; w++) {
         let n = row + u * KERNEL_X + w;
         // Only a causal window starts before 0: a key before it does not exist.
         let exists = all(start + vec2<i32>(i32(w), i32(u)) >= vec2<i32>(0));
-        let logit = select(MASKED, scores[n] * params.scale + bias(t, m, start, u, w), exists);
+        let logit = select(params.minus_infinity, scores[n] * params.scale + bias(t, m, start, u, w), exists);
         scores[n] = logit;
         row_max = max(row_max, logit);
       }
     }
+    // A row of only −∞ subtracts 0, so −∞ − (−∞) never makes a NaN.
+    let shift = select(row_max, 0.0, row_max == params.minus_infinity);
     var sum = 0.0;
     let end = row + params.kernel_x * params.kernel_y;
     for (var n = row; n < end; n++) {
       let logit = scores[n];
-      let p = select(0.0, exp(logit - row_max), logit > MASKED_BELOW);
-      scores[n] = p;
+      let removed = logit == params.minus_infinity;
+      let p = select(exp(logit - shift), 0.0, removed);
+      scores[n] = select(p, REMOVED, removed);
       sum += p;
     }
-    let inverse = 1.0 / sum;  // sum ≥ 1: the row's maximum contributes exp(0)
-    for (var n = row; n < end; n++) { scores[n] *= inverse; }
+    let inverse = select(1.0 / sum, 0.0, sum == 0.0);  // 0: every key removed (NaN stays NaN)
+    for (var n = row; n < end; n++) {
+      let p = scores[n];
+      scores[n] = select(p * inverse, REMOVED, p == REMOVED);
+    }
   }
 }
 
@@ -283,7 +291,8 @@ fn write_outputs(t: Tile, chunk: u32, tid: u32) {
     var acc = vec4<f32>(0.0);
     for (var u = 0u; u < params.kernel_y; u++) {
       for (var w = 0u; w < params.kernel_x; w++) {
-        acc += scores[row + u * KERNEL_X + w] * kv_tile[c * region_size() + region_key(t, start, u, w)];
+        let p = scores[row + u * KERNEL_X + w];
+        if (p != REMOVED) { acc += p * kv_tile[c * region_size() + region_key(t, start, u, w)]; }
       }
     }
     let d = (chunk * CHUNK_VEC4 + c) * 4u;

@@ -13,7 +13,8 @@
 //   O /= row sum; write O (and the log-sum-exp)
 //
 // No Lq × Lk matrix reaches global memory; the running max, running sum and O stay in f32.
-// Scores are kept in the log2 domain (scale·log₂e folded into the dot product) so softmax uses exp2.
+// Scores stay in natural units (a float mask is added as it is, however large its magnitude);
+// softmax takes exp2((s − max)·log₂e), so only differences are scaled and nothing overflows.
 //
 // Invocations: WORKGROUP_SIZE = (BLOCK_Q / 4) · VALUE_DIM_VEC4; invocation t owns output rows
 // 4·(t / VALUE_DIM_VEC4) … +3 and columns 4·(t % VALUE_DIM_VEC4) … +3 in registers (4 × vec4).
@@ -31,13 +32,17 @@
 // D = head_dim (q·k), Dv = value_dim. Element (b, h, i, d) of a tensor sits at
 // offset + b·stride_b + h·stride_h + i·stride_s + d, which covers both `bhsd` and `bshd` layouts.
 //
-// Edge rules: query i sits at position p = i + causal_offset. A key is allowed when j < Lk, (not
-// causal or j ≤ p), the window allows it, the mask allows it (boolean 1, or a float other than
-// −∞), and (HAS_KEY_PADDING) byte b·kp_stride_b + j of key_padding is 0 (1 = padding, PyTorch's
-// key_padding_mask: a [B, Lk] mask that combines with all of the above without an Lq × Lk copy). The window (HAS_WINDOW) allows p − window_left ≤ j ≤ p + window_right (a side < 0 is
-// unbounded) with (j − p) a multiple of dilation; with HAS_GLOBAL, a key or a query position whose
-// bit is set in global_bits is allowed whatever the window. A row with no allowed key outputs zeros
-// and a log-sum-exp of −∞. Masked scores are held as MASKED (a finite sentinel), never ±∞ or NaN.
+// Edge rules (docs/semantics.md §3–4): query i sits at position p = i + causal_offset. A key is
+// allowed when j < Lk, (not causal or j ≤ p), the window allows it, a boolean mask holds 1 there,
+// and (HAS_KEY_PADDING) byte b·kp_stride_b + j of key_padding is 0 (1 = padding, PyTorch's
+// key_padding_mask: a [B, Lk] mask that combines with all of the above without an Lq × Lk copy).
+// The window (HAS_WINDOW) allows p − window_left ≤ j ≤ p + window_right (a side < 0 is unbounded)
+// with (j − p) a multiple of dilation; with HAS_GLOBAL, a key or a query position whose bit is set
+// in global_bits is allowed whatever the window. The logit of a key that is not allowed is −∞ and
+// never computed; an allowed key's logit is scale·q·k (softcapped) plus the float mask, whatever
+// either holds. A logit of −∞ is a removed key: weight 0, and its V row is not read (P holds
+// REMOVED there, so P·V skips it; 0·NaN would otherwise leak). NaN and +∞ logits are not repaired:
+// they make the row NaN. A row whose every logit is −∞ outputs zeros and a log-sum-exp of −∞.
 //
 // Key tiles: a block visits the tiles that hold keys of its rows' band (causal and window); with
 // HAS_GLOBAL it walks every tile up to the causal end and skips, workgroup-uniformly, those holding
@@ -58,9 +63,7 @@ override HAS_WINDOW: bool = false;  // sliding window and/or dilation
 override HAS_GLOBAL: bool = false;  // global tokens (only with HAS_WINDOW)
 override HAS_KEY_PADDING: bool = false;  // key_padding masks keys per batch
 
-const MASKED: f32 = -3.0e38;
-const MASKED_BELOW: f32 = -1.0e38;
-const LN2: f32 = 0.6931471805599453;
+const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
 
 struct SdpaParams {
@@ -76,8 +79,8 @@ struct SdpaParams {
   tile_kv: u32,         // unroll fully (unrolled hot loops lengthen SwiftShader's compiles)
   groups_x: u32,        // workgroups along x (the dispatch is folded into y past the x limit)
   causal_offset: i32,   // 0 (upper-left) or Lk − Lq (lower-right)
-  score_scale: f32,     // scale·log₂e, or scale / softcap with a softcap
-  softcap_log2: f32,    // softcap·log₂e
+  score_scale: f32,     // scale, or scale / softcap with a softcap
+  softcap: f32,         // c of c·tanh(s / c); unused without HAS_SOFTCAP
   minus_infinity: f32,  // −∞, from the host: WGSL has no literal for it
   window_left: i32,     // keys before p the window reaches (left · dilation), < 0 = unbounded
   window_right: i32,    // keys after p (right · dilation), < 0 = unbounded
@@ -153,7 +156,7 @@ fn load_q_tile(t: Tile, tid: u32) {
     q_tile[idx] = value;
   }
   for (var rb = tid; rb < BLOCK_Q / 4u; rb += WORKGROUP_SIZE) {
-    row_max[rb] = vec4<f32>(MASKED);
+    row_max[rb] = vec4<f32>(params.minus_infinity);
     row_sum[rb] = vec4<f32>(0.0);
   }
 }
@@ -183,16 +186,19 @@ fn load_v_tile(t: Tile, key_start: u32, tid: u32) {
   }
 }
 
-fn mask_value(t: Tile, i: u32, j: u32) -> f32 {
-  // The mask's contribution to a log2-domain score: 0, MASKED, or the float mask · log₂e.
-  let at = params.m_offset + t.b * params.m_stride_b + t.h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
-  if (MASK_IS_BOOL) {
-    let byte = (mask[at / 4u] >> ((at % 4u) * 8u)) & 0xffu;
-    return select(MASKED, 0.0, byte != 0u);
-  }
-  let bits = mask[at];
-  if (bits == 0xff800000u) { return MASKED; }  // −∞: compared as bits, never as a float
-  return bitcast<f32>(bits) * LOG2E;
+fn mask_at(t: Tile, i: u32, j: u32) -> u32 {
+  return params.m_offset + t.b * params.m_stride_b + t.h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
+}
+
+// A float mask's term, added to the logit as it is (−∞ included).
+fn float_mask(t: Tile, i: u32, j: u32) -> f32 {
+  return bitcast<f32>(mask[mask_at(t, i, j)]);
+}
+
+// Whether a boolean mask lets row i see key j (a byte, packed four to a word).
+fn bool_mask(t: Tile, i: u32, j: u32) -> bool {
+  let at = mask_at(t, i, j);
+  return ((mask[at / 4u] >> ((at % 4u) * 8u)) & 0xffu) != 0u;
 }
 
 // Whether key j (clamped into the keys) of batch b is padding. Plain arithmetic, no branch: it is
@@ -234,7 +240,7 @@ fn window_allows(positions: vec4<i32>, j: u32, row_in_block: u32, key_in_tile: u
 }
 
 fn finish_scores(t: Tile, dots: vec4<f32>, i: u32, j: u32, key_in_tile: u32, globals: vec2<u32>) -> vec4<f32> {
-  // Scores of rows i … i+3 against key j, in the log2 domain; MASKED where the key is not allowed.
+  // Logits of rows i … i+3 against key j; −∞ where the key is not allowed.
   // Written without branches on the causal test: short-circuit control flow, inlined 16 times,
   // made SwiftShader's compiler run for minutes.
   let rows = vec4<u32>(i, i + 1u, i + 2u, i + 3u);
@@ -250,14 +256,18 @@ fn finish_scores(t: Tile, dots: vec4<f32>, i: u32, j: u32, key_in_tile: u32, glo
     allowed &= vec4<bool>(!key_is_padding(t.b, j));
   }
   var s = dots * params.score_scale;
-  if (HAS_SOFTCAP) { s = params.softcap_log2 * tanh(s); }
+  if (HAS_SOFTCAP) { s = params.softcap * tanh(s); }
   if (HAS_MASK) {
     let jj = min(j, params.kv_len - 1u);
     let last = params.q_len - 1u;
-    s += vec4<f32>(mask_value(t, min(rows.x, last), jj), mask_value(t, min(rows.y, last), jj),
-                   mask_value(t, min(rows.z, last), jj), mask_value(t, min(rows.w, last), jj));
+    let r = min(rows, vec4<u32>(last));
+    if (MASK_IS_BOOL) {
+      allowed &= vec4<bool>(bool_mask(t, r.x, jj), bool_mask(t, r.y, jj), bool_mask(t, r.z, jj), bool_mask(t, r.w, jj));
+    } else {
+      s += vec4<f32>(float_mask(t, r.x, jj), float_mask(t, r.y, jj), float_mask(t, r.z, jj), float_mask(t, r.w, jj));
+    }
   }
-  return select(vec4<f32>(MASKED), s, allowed & (s > vec4<f32>(MASKED_BELOW)));
+  return select(vec4<f32>(params.minus_infinity), s, allowed);
 }
 
 fn compute_scores(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
@@ -299,23 +309,27 @@ fn store_scores(t: Tile, s: vec4<f32>, rb: u32, key: u32, key_start: u32, global
 
 fn online_softmax(tid: u32) {
   // One invocation per 4 rows (a vec4 of P): new running max, the rescale α of what was
-  // accumulated, P = exp2(S − max). Whole-vec4 writes only: a write to one lane of a shared
-  // vec4 may be carried out as a read-modify-write of the vector, a race between neighbours.
+  // accumulated, P = exp2((S − max)·log₂e), REMOVED for a −∞ logit. While a row has seen only −∞
+  // its max is −∞; 0 is subtracted instead, so −∞ − (−∞) never makes a NaN (α and P are 0 then).
+  // Whole-vec4 writes only: a write to one lane of a shared vec4 may be carried out as a
+  // read-modify-write of the vector, a race between neighbours.
+  let minus_infinity = vec4<f32>(params.minus_infinity);
   for (var rb = tid; rb < BLOCK_Q / 4u; rb += WORKGROUP_SIZE) {
     let old_max = row_max[rb];
     var new_max = old_max;
     for (var j = 0u; j < params.tile_kv; j++) {
       new_max = max(new_max, p_tile[j * (BLOCK_Q / 4u) + rb]);
     }
-    let any_key = new_max > vec4<f32>(MASKED_BELOW);
-    let alpha = select(vec4<f32>(1.0), exp2(old_max - new_max), any_key);
+    let shift = select(new_max, vec4<f32>(0.0), new_max == minus_infinity);
+    let alpha = exp2((old_max - shift) * LOG2E);
     var sum = vec4<f32>(0.0);
     for (var j = 0u; j < params.tile_kv; j++) {
       let at = j * (BLOCK_Q / 4u) + rb;
       let s = p_tile[at];
-      let p = select(vec4<f32>(0.0), exp2(s - new_max), any_key & (s > vec4<f32>(MASKED_BELOW)));
-      p_tile[at] = p;
-      sum += p;
+      let removed = s == minus_infinity;
+      let p = exp2((s - shift) * LOG2E);
+      p_tile[at] = select(p, vec4<f32>(REMOVED), removed);
+      sum += select(p, vec4<f32>(0.0), removed);
     }
     row_max[rb] = new_max;
     row_sum[rb] = row_sum[rb] * alpha + sum;
@@ -329,13 +343,15 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
   var a1 = (*acc)[1] * alpha.y;
   var a2 = (*acc)[2] * alpha.z;
   var a3 = (*acc)[3] * alpha.w;
+  let none = vec4<f32>(0.0);
   for (var j = 0u; j < params.tile_kv; j++) {
     let p = p_tile[j * (BLOCK_Q / 4u) + rb];
     let value = kv_tile[j * KV_STRIDE + c];
-    a0 += p.x * value;
-    a1 += p.y * value;
-    a2 += p.z * value;
-    a3 += p.w * value;
+    let kept = p != vec4<f32>(REMOVED);  // a removed key's V is not read (NaN there stays out)
+    a0 += select(none, p.x * value, kept.x);
+    a1 += select(none, p.y * value, kept.y);
+    a2 += select(none, p.z * value, kept.z);
+    a3 += select(none, p.w * value, kept.w);
   }
   (*acc)[0] = a0;
   (*acc)[1] = a1;
@@ -389,7 +405,7 @@ fn write_output(t: Tile, acc: array<vec4<f32>, 4>, rb: u32, c: u32) {
     let d = c * 4u;
     if (i >= params.q_len) { break; }
     let sum = row_sum[rb][r];
-    let value = select(vec4<f32>(0.0), acc[r] / sum, sum > 0.0);
+    let value = select(acc[r] / sum, vec4<f32>(0.0), sum == 0.0);  // 0: no key; NaN stays NaN
     let base = params.o_offset + t.b * params.o_stride_b + t.h * params.o_stride_h + i * params.o_stride_s + d;
     for (var lane = 0u; lane < min(params.value_dim - d, 4u); lane++) {
       out[base + lane] = value[lane];
@@ -402,7 +418,7 @@ fn write_lse(t: Tile, tid: u32) {
     let i = t.q_start + row;
     if (i < params.q_len) {
       let sum = row_sum[row / 4u][row % 4u];
-      let value = select(params.minus_infinity, (row_max[row / 4u][row % 4u] + log2(sum)) * LN2, sum > 0.0);
+      let value = select(row_max[row / 4u][row % 4u] + log(sum), params.minus_infinity, sum == 0.0);
       lse[(t.b * params.q_heads + t.h) * params.q_len + i] = value;
     }
   }

@@ -15,6 +15,7 @@ import {
 import type { Neighborhood1dOptionsOf, Neighborhood2dOptionsOf } from '../contract/neighborhood-options';
 import type { HostResult, HostTensor } from '../contract/types';
 import { asHostTensor, checkHostLength } from './host';
+import { accumulateRow, softmaxRow } from './softmax';
 
 /** Options of `reference.neighborhood2d` (rpb: a HostTensor [Hq, 2ky−1, 2kx−1]). */
 export type ReferenceNeighborhood2dOptions = Neighborhood2dOptionsOf<HostTensor>;
@@ -74,7 +75,7 @@ function attendOne(inp: Inputs, at: Indexers, b: number, h: number, iy: number, 
   for (const jy of axisWindow(iy, dims.Y, ky, dy, o.causal[0]))
     for (const jx of axisWindow(ix, dims.X, kx, dx, o.causal[1])) keys.push([jy, jx]);
   const qa = qAt(b, h, iy, ix);
-  const logits = keys.map(([jy, jx]) => {
+  const logits = Float64Array.from(keys, ([jy, jx]) => {
     const ka = kAt(b, hk, jy, jx);
     let dot = 0;
     for (let d = 0; d < dims.D; d++) dot += Number(q.data[qa + d]) * Number(k.data[ka + d]);
@@ -83,14 +84,10 @@ function attendOne(inp: Inputs, at: Indexers, b: number, h: number, iy: number, 
       : 0;
     return o.scale * dot + bias;
   });
-  const max = Math.max(...logits);
-  const weights = logits.map((s) => Math.exp(s - max));
-  const sum = weights.reduce((a, b) => a + b, 0);
-  const oa = oAt(b, h, iy, ix);
-  keys.forEach(([jy, jx], n) => {
-    const va = vAt(b, hk, jy, jx);
-    for (let d = 0; d < dims.Dv; d++) out[oa + d] += (weights[n] / sum) * Number(v.data[va + d]);
-  });
+  // The same softmax as sdpa: an rpb of −∞ removes a key, NaN and +∞ make the row NaN.
+  const weights = new Float64Array(keys.length);
+  softmaxRow(logits, weights);
+  accumulateRow(logits, weights, (n) => vAt(b, hk, keys[n][0], keys[n][1]), v.data, dims.Dv, out, oAt(b, h, iy, ix));
 }
 
 function compute(inp: Inputs): HostResult {

@@ -15,6 +15,7 @@ import {
 import { windowAllows } from '../contract/window';
 import type { HostResult, HostTensor, Layout, ReferenceSdpaOptions } from '../contract/types';
 import { asHostTensor, checkHostLength } from './host';
+import { accumulateRow, softmaxRow } from './softmax';
 
 /** What `reference.sdpa` returns when `returnLse` or `returnWeights` is set. */
 export interface ReferenceSdpaOutputs {
@@ -48,17 +49,27 @@ function checkMask(mask: unknown, dims: SdpaDims): MaskReader | undefined {
   return { data: t.data, bool: t.data instanceof Uint8Array, strides };
 }
 
-/** The mask term of one (b, h, i) row: a function of j, or none. */
-function maskRow(mask: MaskReader | undefined, b: number, h: number, i: number): ((j: number) => number) | undefined {
-  if (!mask) return undefined;
+/** The mask of one (b, h, i) row: a boolean mask removes keys, a float mask adds to the logits. */
+interface RowMask {
+  allows(j: number): boolean;
+  add(j: number): number;
+}
+
+const NO_MASK: RowMask = { allows: () => true, add: () => 0 };
+
+function maskRow(mask: MaskReader | undefined, b: number, h: number, i: number): RowMask {
+  if (!mask) return NO_MASK;
   const { data, bool, strides: s } = mask;
   const base = b * s.b + h * s.h + i * s.i;
-  return bool ? (j) => (data[base + j * s.j] ? 0 : -Infinity) : (j) => Number(data[base + j * s.j]);
+  return bool
+    ? { allows: (j) => data[base + j * s.j] !== 0, add: () => 0 }
+    : { allows: () => true, add: (j) => Number(data[base + j * s.j]) };
 }
 
 /**
- * Fills `logits` (length Lk) for one query row and returns their maximum (−Infinity if every
- * key is masked). Order as in the contract: scale · q·k, softcap, mask; causal and the window remove keys.
+ * Fills `logits` (length Lk) for one query row, in the contract's order: scale · q·k, softcap, + the
+ * float mask. A key that causal, the window or a boolean mask removes is −∞ and never computed, so
+ * nothing stored at it (q·k, the mask value) can reach the row.
  */
 function rowLogits(
   logits: Float64Array,
@@ -69,40 +80,22 @@ function rowLogits(
   D: number,
   o: ResolvedSdpaOptions,
   i: number,
-  mask: ((j: number) => number) | undefined,
+  mask: RowMask,
   global: ReadonlySet<number>,
-): number {
-  let max = -Infinity;
+): void {
   const p = i + o.offset;
   for (let j = 0; j < logits.length; j++) {
     let s = -Infinity;
-    if ((!o.causal || j <= p) && windowAllows(o.window, p, j, global)) {
+    if ((!o.causal || j <= p) && windowAllows(o.window, p, j, global) && mask.allows(j)) {
       const kj = kAt(j);
       let dot = 0;
       for (let d = 0; d < D; d++) dot += Number(q[qAt + d]) * Number(k[kj + d]);
       s = o.scale * dot;
       if (o.softcap > 0) s = o.softcap * Math.tanh(s / o.softcap);
-      if (mask) s += mask(j);
+      s += mask.add(j);
     }
     logits[j] = s;
-    if (s > max) max = s;
   }
-  return max;
-}
-
-/** Turns logits into probabilities in place (subtracting the row max, so ±1e4 cannot overflow); returns the lse. */
-function softmaxInPlace(logits: Float64Array, max: number): number {
-  if (max === -Infinity) {
-    logits.fill(0);
-    return -Infinity;
-  }
-  let sum = 0;
-  for (let j = 0; j < logits.length; j++) {
-    logits[j] = Math.exp(logits[j] - max);
-    sum += logits[j];
-  }
-  for (let j = 0; j < logits.length; j++) logits[j] /= sum;
-  return max + Math.log(sum);
 }
 
 interface Inputs {
@@ -143,34 +136,20 @@ function compute({ q, k, v, dims, o, mask }: Inputs, bufs: Buffers): void {
   const kAt = rowIndexer(o.layout, Hkv, Lk, D);
   const vAt = rowIndexer(o.layout, Hkv, Lk, Dv);
   const outAt = rowIndexer(o.layout, Hq, Lq, Dv);
+  const logits = new Float64Array(Lk);
   const p = new Float64Array(Lk);
   const global = new Set(o.window.globalTokens);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < Hq; h++) {
       const g = Math.floor(h / group);
       for (let i = 0; i < Lq; i++) {
-        const max = rowLogits(
-          p,
-          q.data,
-          qAt(b, h, i),
-          k.data,
-          (j) => kAt(b, g, j),
-          D,
-          o,
-          i,
-          maskRow(mask, b, h, i),
-          global,
-        );
+        const rowMask = maskRow(mask, b, h, i);
+        rowLogits(logits, q.data, qAt(b, h, i), k.data, (j) => kAt(b, g, j), D, o, i, rowMask, global);
         const row = (b * Hq + h) * Lq + i;
-        const lse = softmaxInPlace(p, max);
+        const lse = softmaxRow(logits, p);
         if (bufs.lse) bufs.lse[row] = lse;
         if (bufs.weights) bufs.weights.set(p, row * Lk);
-        const oa = outAt(b, h, i);
-        for (let j = 0; j < Lk; j++) {
-          if (p[j] === 0) continue;
-          const va = vAt(b, g, j);
-          for (let d = 0; d < Dv; d++) bufs.out[oa + d] += p[j] * Number(v.data[va + d]);
-        }
+        accumulateRow(logits, p, (j) => vAt(b, g, j), v.data, Dv, bufs.out, outAt(b, h, i));
       }
     }
   }

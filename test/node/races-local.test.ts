@@ -48,6 +48,7 @@ function run(source: string) {
     tiles_y: 2,
     tiles_x: 2,
     scale: 0.5,
+    minus_infinity: -Infinity,
     ...tensor('q'),
     ...tensor('k'),
     ...tensor('v'),

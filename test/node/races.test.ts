@@ -48,7 +48,7 @@ function run(source: string, consts = CONSTS) {
     groups_x: 1,
     causal_offset: 0,
     score_scale: 0.5,
-    softcap_log2: 0,
+    softcap: 0,
     minus_infinity: -Infinity,
     window_left: 0,
     window_right: 0,

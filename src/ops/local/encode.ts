@@ -44,6 +44,7 @@ function localUniforms(call: LocalCall, plan: NeighborhoodPlan, groupsX: number)
     tiles_y: plan.tiles[0],
     tiles_x: plan.tiles[1],
     scale: options.scale,
+    minus_infinity: -Infinity,
     ...tensorFields('q', call.q.binding().elementOffset, s(dims.Hq, dims.D)),
     ...tensorFields('k', call.k.binding().elementOffset, s(dims.Hkv, dims.D)),
     ...tensorFields('v', call.v.binding().elementOffset, s(dims.Hkv, dims.Dv)),

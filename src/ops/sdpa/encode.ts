@@ -7,8 +7,6 @@ import { SHADERS } from '../../shaders';
 import { attentionInputs, type AttentionOperands } from './operands';
 import type { SdpaPlan } from './plan';
 
-const LOG2E = Math.LOG2E;
-
 /**
  * The flash kernel's dispatch, writing lse [B, Hq, Lq] when options.returnLse. The caller submits it
  * with `runtime.run` and then calls release().
@@ -39,8 +37,8 @@ export function encodeFlash(
     head_dim_vec4: plan.headDimVec4,
     tile_kv: plan.tile.tileKv,
     groups_x: plan.workgroups[0],
-    score_scale: options.softcap > 0 ? options.scale / options.softcap : options.scale * LOG2E,
-    softcap_log2: options.softcap * LOG2E,
+    score_scale: options.softcap > 0 ? options.scale / options.softcap : options.scale,
+    softcap: options.softcap,
   };
   const buffers = { ...inputs.buffers, out: ops.out.resource, lse: lse ?? { buffer: runtime.dummyOutput } };
   return { dispatch: { pipeline, uniforms, buffers, workgroups: plan.workgroups }, release: inputs.release };

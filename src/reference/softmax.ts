@@ -1,0 +1,59 @@
+/**
+ * The softmax of the contract (docs/semantics.md §3–4), shared by every reference operation. A logit
+ * of −∞ is a removed key: weight 0, and its value row is not read. NaN and +∞ are not repaired: they
+ * make the row NaN, as IEEE arithmetic does. A row whose every logit is −∞ has no key: weights 0,
+ * output 0, log-sum-exp −∞.
+ */
+
+/**
+ * Writes the probabilities of `logits` into `weights` (same length) and returns the natural
+ * log-sum-exp. The maximum is taken over the logits that are not NaN and subtracted first, so
+ * logits of ±1e4 (or the finite −3.4e38 of a padding mask) neither overflow nor vanish.
+ * @example
+ * const w = new Float64Array(3);
+ * softmaxRow(Float64Array.of(0, Math.log(3), -Infinity), w); // w = [0.25, 0.75, 0]; returns ln 4
+ */
+export function softmaxRow(logits: Float64Array, weights: Float64Array): number {
+  let max = -Infinity;
+  let anyNaN = false;
+  for (const s of logits) {
+    if (Number.isNaN(s)) anyNaN = true;
+    else if (s > max) max = s;
+  }
+  if (max === -Infinity && !anyNaN) {
+    weights.fill(0);
+    return -Infinity;
+  }
+  // Every non-NaN logit is −∞ but some are NaN: subtract 0, so the NaN reaches the sum.
+  const shift = max === -Infinity ? 0 : max;
+  let sum = 0;
+  for (let j = 0; j < logits.length; j++) {
+    const p = logits[j] === -Infinity ? 0 : Math.exp(logits[j] - shift);
+    weights[j] = p;
+    sum += p;
+  }
+  for (let j = 0; j < logits.length; j++) weights[j] /= sum;
+  return shift + Math.log(sum);
+}
+
+/**
+ * Adds Σ_j weights[j] · value(j)[c] into `out` from `at`, over the keys whose logit is not −∞ (a
+ * removed key's value row is not read; a kept key's is, even when its weight is 0, so 0 · NaN is NaN).
+ */
+export function accumulateRow(
+  logits: Float64Array,
+  weights: Float64Array,
+  value: (j: number) => number,
+  values: HostData,
+  width: number,
+  out: Float64Array,
+  at: number,
+): void {
+  for (let j = 0; j < logits.length; j++) {
+    if (logits[j] === -Infinity) continue;
+    const va = value(j);
+    for (let c = 0; c < width; c++) out[at + c] += weights[j] * Number(values[va + c]);
+  }
+}
+
+type HostData = ArrayLike<number>;
