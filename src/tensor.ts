@@ -2,7 +2,7 @@
  * Tensors that live on the device. A GpuTensor holds f32 data; a GpuMask holds booleans as bytes
  * (1 = may attend). Both know the context that made them, and refuse use after destroy().
  */
-import { AttentionError, describe, GpuError } from './errors';
+import { AttentionError, describe } from './errors';
 
 /** @internal What a tensor needs from the context that owns it. */
 export interface TensorOwner {
@@ -10,6 +10,10 @@ export interface TensorOwner {
   readonly id: number;
   assertAlive(): void;
   release(buffer: GPUBuffer): void;
+  /** `work`, with a failure once the device is lost (or the context destroyed) as a DeviceLostError. */
+  guard<T>(work: Promise<T>): Promise<T>;
+  /** Copies `byteLength` bytes at `byteOffset` of `buffer` to the host (guarded the same way). */
+  readBack(buffer: GPUBuffer, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
 }
 
 export type TensorDtype = 'f32' | 'bool';
@@ -26,8 +30,13 @@ abstract class DeviceTensor {
   /** Element count. */
   readonly size: number;
   private destroyedFlag = false;
-  /** Settles when the work that produced this tensor was validated; rejects with a GpuError. */
-  ready: Promise<void> = Promise.resolve();
+  /** Reads that have not copied the buffer yet: destroy() leaves the buffer to the last of them. */
+  private pendingReads = 0;
+  /**
+   * Settles when the work that produced this tensor was validated; rejects with the first GpuError
+   * of that work or of the work that produced its inputs (a DeviceLostError once the device is lost).
+   */
+  ready: Promise<void>;
 
   /** @internal Tensors are made by the context: attn.tensor(), attn.mask(), attn.wrap() and the operations. */
   constructor(
@@ -39,9 +48,11 @@ abstract class DeviceTensor {
     readonly byteOffset: number,
     /** Whether the context owns the buffer (returned to its pool on destroy) or the app does. */
     readonly owned: boolean,
+    ready: Promise<void> = Promise.resolve(),
   ) {
     this.shape = Object.freeze([...shape]);
     this.size = shape.reduce((a, b) => a * b, 1);
+    this.ready = ready;
   }
 
   abstract readonly dtype: TensorDtype;
@@ -54,11 +65,14 @@ abstract class DeviceTensor {
     return this.destroyedFlag;
   }
 
-  /** Frees the tensor's buffer (back to the context's pool). Wrapped app buffers are left alone. */
+  /**
+   * Frees the tensor's buffer (back to the context's pool; reads already started still get this
+   * tensor's data, the buffer returns when they have copied it). Wrapped app buffers are left alone.
+   */
   destroy(): void {
     if (this.destroyedFlag) return;
     this.destroyedFlag = true;
-    if (this.owned) this.owner.release(this.buffer);
+    if (this.owned && this.pendingReads === 0) this.owner.release(this.buffer);
   }
 
   /** @internal Checks the tensor can be used as argument `name` of the context `owner`. */
@@ -89,27 +103,13 @@ abstract class DeviceTensor {
   protected async readBytes(): Promise<ArrayBuffer> {
     if (this.destroyedFlag) throw new AttentionError('tensor', 'a destroyed tensor', 'a live tensor');
     this.owner.assertAlive();
-    await this.ready;
-    const device = this.owner.device;
-    const start = Math.floor(this.byteOffset / 4) * 4;
-    const length = Math.ceil((this.byteOffset + this.size * this.bytesPerElement - start) / 4) * 4;
-    const staging = device.createBuffer({
-      label: `read ${this.buffer.label}`,
-      size: Math.max(4, length),
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
+    this.pendingReads++;
     try {
-      device.pushErrorScope('validation');
-      const encoder = device.createCommandEncoder({ label: `read ${this.buffer.label}` });
-      encoder.copyBufferToBuffer(this.buffer, start, staging, 0, length);
-      device.queue.submit([encoder.finish()]);
-      const error = await device.popErrorScope();
-      if (error) throw new GpuError('validation', `read ${this.buffer.label}`, error.message);
-      await staging.mapAsync(GPUMapMode.READ);
-      const skip = this.byteOffset - start;
-      return staging.getMappedRange().slice(skip, skip + this.size * this.bytesPerElement);
+      await this.owner.guard(this.ready);
+      return await this.owner.readBack(this.buffer, this.byteOffset, this.size * this.bytesPerElement);
     } finally {
-      staging.destroy();
+      this.pendingReads--;
+      if (this.destroyedFlag && this.owned && this.pendingReads === 0) this.owner.release(this.buffer);
     }
   }
 }
