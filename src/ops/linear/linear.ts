@@ -22,11 +22,9 @@ export function linear(runtime: GpuRuntime, x: unknown, weight: unknown, bias?: 
 
 function encodeLinear(runtime: GpuRuntime, call: ValidatedLinear, plan: MatmulPlan): GpuTensor {
   const { M, N, K } = call;
-  const outBytes = M * N * 4;
-  const outBuffer = runtime.pool.acquire(outBytes, `linear output [${call.outputShape.join(', ')}]`);
-  let dispatch;
-  try {
-    dispatch = encodeMatmul(
+  const { result, ready } = runtime.submit([call.x, call.weight, call.bias], (scope) => {
+    const out = scope.output(M * N * 4, `linear output [${call.outputShape.join(', ')}]`);
+    const dispatch = encodeMatmul(
       runtime,
       {
         x: operandOf(call.x),
@@ -36,15 +34,11 @@ function encodeLinear(runtime: GpuRuntime, call: ValidatedLinear, plan: MatmulPl
         weight: operandOf(call.weight),
         N,
         bias: call.bias && operandOf(call.bias),
-        out: plainOutput({ buffer: outBuffer, size: outBytes }, M, N),
+        out: plainOutput(out, M, N),
       },
       plan,
     );
-  } catch (error) {
-    runtime.release(outBuffer);
-    throw error;
-  }
-  const output = new GpuTensor(runtime, outBuffer, call.outputShape, 0, true);
-  output.ready = runtime.run(dispatch.pipeline.label, [dispatch]);
-  return output;
+    return { label: dispatch.pipeline.label, dispatches: [dispatch], result: out };
+  });
+  return new GpuTensor(runtime, result.buffer, call.outputShape, 0, true, ready);
 }

@@ -12,12 +12,12 @@ function run(runtime: GpuRuntime, rank: 1 | 2, q: unknown, k: unknown, v: unknow
   const call = validateLocalCall(runtime, rank, q, k, v, options);
   const plan = planNeighborhood(call.dims, call.options.kernel, call.options.dilation, runtime.device.limits);
   const { B, Hq, Y, X, Dv } = call.dims;
-  const outBytes = B * Hq * Y * X * Dv * 4;
-  const outBuffer = runtime.pool.acquire(outBytes, `neighborhood${rank}d output`);
-  const dispatch = encodeNeighborhood(runtime, call, plan, { buffer: outBuffer, size: outBytes });
-  const output = new GpuTensor(runtime, outBuffer, call.outputShape, 0, true);
-  output.ready = runtime.run(dispatch.pipeline.label, [dispatch]);
-  return output;
+  const { result, ready } = runtime.submit([call.q, call.k, call.v, call.rpb], (scope) => {
+    const out = scope.output(B * Hq * Y * X * Dv * 4, `neighborhood${rank}d output`);
+    const dispatch = encodeNeighborhood(runtime, call, plan, out);
+    return { label: dispatch.pipeline.label, dispatches: [dispatch], result: out };
+  });
+  return new GpuTensor(runtime, result.buffer, call.outputShape, 0, true, ready);
 }
 
 /**

@@ -7,8 +7,9 @@
 import type { ResolvedMhaConfig, ValidatedMhaForward } from '../../contract/multi-head-options';
 import { AttentionError } from '../../errors';
 import { bindableBytes } from '../../gpu/limits';
+import type { AllocationScope } from '../../gpu/allocation';
 import type { GpuRuntime } from '../../gpu/runtime';
-import { GpuTensor } from '../../tensor';
+import { GpuTensor, type GpuMask } from '../../tensor';
 import { rotaryTable } from '../linear/encode';
 import {
   encodeLayerAttention,
@@ -87,30 +88,44 @@ export class MultiHeadAttention {
 
   private encode(call: Call, plan: LayerPlan<GpuTensor>): GpuTensor | MhaOutputs {
     const [runtime, c] = [this.#runtime, this.config];
-    const rotary = this.rotaryFor(plan.layout.rotaryPositions);
-    const scratch: GPUBuffer[] = [];
-    const take = (elements: number, label: string, keep = false): GPUBufferBinding => {
-      const buffer = runtime.pool.acquire(elements * 4, label);
-      if (!keep) scratch.push(buffer);
-      return { buffer, size: elements * 4 };
-    };
-    const buffers = this.buffers(call, plan, take);
-    const inputs = { query: call.query, key: call.key, value: call.value };
-    const projections = plan.layout.steps.map((s, i) =>
-      encodeProjection(runtime, c, s, plan.projections[i], inputs[s.input], buffers, rotary),
-    );
-    const ops = layerOperands(c, call, plan.layout, buffers);
-    const middle = encodeLayerAttention(runtime, ops, plan.attention, buffers.weights);
-    const out = encodeOutProjection(runtime, c, call, plan.outProjection, buffers);
-    const ready = runtime.run('multiHeadAttention', [...projections, ...middle.dispatches, out]);
-    middle.release();
-    scratch.forEach((b) => runtime.release(b));
-    const tensor = (b: GPUBufferBinding, shape: number[]) =>
-      Object.assign(new GpuTensor(runtime, b.buffer, shape, 0, true), { ready });
-    const y = tensor(buffers.output, call.outputShape);
-    const { weights } = buffers;
+    const { result, ready } = runtime.submit(this.inputsOf(call), (scope) => {
+      const rotary = this.rotaryFor(plan.layout.rotaryPositions, scope);
+      const take = (elements: number, label: string, keep = false): GPUBufferBinding =>
+        keep ? scope.output(elements * 4, label) : scope.scratch(elements * 4, label);
+      const buffers = this.buffers(call, plan, take);
+      const inputs = { query: call.query, key: call.key, value: call.value };
+      const projections = plan.layout.steps.map((s, i) =>
+        encodeProjection(runtime, c, s, plan.projections[i], inputs[s.input], buffers, rotary),
+      );
+      const ops = layerOperands(c, call, plan.layout, buffers);
+      const middle = encodeLayerAttention(runtime, ops, plan.attention, buffers.weights);
+      const out = encodeOutProjection(runtime, c, call, plan.outProjection, buffers);
+      const dispatches = [...projections, ...middle.dispatches, out];
+      return { label: 'multiHeadAttention', dispatches, result: { buffers, rotary } };
+    });
+    if (result.rotary && result.rotary !== this.rotaryCache) {
+      // Releasing after earlier submits is safe: queue order runs them before any later write.
+      this.rotaryCache?.tensor.destroy();
+      this.rotaryCache = result.rotary;
+    }
+    const tensor = (b: GPUBufferBinding, shape: number[]) => new GpuTensor(runtime, b.buffer, shape, 0, true, ready);
+    const y = tensor(result.buffers.output, call.outputShape);
+    const { weights } = result.buffers;
     if (!weights) return y;
     return { output: y, weights: tensor(weights.averaged ?? weights.perHead, call.weightsShape!) };
+  }
+
+  /** Every tensor the forward reads, whose failures its outputs inherit. */
+  private inputsOf(call: Call): (GpuTensor | GpuMask | null | undefined)[] {
+    const projections = [this.config.q, this.config.k, this.config.v, this.config.o];
+    return [
+      call.query,
+      call.key,
+      call.value,
+      call.mask?.tensor,
+      call.keyPaddingMask,
+      ...projections.flatMap((p) => [p.weight, p.bias]),
+    ];
   }
 
   /** Takes the forward's buffers; the output and the returned weights are kept, the rest is scratch. */
@@ -143,18 +158,20 @@ export class MultiHeadAttention {
     return { projections, attention, output, weights };
   }
 
-  /** Grows the layer's rotary table to `positions` (powers of two, so growing sequences rarely rebuild it). */
-  private rotaryFor(positions: number): RotaryTable | null {
+  /**
+   * The layer's rotary table for `positions`, or a grown one (to a power of two, so growing sequences
+   * rarely rebuild it) taken in the forward's scope: it replaces the cached table once the forward is
+   * submitted, and goes back to the pool if the forward throws.
+   */
+  private rotaryFor(positions: number, scope: AllocationScope): RotaryTable | null {
     const r = this.config.rotary;
     if (!r || positions === 0) return null;
-    if (!this.rotaryCache || this.rotaryCache.positions < positions) {
-      // Releasing after earlier submits is safe: queue order runs them before any later write.
-      this.rotaryCache?.tensor.destroy();
-      const size = Math.max(16, 2 ** Math.ceil(Math.log2(positions)));
-      const grown = size * r.dim * 4 <= bindableBytes(this.#runtime.device.limits) ? size : positions;
-      this.rotaryCache = { tensor: rotaryTable(this.#runtime, grown, r.dim, r.base), positions: grown };
-    }
-    return this.rotaryCache;
+    if (this.rotaryCache && this.rotaryCache.positions >= positions) return this.rotaryCache;
+    const size = Math.max(16, 2 ** Math.ceil(Math.log2(positions)));
+    const grown = size * r.dim * 4 <= bindableBytes(this.#runtime.device.limits) ? size : positions;
+    const table = { tensor: rotaryTable(this.#runtime, grown, r.dim, r.base), positions: grown };
+    scope.adopt(table.tensor.buffer);
+    return table;
   }
 }
 

@@ -94,31 +94,24 @@ export interface WindowArguments {
   resource: GPUBufferBinding;
   uniforms: Record<string, number>;
   overrides: { HAS_WINDOW: boolean; HAS_GLOBAL: boolean };
-  /** Returns the global-token buffer to the pool; call once the work is submitted. */
-  release(): void;
 }
 
-/** The window's uniforms and, with global tokens, a bitset of them over the key positions. */
+/**
+ * The window's uniforms and, with global tokens, a bitset of them over the key positions: scratch
+ * of the submission being encoded (`runtime.scope`), returned to the pool after its submit.
+ */
 export function windowArguments(runtime: GpuRuntime, window: ResolvedWindow, kvLen: number): WindowArguments {
   const on = hasWindow(window);
   const uniforms = { window_left: window.left, window_right: window.right, dilation: window.dilation };
   if (!on || window.globalTokens.length === 0) {
-    return {
-      resource: { buffer: runtime.dummy },
-      uniforms,
-      overrides: { HAS_WINDOW: on, HAS_GLOBAL: false },
-      release: () => {},
-    };
+    return { resource: { buffer: runtime.dummy }, uniforms, overrides: { HAS_WINDOW: on, HAS_GLOBAL: false } };
   }
   const bits = new Uint32Array(Math.ceil(kvLen / 32));
   for (const g of window.globalTokens) bits[g >>> 5] |= 1 << (g & 31);
-  const buffer = runtime.pool.acquire(bits.byteLength, 'global tokens');
-  runtime.device.queue.writeBuffer(buffer, 0, bits);
   return {
-    resource: { buffer, size: bits.byteLength },
+    resource: runtime.scope.scratch(bits.byteLength, 'global tokens', bits),
     uniforms,
     overrides: { HAS_WINDOW: true, HAS_GLOBAL: true },
-    release: () => runtime.release(buffer),
   };
 }
 
@@ -162,7 +155,7 @@ export interface AttentionInputs {
   /** Sizes, views and optional inputs: every member the two kernels' params share. */
   uniforms: Record<string, number>;
   overrides: Record<string, boolean>;
-  /** Returns the global-token buffer (if any) to the pool; call once the work is submitted. */
+  /** Nothing left to do: the global-token bitset is scratch of the submission's scope. Kept for the encoders. */
   release(): void;
 }
 
@@ -209,6 +202,6 @@ export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): At
       ...window.overrides,
       ...padding.overrides,
     },
-    release: window.release,
+    release: () => {},
   };
 }

@@ -32,24 +32,21 @@ export function sdpaNaive(
   const returnWeights = checkReturnWeights(options);
   const plan = planNaive(call.dims, runtime.device.limits);
   const { B, Hq, Lq, Lk, Dv } = call.dims;
-  const binding = (bytes: number, label: string): GPUBufferBinding => ({
-    buffer: runtime.pool.acquire(bytes, label),
-    size: bytes,
+  const { result, ready } = runtime.submit([call.q, call.k, call.v, call.mask?.mask], (scope) => {
+    const weightsBytes = B * Hq * Lq * Lk * 4;
+    const weights = returnWeights
+      ? scope.output(weightsBytes, 'sdpa_naive weights')
+      : scope.scratch(weightsBytes, 'sdpa_naive weights');
+    const out = scope.output(B * Hq * Lq * Dv * 4, 'sdpa_naive output');
+    const lse = call.options.returnLse ? scope.output(B * Hq * Lq * 4, 'sdpa_naive lse') : null;
+    const { dispatches } = encodeNaive(runtime, operandsOf(call, out), plan, weights, lse);
+    return { label: 'sdpa_naive', dispatches, result: { out, weights, lse } };
   });
-  const weights = binding(B * Hq * Lq * Lk * 4, 'sdpa_naive weights');
-  const out = binding(B * Hq * Lq * Dv * 4, 'sdpa_naive output');
-  const lse = call.options.returnLse ? binding(B * Hq * Lq * 4, 'sdpa_naive lse') : null;
-  const encoded = encodeNaive(runtime, operandsOf(call, out), plan, weights, lse);
-  const ready = runtime.run('sdpa_naive', encoded.dispatches);
-  encoded.release();
-  const tensor = (b: GPUBufferBinding, shape: number[]) =>
-    Object.assign(new GpuTensor(runtime, b.buffer, shape, 0, true), { ready });
-  const output = tensor(out, call.outputShape);
-  const weightsTensor = tensor(weights, [B, Hq, Lq, Lk]);
-  if (!returnWeights) weightsTensor.destroy();
-  if (!returnWeights && !lse) return output;
-  const result: SdpaNaiveResult = { output };
-  if (returnWeights) result.weights = weightsTensor;
-  if (lse) result.lse = tensor(lse, [B, Hq, Lq]);
-  return result;
+  const tensor = (b: GPUBufferBinding, shape: number[]) => new GpuTensor(runtime, b.buffer, shape, 0, true, ready);
+  const output = tensor(result.out, call.outputShape);
+  if (!returnWeights && !result.lse) return output;
+  const outputs: SdpaNaiveResult = { output };
+  if (returnWeights) outputs.weights = tensor(result.weights, [B, Hq, Lq, Lk]);
+  if (result.lse) outputs.lse = tensor(result.lse, [B, Hq, Lq]);
+  return outputs;
 }

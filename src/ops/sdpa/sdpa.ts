@@ -28,19 +28,14 @@ export function sdpa(
 ): GpuTensor | SdpaWithLse {
   const call = validateAttentionCall(runtime, q, k, v, options);
   const plan = planSdpa(call.dims, runtime.device.limits, checkTile(options?.tile));
-  const { dims } = call;
-  const outBytes = dims.B * dims.Hq * dims.Lq * dims.Dv * 4;
-  const lseBytes = dims.B * dims.Hq * dims.Lq * 4;
-  const outBuffer = runtime.pool.acquire(outBytes, 'sdpa output');
-  const lseBuffer = call.options.returnLse ? runtime.pool.acquire(lseBytes, 'sdpa lse') : null;
-  const ops = operandsOf(call, { buffer: outBuffer, size: outBytes });
-  const encoded = encodeFlash(runtime, ops, plan, lseBuffer ? { buffer: lseBuffer, size: lseBytes } : null);
-  const ready = runtime.run(encoded.dispatch.pipeline.label, [encoded.dispatch]);
-  encoded.release();
-  const output = new GpuTensor(runtime, outBuffer, call.outputShape, 0, true);
-  output.ready = ready;
-  if (!lseBuffer) return output;
-  const lse = new GpuTensor(runtime, lseBuffer, [dims.B, dims.Hq, dims.Lq], 0, true);
-  lse.ready = ready;
-  return { output, lse };
+  const { B, Hq, Lq, Dv } = call.dims;
+  const { result, ready } = runtime.submit([call.q, call.k, call.v, call.mask?.mask], (scope) => {
+    const out = scope.output(B * Hq * Lq * Dv * 4, 'sdpa output');
+    const lse = call.options.returnLse ? scope.output(B * Hq * Lq * 4, 'sdpa lse') : null;
+    const { dispatch } = encodeFlash(runtime, operandsOf(call, out), plan, lse);
+    return { label: dispatch.pipeline.label, dispatches: [dispatch], result: { out, lse } };
+  });
+  const output = new GpuTensor(runtime, result.out.buffer, call.outputShape, 0, true, ready);
+  if (!result.lse) return output;
+  return { output, lse: new GpuTensor(runtime, result.lse.buffer, [B, Hq, Lq], 0, true, ready) };
 }
