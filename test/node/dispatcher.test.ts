@@ -48,12 +48,42 @@ describe('the app’s own device and buffers', () => {
     out.destroy();
   });
 
-  it('destroying the context leaves the app’s device alive', async () => {
+  it('destroying the context empties its pool, refuses later calls, and leaves the app’s device and buffers alone', async () => {
     const ctx = await createAttention({ device });
+    const data = random(16, 'app-owned');
+    const appBuffer = device.createBuffer({
+      label: 'app-owned',
+      size: 64,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    device.queue.writeBuffer(appBuffer, 0, data);
+    const wrapped = ctx.wrap(appBuffer, [1, 1, 4, 4]);
+    const made = ctx.tensor(random(16, 'made'), [1, 1, 4, 4]);
+    const out = ctx.sdpa(wrapped, made, made);
+    ctx.tensor(new Float32Array(64), [64]).destroy();
+    expect(ctx.stats.liveBuffers).toBe(2);
+    expect(ctx.stats.pooledBytes).toBeGreaterThan(0);
+    const pending = out.read().catch((e: unknown) => e);
     ctx.destroy();
-    const b = device.createBuffer({ size: 4, usage: GPUBufferUsage.STORAGE });
-    expect(b.size).toBe(4);
-    b.destroy();
+    expect(ctx.stats.liveBuffers, 'every pooled buffer freed').toBe(0);
+    expect(ctx.stats.pooledBytes).toBe(0);
+    expect(ctx.alive).toBe(false);
+    expect(await pending, 'a read pending at destroy()').toBeInstanceOf(DeviceLostError);
+    expect(() => ctx.sdpa(wrapped, made, made)).toThrow(DeviceLostError);
+    expect(() => ctx.tensor([1], [1])).toThrow(DeviceLostError);
+    expect(() => ctx.wrap(appBuffer, [16])).toThrow(DeviceLostError);
+    await expect(wrapped.read()).rejects.toBeInstanceOf(DeviceLostError);
+    // The app's buffer is neither destroyed nor changed, and its device still takes work.
+    const staging = device.createBuffer({ size: 64, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(appBuffer, 0, staging, 0, 64);
+    device.queue.submit([encoder.finish()]);
+    expect(await device.popErrorScope(), 'the app’s buffer is still usable').toBeNull();
+    await staging.mapAsync(GPUMapMode.READ);
+    expect(Array.from(new Float32Array(staging.getMappedRange()))).toEqual(Array.from(data));
+    staging.destroy();
+    appBuffer.destroy();
   });
 });
 
