@@ -60,6 +60,12 @@ override IS_CAUSAL_X: bool = false;
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 
+// NaN, tested on the bits: float comparisons may be compiled as ordered (false for any NaN), and
+// exp of a NaN need not return NaN on every device (SwiftShader's does not).
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
 // Scalars only: wgsl_reflect names a vec2<u32> member 'vec2u', which the uniform packer does not take.
 struct LocalParams {
   batch: u32,
@@ -263,11 +269,13 @@ fn softmax_rows(t: Tile, tid: u32) {
     for (var n = row; n < end; n++) {
       let logit = scores[n];
       let removed = logit == params.minus_infinity;
-      let p = select(exp(logit - shift), 0.0, removed);
+      let d = logit - shift;  // NaN for a NaN logit, and for +∞ − (+∞)
+      let p = select(select(exp(d), d, is_nan(d)), 0.0, removed);
       scores[n] = select(p, REMOVED, removed);
       sum += p;
     }
-    let inverse = select(1.0 / sum, 0.0, sum == 0.0);  // 0: every key removed (NaN stays NaN)
+    var inverse = select(1.0 / sum, 0.0, sum == 0.0);  // 0: every key removed
+    inverse = select(inverse, sum, is_nan(sum));
     for (var n = row; n < end; n++) {
       let p = scores[n];
       scores[n] = select(p * inverse, REMOVED, p == REMOVED);
@@ -292,7 +300,7 @@ fn write_outputs(t: Tile, chunk: u32, tid: u32) {
     for (var u = 0u; u < params.kernel_y; u++) {
       for (var w = 0u; w < params.kernel_x; w++) {
         let p = scores[row + u * KERNEL_X + w];
-        if (p != REMOVED) { acc += p * kv_tile[c * region_size() + region_key(t, start, u, w)]; }
+        if (!(p == REMOVED)) { acc += p * kv_tile[c * region_size() + region_key(t, start, u, w)]; }
       }
     }
     let d = (chunk * CHUNK_VEC4 + c) * 4u;

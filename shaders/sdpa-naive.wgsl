@@ -4,11 +4,15 @@
 // the attention weights themselves. Three entry points, dispatched in order in one compute pass:
 //
 //   sdpa_naive_scores   one invocation per (b, h, i, j): logits[b, h, i, j] = scale·q·k (softcap,
-//                       mask, causal applied); a disallowed key holds MASKED
-//   sdpa_naive_softmax  one invocation per (b, h, i): logits → probabilities in place, log-sum-exp
-//   sdpa_naive_output   one invocation per (b, h, i, c): out = Σ_j P[i, j] · V[j, c]
+//                       + the float mask); a key that is not allowed holds −∞, never computed
+//   sdpa_naive_softmax  one invocation per (b, h, i): logits → probabilities in place, log-sum-exp;
+//                       a removed key (logit −∞) holds REMOVED (−1: no probability is negative)
+//   sdpa_naive_output   one invocation per (b, h, i, c): out = Σ_j P[i, j] · V[j, c] over the keys
+//                       that are not removed (their V is not read: 0·NaN would otherwise leak)
 //   sdpa_naive_head_mean  (optional, after softmax) one invocation per (b, i, j):
 //                       out[b, i, j] = mean over h of P[b, h, i, j] (a layer's averaged weights)
+//   sdpa_naive_weights  (when the weights are returned, last) one invocation per (b, h, i, j):
+//                       REMOVED → 0, so the weights hold probabilities only
 //
 // Workgroups are flat (WORKGROUP_SIZE invocations); a dispatch past the x limit is folded into y
 // and the flat index is rebuilt from groups_x. No workgroup memory is used.
@@ -16,8 +20,9 @@
 //
 // Index legend: B batch, Hq query heads, Hkv = Hq / kv_group, Lq queries, Lk keys, D = head_dim,
 // Dv = value_dim; element (b, h, i, d) of q/k/v/out sits at offset + b·stride_b + h·stride_h +
-// i·stride_s + d. Edge rules (causal, window, dilation, global tokens, masks, key padding) as in sdpa.wgsl: a
-// row with no allowed key has weights 0, output 0 and log-sum-exp −∞.
+// i·stride_s + d. Edge rules (causal, window, dilation, global tokens, masks, key padding, −∞ and
+// NaN logits) as in sdpa.wgsl: a row whose every logit is −∞ has weights 0, output 0 and
+// log-sum-exp −∞.
 
 override WORKGROUP_SIZE: u32 = 256;
 override IS_CAUSAL: bool = false;
@@ -29,8 +34,13 @@ override HAS_WINDOW: bool = false;
 override HAS_GLOBAL: bool = false;
 override HAS_KEY_PADDING: bool = false;
 
-const MASKED: f32 = -3.0e38;
-const MASKED_BELOW: f32 = -1.0e38;
+const REMOVED: f32 = -1.0;  // the weight of a removed key until sdpa_naive_weights
+
+// NaN, tested on the bits: float comparisons may be compiled as ordered (false for any NaN), and
+// exp or log of a NaN need not return NaN on every device (SwiftShader's do not).
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
 
 struct SdpaNaiveParams {
   batch: u32,
@@ -103,9 +113,7 @@ fn is_allowed(b: u32, h: u32, i: u32, j: u32) -> bool {
 
 fn float_mask(b: u32, h: u32, i: u32, j: u32) -> f32 {
   let at = params.m_offset + b * params.m_stride_b + h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
-  let bits = mask[at];
-  if (bits == 0xff800000u) { return MASKED; }  // −∞, compared as bits
-  return bitcast<f32>(bits);
+  return bitcast<f32>(mask[at]);  // added as it is, −∞ included
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -118,7 +126,7 @@ fn sdpa_naive_scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   let h = bh % params.q_heads;
   let b = bh / params.q_heads;
   if (!is_allowed(b, h, i, j)) {
-    weights[index] = MASKED;
+    weights[index] = params.minus_infinity;
     return;
   }
   let q_base = params.q_offset + b * params.q_stride_b + h * params.q_stride_h + i * params.q_stride_s;
@@ -130,7 +138,7 @@ fn sdpa_naive_scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   s *= params.scale;
   if (HAS_SOFTCAP) { s = params.softcap * tanh(s / params.softcap); }
   if (HAS_MASK && !MASK_IS_BOOL) { s += float_mask(b, h, i, j); }
-  weights[index] = select(MASKED, s, s > MASKED_BELOW);
+  weights[index] = s;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -138,19 +146,28 @@ fn sdpa_naive_softmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoc
   let row = flat_index(wg, lid);
   if (row >= params.batch * params.q_heads * params.q_len) { return; }
   let base = row * params.kv_len;
-  var row_max = MASKED;
+  var row_max = params.minus_infinity;
   for (var j = 0u; j < params.kv_len; j++) { row_max = max(row_max, weights[base + j]); }
+  // A row of only −∞ so far subtracts 0, so −∞ − (−∞) never makes a NaN.
+  let shift = select(row_max, 0.0, row_max == params.minus_infinity);
   var sum = 0.0;
   for (var j = 0u; j < params.kv_len; j++) {
     let logit = weights[base + j];
-    let p = select(0.0, exp(logit - row_max), logit > MASKED_BELOW);
-    weights[base + j] = p;
+    let removed = logit == params.minus_infinity;
+    let d = logit - shift;  // NaN for a NaN logit, and for +∞ − (+∞)
+    let p = select(select(exp(d), d, is_nan(d)), 0.0, removed);
+    weights[base + j] = select(p, REMOVED, removed);
     sum += p;
   }
+  // A sum of 0 means no key is kept: every weight is REMOVED, none is divided.
+  let nan_row = is_nan(sum);
   for (var j = 0u; j < params.kv_len; j++) {
-    weights[base + j] = select(0.0, weights[base + j] / sum, sum > 0.0);
+    let w = weights[base + j];
+    if (!(w == REMOVED)) { weights[base + j] = select(w / sum, sum, nan_row); }
   }
-  if (WRITE_LSE) { lse[row] = select(params.minus_infinity, row_max + log(sum), sum > 0.0); }
+  if (WRITE_LSE) {
+    lse[row] = select(select(shift + log(sum), params.minus_infinity, sum == 0.0), sum, nan_row);
+  }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -166,7 +183,8 @@ fn sdpa_naive_output(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   let v_base = params.v_offset + b * params.v_stride_b + (h / params.kv_group) * params.v_stride_h + c;
   var acc = 0.0;
   for (var j = 0u; j < params.kv_len; j++) {
-    acc += weights[row * params.kv_len + j] * v[v_base + j * params.v_stride_s];
+    let w = weights[row * params.kv_len + j];
+    if (!(w == REMOVED)) { acc += w * v[v_base + j * params.v_stride_s]; }
   }
   out[params.o_offset + b * params.o_stride_b + h * params.o_stride_h + i * params.o_stride_s + c] = acc;
 }
@@ -181,7 +199,15 @@ fn sdpa_naive_head_mean(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_inv
   let at = index - b * plane;
   var sum = 0.0;
   for (var h = 0u; h < params.q_heads; h++) {
-    sum += weights[(b * params.q_heads + h) * plane + at];
+    let w = weights[(b * params.q_heads + h) * plane + at];
+    sum += select(w, 0.0, w == REMOVED);
   }
   out[index] = sum / f32(params.q_heads);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sdpa_naive_weights(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let index = flat_index(wg, lid);
+  if (index >= params.batch * params.q_heads * params.q_len * params.kv_len) { return; }
+  if (weights[index] == REMOVED) { weights[index] = 0.0; }
 }

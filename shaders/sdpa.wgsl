@@ -66,6 +66,13 @@ override HAS_KEY_PADDING: bool = false;  // key_padding masks keys per batch
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
 
+// NaN, tested on the bits. Float comparisons may be compiled as ordered (false for any NaN), and
+// exp2 or log of a NaN need not return NaN on every device (SwiftShader's do not): where a NaN
+// must reach the output, the kernel carries it explicitly.
+fn is_nan(x: vec4<f32>) -> vec4<bool> {
+  return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
+}
+
 struct SdpaParams {
   batch: u32,
   q_heads: u32,
@@ -327,7 +334,8 @@ fn online_softmax(tid: u32) {
       let at = j * (BLOCK_Q / 4u) + rb;
       let s = p_tile[at];
       let removed = s == minus_infinity;
-      let p = exp2((s - shift) * LOG2E);
+      let d = s - shift;  // NaN for a NaN logit, and for +∞ − (+∞)
+      let p = select(exp2(d * LOG2E), d, is_nan(d));
       p_tile[at] = select(p, vec4<f32>(REMOVED), removed);
       sum += select(p, vec4<f32>(0.0), removed);
     }
@@ -347,7 +355,7 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
   for (var j = 0u; j < params.tile_kv; j++) {
     let p = p_tile[j * (BLOCK_Q / 4u) + rb];
     let value = kv_tile[j * KV_STRIDE + c];
-    let kept = p != vec4<f32>(REMOVED);  // a removed key's V is not read (NaN there stays out)
+    let kept = !(p == vec4<f32>(REMOVED));  // a removed key's V is not read (NaN there stays out)
     a0 += select(none, p.x * value, kept.x);
     a1 += select(none, p.y * value, kept.y);
     a2 += select(none, p.z * value, kept.z);
@@ -404,8 +412,9 @@ fn write_output(t: Tile, acc: array<vec4<f32>, 4>, rb: u32, c: u32) {
     let i = t.q_start + rb * 4u + r;
     let d = c * 4u;
     if (i >= params.q_len) { break; }
-    let sum = row_sum[rb][r];
-    let value = select(acc[r] / sum, vec4<f32>(0.0), sum == 0.0);  // 0: no key; NaN stays NaN
+    let sum = vec4<f32>(row_sum[rb][r]);
+    var value = select(acc[r] / sum, vec4<f32>(0.0), sum == vec4<f32>(0.0));  // 0: no key
+    value = select(value, sum, is_nan(sum));
     let base = params.o_offset + t.b * params.o_stride_b + t.h * params.o_stride_h + i * params.o_stride_s + d;
     for (var lane = 0u; lane < min(params.value_dim - d, 4u); lane++) {
       out[base + lane] = value[lane];
@@ -418,7 +427,8 @@ fn write_lse(t: Tile, tid: u32) {
     let i = t.q_start + row;
     if (i < params.q_len) {
       let sum = row_sum[row / 4u][row % 4u];
-      let value = select(row_max[row / 4u][row % 4u] + log(sum), params.minus_infinity, sum == 0.0);
+      var value = select(row_max[row / 4u][row % 4u] + log(sum), params.minus_infinity, sum == 0.0);
+      value = select(value, sum, is_nan(vec4<f32>(sum)).x);
       lse[(t.b * params.q_heads + t.h) * params.q_len + i] = value;
     }
   }

@@ -51,3 +51,21 @@ export function checkObject(
   }
   return value as Record<string, unknown>;
 }
+
+/** The largest finite float32: what a uniform can hold of a scale. */
+export const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * A finite number > 0 (≥ 0 with `allowZero`, 0 meaning off) that float32 can hold, since kernels
+ * take it as an f32 uniform; undefined when not given.
+ */
+export function checkFactor(argument: string, value: unknown, allowZero = false): number | undefined {
+  if (value === undefined) return undefined;
+  const ok = typeof value === 'number' && (allowZero ? value >= 0 : value > 0) && value <= F32_MAX;
+  if (!ok) {
+    const range = `that float32 holds (at most ${F32_MAX})`;
+    const expected = allowZero ? `a finite number ≥ 0 (0 = off) ${range}` : `a finite number > 0 ${range}`;
+    throw new AttentionError(argument, describe(value), expected);
+  }
+  return value as number;
+}

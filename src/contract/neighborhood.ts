@@ -5,7 +5,7 @@
  * (L, `bhsd`) and resolved to the 2-D form with Y = 1, ky = 1, dy = 1.
  */
 import { AttentionError, describe } from '../errors';
-import { isPositiveInt } from './checks';
+import { checkFactor, isPositiveInt } from './checks';
 import type { NeighborhoodLayout2d } from './neighborhood-options';
 import type { Layout } from './types';
 
@@ -166,10 +166,7 @@ function checkWindow(rank: 1 | 2, o: Record<string, unknown>, dims: Neighborhood
 }
 
 function checkScale(scale: unknown, D: number): number {
-  if (scale === undefined) return 1 / Math.sqrt(D);
-  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0)
-    throw new AttentionError('options.scale', describe(scale), 'a finite number > 0');
-  return scale;
+  return checkFactor('options.scale', scale) ?? 1 / Math.sqrt(D);
 }
 
 /** The rpb shape a call expects: [Hq, 2ky−1, 2kx−1] (2-D) or [Hq, 2k−1] (1-D). */

@@ -4,7 +4,7 @@
  * the same calls with the same messages (docs/semantics.md). Nothing here touches a device.
  */
 import { AttentionError, describe } from '../errors';
-import { checkFlag, isPositiveInt } from './checks';
+import { checkFactor, checkFlag, F32_MAX, isPositiveInt } from './checks';
 import type { Alignment, Layout, SdpaOptionsOf } from './types';
 import { validateWindow, type ResolvedWindow } from './window';
 
@@ -104,19 +104,6 @@ export function validateSdpaShapes(
   return dims;
 }
 
-/** A finite number > 0, or undefined. */
-function checkPositive(argument: string, value: unknown, allowZero: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  const ok = typeof value === 'number' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0);
-  if (!ok)
-    throw new AttentionError(
-      argument,
-      describe(value),
-      allowZero ? 'a finite number ≥ 0 (0 = off)' : 'a finite number > 0',
-    );
-  return value as number;
-}
-
 /**
  * Checks the scalar options and applies the defaults (the mask is checked by
  * {@link validateMaskShape}, since its type differs between the GPU and the reference).
@@ -129,8 +116,12 @@ export function validateSdpaOptions(options: SdpaOptionsOf<unknown> | undefined,
   }
   const o = options ?? {};
   const layout = validateLayout(o.layout);
-  const scale = checkPositive('options.scale', o.scale, false) ?? 1 / Math.sqrt(dims.D);
-  const softcap = checkPositive('options.softcap', o.softcap, true) ?? 0;
+  const scale = checkFactor('options.scale', o.scale) ?? 1 / Math.sqrt(dims.D);
+  const softcap = checkFactor('options.softcap', o.softcap, true) ?? 0;
+  if (softcap > 0 && scale / softcap > F32_MAX) {
+    // The kernels scale q·k by scale / softcap before the tanh: it must be a float32 too.
+    throw new AttentionError('options.softcap', describe(softcap), `at least scale / ${F32_MAX} = ${scale / F32_MAX}`);
+  }
   const causal = checkFlag('options.causal', o.causal);
   const returnLse = checkFlag('options.returnLse', o.returnLse);
   const alignment = o.alignment ?? 'upper-left';
@@ -143,7 +134,7 @@ export function validateSdpaOptions(options: SdpaOptionsOf<unknown> | undefined,
   }
   // Lower-right may be negative (Lk < Lq): the first Lq − Lk rows then see no key and output zeros.
   const offset = alignment === 'lower-right' ? dims.Lk - dims.Lq : 0;
-  const window = validateWindow(o.window, o.dilation, o.globalTokens, dims.Lk);
+  const window = validateWindow(o.window, o.dilation, o.globalTokens, dims);
   return { scale, softcap, causal, offset, layout, returnLse, window };
 }
 

@@ -45,15 +45,19 @@ function checkGlobalTokens(value: unknown, kvLen: number): number[] {
 }
 
 /**
- * Checks `window`, `dilation` and `globalTokens` and returns the reaches in positions.
+ * Checks `window`, `dilation` and `globalTokens` and returns the reaches in positions. No key lies
+ * max(Lq, Lk) or more positions from a query (in either alignment), so a reach that long is
+ * unbounded (−1) and a dilation that long allows only the query's own position: both are clamped
+ * there, which keeps every value the kernels take in i32 whatever integer was given.
  * @example
- * validateWindow({ left: 2, right: 0 }, 3, undefined, 100); // { left: 6, right: 0, dilation: 3, globalTokens: [] }
+ * validateWindow({ left: 2, right: 0 }, 3, undefined, { Lq: 100, Lk: 100 }); // { left: 6, right: 0, dilation: 3, globalTokens: [] }
+ * validateWindow({ left: -1, right: 2 ** 31 - 1 }, 1, undefined, { Lq: 8, Lk: 8 }).right; // -1
  */
 export function validateWindow(
   window: unknown,
   dilation: unknown,
   globalTokens: unknown,
-  kvLen: number,
+  lengths: { Lq: number; Lk: number },
 ): ResolvedWindow {
   let left = -1;
   let right = -1;
@@ -68,11 +72,13 @@ export function validateWindow(
   if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
     throw new AttentionError('options.dilation', describe(dilation), 'an integer ≥ 1');
   }
+  const longest = Math.max(lengths.Lq, lengths.Lk);
+  const reach = (side: number) => (side < 0 || side * d >= longest ? -1 : side * d);
   return {
-    left: left < 0 ? -1 : left * d,
-    right: right < 0 ? -1 : right * d,
-    dilation: d,
-    globalTokens: checkGlobalTokens(globalTokens, kvLen),
+    left: reach(left),
+    right: reach(right),
+    dilation: Math.min(d, longest),
+    globalTokens: checkGlobalTokens(globalTokens, lengths.Lk),
   };
 }
 

@@ -32,7 +32,8 @@ export function softmaxRow(logits: Float64Array, weights: Float64Array): number 
     weights[j] = p;
     sum += p;
   }
-  for (let j = 0; j < logits.length; j++) weights[j] /= sum;
+  // A removed key's weight stays 0, even in a row that the NaN of another key makes NaN.
+  for (let j = 0; j < logits.length; j++) if (logits[j] !== -Infinity) weights[j] /= sum;
   return shift + Math.log(sum);
 }
 

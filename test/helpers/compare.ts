@@ -9,7 +9,10 @@ export interface Comparison {
   message: string;
 }
 
-/** |gpu − ref| ≤ atol + rtol·|ref| for every element; −∞ must match exactly; NaN never passes. */
+/**
+ * |gpu − ref| ≤ atol + rtol·|ref| for every element; ±∞ must match exactly; NaN passes only where
+ * the reference is NaN too (inputs holding NaN or ∞ propagate it, docs/semantics.md §3).
+ */
 export function compareArrays(
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
@@ -29,8 +32,9 @@ export function compareArrays(
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i];
     const e = expected[i];
-    const error = e === -Infinity || e === Infinity ? (a === e ? 0 : Infinity) : Math.abs(a - e);
-    const bad = !(error <= atol + rtol * Math.abs(e));
+    const exact = e === -Infinity || e === Infinity || Number.isNaN(e);
+    const error = exact ? (Object.is(a, e) ? 0 : Infinity) : Math.abs(a - e);
+    const bad = !(error <= atol + (exact ? 0 : rtol * Math.abs(e)));
     if (bad && (worst < 0 || !(error <= maxError))) worst = i;
     if (!(error <= maxError)) maxError = error;
   }

@@ -411,10 +411,14 @@ describe('reference.sdpa: AttentionError paths', () => {
   });
 
   it('scalar options', () => {
-    for (const scale of [0, -1, NaN, Infinity, '1'])
-      expectError(call({ scale }), 'options.scale', /expected a finite number > 0/);
-    for (const softcap of [-1, NaN, Infinity])
-      expectError(call({ softcap }), 'options.softcap', /expected a finite number ≥ 0/);
+    for (const scale of [0, -1, NaN, Infinity, '1', 1e39, 3.5e38])
+      expectError(call({ scale }), 'options.scale', /expected a finite number > 0 that float32 holds/);
+    for (const softcap of [-1, NaN, Infinity, 1e39])
+      expectError(call({ softcap }), 'options.softcap', /expected a finite number ≥ 0 \(0 = off\) that float32/);
+    // The kernels scale q·k by scale / softcap: a ratio past float32 is refused, the largest f32 scale is not.
+    expectError(call({ scale: 1e30, softcap: 1e-10 }), 'options.softcap', /at least scale \/ 3\.4028234663852886e\+38/);
+    expect(() => call({ scale: 3.4028234663852886e38 })()).not.toThrow();
+    expect(() => call({ scale: 1e30, softcap: 1e-8 })()).not.toThrow();
     expectError(
       call({ alignment: 'center' }),
       'options.alignment',

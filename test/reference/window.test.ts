@@ -162,18 +162,40 @@ describe('window validation', () => {
   };
 
   it('resolves reaches in key positions', () => {
-    expect(validateWindow({ left: 2, right: -1 }, 3, [5, 1], 10)).toEqual({
+    expect(validateWindow({ left: 2, right: -1 }, 3, [5, 1], { Lq: 10, Lk: 10 })).toEqual({
       left: 6,
       right: -1,
       dilation: 3,
       globalTokens: [1, 5],
     });
-    expect(validateWindow(undefined, undefined, undefined, 10)).toEqual({
+    expect(validateWindow(undefined, undefined, undefined, { Lq: 10, Lk: 10 })).toEqual({
       left: -1,
       right: -1,
       dilation: 1,
       globalTokens: [],
     });
+  });
+
+  it('treats a reach of max(Lq, Lk) or more as unbounded, and clamps a longer dilation there', () => {
+    const lengths = { Lq: 4, Lk: 9 };
+    const resolve = (left: number, right: number, dilation = 1) =>
+      validateWindow({ left, right }, dilation, undefined, lengths);
+    expect([resolve(8, 2).left, resolve(9, 2).left, resolve(2 ** 31 - 1, 1e12).right]).toEqual([8, -1, -1]);
+    expect(resolve(4, 3, 2)).toMatchObject({ left: 8, right: 6, dilation: 2 });
+    expect(resolve(5, 0, 2)).toMatchObject({ left: -1, right: 0 }); // 10 positions: past every key
+    expect(resolve(1, 1, 1e12)).toEqual({ left: -1, right: -1, dilation: 9, globalTokens: [] });
+  });
+
+  it('gives the same result for a reach past the sequence as for an unbounded one (the reference)', () => {
+    const q = randomTensor([1, 2, 6, 4], 'q');
+    const k = randomTensor([1, 2, 11, 4], 'k');
+    const v = randomTensor([1, 2, 11, 3], 'v');
+    const at = (window: { left: number; right: number }, dilation?: number) =>
+      Array.from(reference.sdpa(q, k, v, { window, dilation, alignment: 'lower-right', causal: true }).data);
+    expect(at({ left: 2 ** 31 - 1, right: 0 })).toEqual(at({ left: -1, right: 0 }));
+    expect(at({ left: 1e15, right: 1e15 }, 3)).toEqual(at({ left: -1, right: -1 }, 3));
+    // A dilation past every key leaves each query its own position (lower-right: query i at 5 + i).
+    expect(at({ left: -1, right: -1 }, 2 ** 40)).toEqual(at({ left: 0, right: 0 }));
   });
 
   it('names the argument of each bad value', () => {

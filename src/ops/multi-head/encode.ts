@@ -107,12 +107,17 @@ export function encodeLayerAttention(
   ops: AttentionOperands,
   plan: LayerPlan<GpuTensor>['attention'],
   weights: LayerBuffers['weights'],
-): { dispatches: KernelDispatch[]; release(): void } {
+): KernelDispatch[] {
   if ('flash' in plan) {
-    const { dispatch, release } = encodeFlash(runtime, ops, plan.flash, null);
-    return { dispatches: [dispatch], release };
+    return [encodeFlash(runtime, ops, plan.flash, null)];
   }
-  return encodeNaive(runtime, ops, plan.naive, weights!.perHead, null, weights!.averaged);
+  const { perHead, averaged } = weights!;
+  return encodeNaive(runtime, ops, plan.naive, {
+    weights: perHead,
+    lse: null,
+    headMean: averaged,
+    returnWeights: !averaged,
+  });
 }
 
 /** y [B·L, E] = heads [B·L, Hq·headDim] · oᵀ + oBias, reading attention's output where it lies. */

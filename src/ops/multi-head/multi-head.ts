@@ -100,7 +100,7 @@ export class MultiHeadAttention {
       const ops = layerOperands(c, call, plan.layout, buffers);
       const middle = encodeLayerAttention(runtime, ops, plan.attention, buffers.weights);
       const out = encodeOutProjection(runtime, c, call, plan.outProjection, buffers);
-      const dispatches = [...projections, ...middle.dispatches, out];
+      const dispatches = [...projections, ...middle, out];
       return { label: 'multiHeadAttention', dispatches, result: { buffers, rotary } };
     });
     if (result.rotary && result.rotary !== this.rotaryCache) {

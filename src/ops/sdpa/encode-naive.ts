@@ -1,29 +1,39 @@
 /**
  * The naive kernels' dispatches (shaders/sdpa-naive.wgsl): scores, softmax, output, and optionally
- * the mean of the weights over heads. Takes no buffer but the global-token bitset of a windowed call
- * (returned by release()).
+ * the mean of the weights over heads and the clean-up of returned weights. Takes no buffer but the
+ * global-token bitset of a windowed call (scratch of the submission).
  */
 import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
 import { SHADERS } from '../../shaders';
 import { attentionInputs, type AttentionOperands } from './operands';
 import { NAIVE_WORKGROUP_SIZE, type NaivePlan } from './plan-naive';
 
+/** Where the naive passes write besides the output. */
+export interface NaiveOutputs {
+  /** [B, Hq, Lq, Lk]: the probabilities (scratch unless `returnWeights`). */
+  weights: GPUBufferBinding;
+  /** [B, Hq, Lq]: the log-sum-exp, written when options.returnLse. */
+  lse: GPUBufferBinding | null;
+  /** [B, Lq, Lk]: the mean of the weights over heads, when given. */
+  headMean?: GPUBufferBinding;
+  /** The weights are read by the caller: a last pass turns removed keys' markers into 0. */
+  returnWeights: boolean;
+}
+
 /**
- * The naive passes for an attention call on views: the probabilities land in `weights`
- * [B, Hq, Lq, Lk], the log-sum-exp in `lse` when options.returnLse. With `headMean`, a fourth pass
- * writes the mean of the weights over heads there, [B, Lq, Lk]. The caller submits the dispatches
- * in order with `runtime.run`, then calls release().
+ * The naive passes for an attention call on views. The caller submits the dispatches in order with
+ * `runtime.submit`.
  * @example
- * const { dispatches, release } = encodeNaive(runtime, ops, planNaive(ops.dims, device.limits), weights, null);
+ * const dispatches = encodeNaive(runtime, ops, planNaive(ops.dims, device.limits),
+ *   { weights, lse: null, returnWeights: true });
  */
 export function encodeNaive(
   runtime: GpuRuntime,
   ops: AttentionOperands,
   plan: NaivePlan,
-  weights: GPUBufferBinding,
-  lse: GPUBufferBinding | null,
-  headMean?: GPUBufferBinding,
-): { dispatches: KernelDispatch[]; release(): void } {
+  outputs: NaiveOutputs,
+): KernelDispatch[] {
+  const { weights, lse, headMean } = outputs;
   const inputs = attentionInputs(runtime, ops);
   const overrides = { ...inputs.overrides, WORKGROUP_SIZE: NAIVE_WORKGROUP_SIZE };
   const buffers = { ...inputs.buffers, weights, out: ops.out.resource, lse: lse ?? { buffer: runtime.dummyOutput } };
@@ -42,9 +52,9 @@ export function encodeNaive(
     pass('sdpa_naive_softmax', plan.softmax),
     pass('sdpa_naive_output', plan.output),
   ];
-  // The mean reads no option: one pipeline serves every call.
-  if (headMean) {
-    dispatches.push(pass('sdpa_naive_head_mean', plan.headMean, headMean, { WORKGROUP_SIZE: NAIVE_WORKGROUP_SIZE }));
-  }
-  return { dispatches, release: inputs.release };
+  // The mean and the clean-up read no option: one pipeline each serves every call.
+  const plain = { WORKGROUP_SIZE: NAIVE_WORKGROUP_SIZE };
+  if (headMean) dispatches.push(pass('sdpa_naive_head_mean', plan.headMean, headMean, plain));
+  if (outputs.returnWeights) dispatches.push(pass('sdpa_naive_weights', plan.scores, buffers.out, plain));
+  return dispatches;
 }

@@ -1,6 +1,6 @@
 /**
  * The flash kernel's dispatch (shaders/sdpa.wgsl, entry `sdpa_forward`) for an attention call on
- * views. Takes no buffer but the global-token bitset of a windowed call (returned by release()).
+ * views. Takes no buffer but the global-token bitset of a windowed call (scratch of the submission).
  */
 import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
 import { SHADERS } from '../../shaders';
@@ -9,17 +9,16 @@ import type { SdpaPlan } from './plan';
 
 /**
  * The flash kernel's dispatch, writing lse [B, Hq, Lq] when options.returnLse. The caller submits it
- * with `runtime.run` and then calls release().
+ * inside `runtime.submit`.
  * @example
- * const { dispatch, release } = encodeFlash(runtime, ops, planSdpa(ops.dims, device.limits), null);
- * runtime.run('layer', [projection, dispatch, outProjection]); release();
+ * const dispatch = encodeFlash(runtime, ops, planSdpa(ops.dims, device.limits), null);
  */
 export function encodeFlash(
   runtime: GpuRuntime,
   ops: AttentionOperands,
   plan: SdpaPlan,
   lse: GPUBufferBinding | null,
-): { dispatch: KernelDispatch; release(): void } {
+): KernelDispatch {
   const { options } = ops;
   const inputs = attentionInputs(runtime, ops);
   const pipeline = runtime.pipelines.get(SHADERS.sdpa, 'sdpa_forward', {
@@ -41,5 +40,5 @@ export function encodeFlash(
     softcap: options.softcap,
   };
   const buffers = { ...inputs.buffers, out: ops.out.resource, lse: lse ?? { buffer: runtime.dummyOutput } };
-  return { dispatch: { pipeline, uniforms, buffers, workgroups: plan.workgroups }, release: inputs.release };
+  return { pipeline, uniforms, buffers, workgroups: plan.workgroups };
 }

@@ -155,8 +155,6 @@ export interface AttentionInputs {
   /** Sizes, views and optional inputs: every member the two kernels' params share. */
   uniforms: Record<string, number>;
   overrides: Record<string, boolean>;
-  /** Nothing left to do: the global-token bitset is scratch of the submission's scope. Kept for the encoders. */
-  release(): void;
 }
 
 /** Bindings, shared uniforms and overrides of an attention call. */
@@ -202,6 +200,5 @@ export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): At
       ...window.overrides,
       ...padding.overrides,
     },
-    release: () => {},
   };
 }

@@ -39,7 +39,7 @@ export function sdpaNaive(
       : scope.scratch(weightsBytes, 'sdpa_naive weights');
     const out = scope.output(B * Hq * Lq * Dv * 4, 'sdpa_naive output');
     const lse = call.options.returnLse ? scope.output(B * Hq * Lq * 4, 'sdpa_naive lse') : null;
-    const { dispatches } = encodeNaive(runtime, operandsOf(call, out), plan, weights, lse);
+    const dispatches = encodeNaive(runtime, operandsOf(call, out), plan, { weights, lse, returnWeights });
     return { label: 'sdpa_naive', dispatches, result: { out, weights, lse } };
   });
   const tensor = (b: GPUBufferBinding, shape: number[]) => new GpuTensor(runtime, b.buffer, shape, 0, true, ready);
