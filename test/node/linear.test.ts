@@ -8,6 +8,7 @@ import { createAttention, GpuTensor, reference, type AttentionContext } from '..
 import { encodeMatmul, operandOf, rotaryTable, type MatmulCall } from '../../src/ops/linear/encode';
 import { planMatmul } from '../../src/ops/linear/plan';
 import { rng } from '../cases';
+import { linearCaseInputs, linearExpected, LINEAR_CASES, type Host, type LinearCase } from '../linear-cases';
 import { compareArrays } from '../helpers/compare';
 import { nodeGpu } from '../helpers/node-gpu';
 import { expectRejectedOn } from '../helpers/rejections';
@@ -52,43 +53,20 @@ function wrapAt(data: Float32Array<ArrayBuffer>, shape: number[], byteOffset: nu
   return attn.wrap(buffer, shape, { offset: byteOffset });
 }
 
-async function expectLinear(
-  xShape: number[],
-  N: number,
-  withBias: boolean,
-  offsets?: [number, number, number],
-): Promise<void> {
-  const K = xShape[xShape.length - 1];
-  const name = `${xShape.join('x')} N=${N} bias=${withBias}`;
-  const x = random(`${name} x`, size(xShape));
-  const w = random(`${name} w`, N * K);
-  const b = random(`${name} b`, N);
-  const put = (data: Float32Array<ArrayBuffer>, shape: number[], i: number) =>
-    offsets ? wrapAt(data, shape, offsets[i]) : upload(data, shape);
-  const tensors = [put(x, xShape, 0), put(w, [N, K], 1), ...(withBias ? [put(b, [N], 2)] : [])];
+/** Runs a case of test/linear-cases.ts (app buffers at its byte offsets where it has them). */
+async function expectLinear(c: LinearCase): Promise<void> {
+  const inputs = linearCaseInputs(c);
+  const put = (t: Host, i: number) => (c.offsets ? wrapAt(t.data, t.shape, c.offsets[i]) : upload(t.data, t.shape));
+  const tensors = [put(inputs.x, 0), put(inputs.weight, 1), ...(inputs.bias ? [put(inputs.bias, 2)] : [])];
   const y = keep(attn.linear(tensors[0], tensors[1], tensors[2]));
-  const expected = reference.linear(host(x, xShape), host(w, [N, K]), withBias ? host(b, [N]) : undefined);
+  const expected = linearExpected(inputs);
   expect(y.shape).toEqual(expected.shape);
   const r = compareArrays(await y.read(), expected.data);
   expect(r.ok, r.message).toBe(true);
 }
 
-describe('attn.linear vs reference.linear (M×N×K)', () => {
-  for (const [M, N, K] of [
-    [1, 1, 1],
-    [33, 65, 17],
-    [257, 129, 300],
-  ]) {
-    for (const withBias of [true, false]) {
-      it(`${M}×${N}×${K}${withBias ? ' with bias' : ''}`, () => expectLinear([M, K], N, withBias));
-    }
-  }
-  it('rank-3 x [3, 11, 17] and rank-1 x [17]', async () => {
-    await expectLinear([3, 11, 17], 65, true);
-    await expectLinear([17], 9, true);
-  });
-  it('tensors wrapped at element offsets (x +3, weight +69, bias +130 elements)', () =>
-    expectLinear([33, 17], 65, true, [12, 276, 520]));
+describe('attn.linear vs reference.linear (test/linear-cases.ts)', () => {
+  for (const c of LINEAR_CASES) it(c.name, () => expectLinear(c));
 });
 
 /** Runs encodeMatmul calls in one submission; returns what the output buffer holds. */
