@@ -5,9 +5,10 @@
  *                                 and the layering of src/ read from its imports
  *   node:      test/node/**       every kernel through Dawn (`webgpu`), forked workers
  *   browser:   test/browser/**    headless Chromium via puppeteer-core against a page Vite serves
+ *   wgpu:      test/wgpu/**       the built bundle in Deno (`deno` dev dependency) on wgpu, Firefox's engine
  * Run one with `npx vitest run --project node`.
  *
- * The GPU environment (SwiftShader's Vulkan ICD for Dawn) is set here, in the main process, so
+ * The GPU environment (SwiftShader's Vulkan ICD for Dawn and Deno's wgpu) is set here, in the main process, so
  * that forked workers start with it: Dawn reads it when it loads, too late to set it in a test.
  */
 import { fileURLToPath } from 'node:url';
@@ -61,6 +62,18 @@ export default defineConfig({
           testTimeout: 300_000,
           // The case table runs in one hook (one page load); the test gives the page 480 s.
           hookTimeout: 540_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'wgpu',
+          include: ['test/wgpu/**/*.test.ts'],
+          environment: 'node',
+          pool: 'forks',
+          testTimeout: 120_000,
+          // One Deno process runs everything in the hook; the test gives it 420 s.
+          hookTimeout: 480_000,
         },
       },
     ],
