@@ -29,10 +29,13 @@ export function denoPackage(): { name: string } | { reason: string } {
   return { reason: `Deno publishes no binary for the platform '${process.platform}'` };
 }
 
-/** The Deno binary of the installed platform package, or why the wgpu ring cannot run here. */
-export function findDeno(): { path: string } | { reason: string } {
+/**
+ * The Deno binary of the installed platform package, or why the wgpu ring cannot run here;
+ * `installable` says whether npm publishes Deno for this platform (then its absence is a broken install).
+ */
+export function findDeno(): { path: string } | { reason: string; installable: boolean } {
   const pkg = denoPackage();
-  if ('reason' in pkg) return pkg;
+  if ('reason' in pkg) return { ...pkg, installable: false };
   let dir: string;
   try {
     dir = dirname(createRequire(import.meta.url).resolve(`${pkg.name}/package.json`));
@@ -41,14 +44,16 @@ export function findDeno(): { path: string } | { reason: string } {
       reason:
         `${pkg.name} is not installed: it comes with the 'deno' dev dependency ` +
         '(npm installs the optional dependency that matches this platform); run `npm ci`',
+      installable: true,
     };
   }
   const path = join(dir, process.platform === 'win32' ? 'deno.exe' : 'deno');
-  if (!existsSync(path)) return { reason: `${pkg.name} has no binary at ${path}: reinstall it with \`npm ci\`` };
+  if (!existsSync(path))
+    return { reason: `${pkg.name} has no binary at ${path}: reinstall it with \`npm ci\``, installable: true };
   try {
     accessSync(path, constants.X_OK);
   } catch {
-    return { reason: `${path} is not executable: reinstall ${pkg.name} with \`npm ci\`` };
+    return { reason: `${path} is not executable: reinstall ${pkg.name} with \`npm ci\``, installable: true };
   }
   return { path };
 }
