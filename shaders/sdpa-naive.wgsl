@@ -42,6 +42,12 @@ fn is_nan(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
 }
 
+// tanh that stays ±1 for large |x| and ±∞: SwiftShader's tanh is NaN from |x| ≥ 89 (exp overflows).
+// tanh(±15) is ±1 in f32 already; a NaN is kept (clamp would turn it into a bound).
+fn safe_tanh(x: f32) -> f32 {
+  return select(tanh(clamp(x, -15.0, 15.0)), x, is_nan(x));
+}
+
 struct SdpaNaiveParams {
   batch: u32,
   q_heads: u32,
@@ -136,7 +142,7 @@ fn sdpa_naive_scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
     s += q[q_base + d] * k[k_base + d];
   }
   s *= params.scale;
-  if (HAS_SOFTCAP) { s = params.softcap * tanh(s / params.softcap); }
+  if (HAS_SOFTCAP) { s = params.softcap * safe_tanh(s / params.softcap); }
   if (HAS_MASK && !MASK_IS_BOOL) { s += float_mask(b, h, i, j); }
   weights[index] = s;
 }

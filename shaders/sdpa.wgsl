@@ -73,6 +73,12 @@ fn is_nan(x: vec4<f32>) -> vec4<bool> {
   return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
 }
 
+// tanh that stays ±1 for large |x| and ±∞: SwiftShader's tanh is NaN from |x| ≥ 89 (exp overflows).
+// tanh(±15) is ±1 in f32 already; a NaN is kept (clamp would turn it into a bound).
+fn safe_tanh(x: vec4<f32>) -> vec4<f32> {
+  return select(tanh(clamp(x, vec4<f32>(-15.0), vec4<f32>(15.0))), x, is_nan(x));
+}
+
 struct SdpaParams {
   batch: u32,
   q_heads: u32,
@@ -263,7 +269,7 @@ fn finish_scores(t: Tile, dots: vec4<f32>, i: u32, j: u32, key_in_tile: u32, glo
     allowed &= vec4<bool>(!key_is_padding(t.b, j));
   }
   var s = dots * params.score_scale;
-  if (HAS_SOFTCAP) { s = params.softcap * tanh(s); }
+  if (HAS_SOFTCAP) { s = params.softcap * safe_tanh(s); }
   if (HAS_MASK) {
     let jj = min(j, params.kv_len - 1u);
     let last = params.q_len - 1u;

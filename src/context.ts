@@ -73,7 +73,7 @@ export class AttentionContext {
    */
   wrap(buffer: GPUBuffer, shape: readonly number[], options?: WrapOptions & { dtype?: 'f32' }): GpuTensor;
   wrap(buffer: GPUBuffer, shape: readonly number[], options: WrapOptions & { dtype: 'bool' }): GpuMask;
-  wrap(buffer: GPUBuffer, shape: readonly number[], options: WrapOptions = {}): GpuTensor | GpuMask {
+  wrap(buffer: GPUBuffer, shape: readonly number[], options?: WrapOptions): GpuTensor | GpuMask {
     return wrapBuffer(this.runtime, buffer, shape, options);
   }
 

@@ -149,6 +149,13 @@ const SDPA: Array<[string, (env: RejectionEnv) => Rejection[]]> = [
     ],
   ],
   [
+    'null where an option is optional (null is not "absent")',
+    ({ attn, q, k, v }) => [
+      reject(() => attn.sdpa(q, k, v, { alignment: null as never }), 'options.alignment', 'null'),
+      reject(() => attn.sdpaNaive(q, k, v, { dilation: null as never }), 'options.dilation', 'null'),
+    ],
+  ],
+  [
     'bad window, dilation and global tokens',
     ({ attn, q, k, v }) => {
       const w11 = { left: 1, right: 1 };
@@ -246,6 +253,12 @@ const TENSORS: Array<[string, (env: RejectionEnv) => Rejection[]]> = [
         reject(() => attn.wrap(b, [2], { offset: 2 }), 'options.offset', 'multiple of 4'),
         reject(() => attn.wrap(uniform, [4]), 'buffer', 'STORAGE'),
         reject(() => attn.wrap({} as GPUBuffer, [4]), 'buffer', 'GPUBuffer'),
+        reject(() => attn.wrap(b, [4], null as never), 'options', 'null', 'an object'),
+        reject(() => attn.wrap(b, [4], 5 as never), 'options', '5', 'an object'),
+        reject(() => attn.wrap(b, [4], { offset: null as never }), 'options.offset', 'null'),
+        reject(() => attn.wrap(b, [4], { dtype: null as never }), 'options.dtype', 'null'),
+        // Bindings are whole words: 63 bytes from offset 3 end at 66, rounded to 68 > 64.
+        reject(() => attn.wrap(b, [63], { offset: 3, dtype: 'bool' }), 'shape', '68 rounded up', 'within'),
       ];
     },
   ],

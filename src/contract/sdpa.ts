@@ -124,7 +124,7 @@ export function validateSdpaOptions(options: SdpaOptionsOf<unknown> | undefined,
   }
   const causal = checkFlag('options.causal', o.causal);
   const returnLse = checkFlag('options.returnLse', o.returnLse);
-  const alignment = o.alignment ?? 'upper-left';
+  const alignment = o.alignment === undefined ? 'upper-left' : o.alignment;
   if (!ALIGNMENTS.includes(alignment)) {
     throw new AttentionError(
       'options.alignment',

@@ -68,7 +68,7 @@ export function validateWindow(
     left = checkSide('options.window.left', (window as { left?: unknown }).left);
     right = checkSide('options.window.right', (window as { right?: unknown }).right);
   }
-  const d = dilation ?? 1;
+  const d = dilation === undefined ? 1 : dilation;
   if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
     throw new AttentionError('options.dilation', describe(dilation), 'an integer ≥ 1');
   }

@@ -17,7 +17,7 @@ import type {
 import type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/types';
 import { asHostTensor, checkHostLength } from './host';
 import { linear } from './linear';
-import { sdpa } from './sdpa';
+import { sdpaWithKeyPadding } from './sdpa';
 
 /** Config of `reference.multiHeadAttention`: weights are host tensors. */
 export type ReferenceMhaConfig = MhaConfigOf<HostTensor>;
@@ -77,30 +77,6 @@ function applyRotary(x: Float64Array, L: number, H: number, headDim: number, r: 
   }
 }
 
-/**
- * The sdpa mask: the user's mask with padded keys removed, [B, H|1, L, Lk] (−Infinity in a float
- * mask, 0 in a boolean one); [B, 1, 1, Lk] booleans from the padding alone.
- */
-function combinedMask(call: ValidatedMhaForward<HostTensor>, H: number): HostTensor | undefined {
-  const { B, L, Lk, mask, keyPaddingMask: pad } = call;
-  if (!pad) return mask?.tensor;
-  if (!mask) return { data: Uint8Array.from(pad.data, (p) => (p ? 0 : 1)), shape: [B, 1, 1, Lk] };
-  const { data } = mask.tensor;
-  const s = mask.strides;
-  const Hm = s.h === 0 ? 1 : H;
-  const bool = data instanceof Uint8Array;
-  const out = bool ? new Uint8Array(B * Hm * L * Lk) : new Float64Array(B * Hm * L * Lk);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < Hm; h++)
-      for (let i = 0; i < L; i++)
-        for (let j = 0; j < Lk; j++) {
-          const m = Number(data[b * s.b + h * s.h + i * s.i + j * s.j]);
-          const padded = Boolean(pad.data[b * Lk + j]);
-          out[((b * Hm + h) * L + i) * Lk + j] = bool ? (padded || !m ? 0 : 1) : padded ? -Infinity : m;
-        }
-  return { data: out, shape: [B, Hm, L, Lk] };
-}
-
 /** Mean over heads: [B, H, L, Lk] → [B, L, Lk]. */
 function averageHeads(w: Float64Array, B: number, H: number, L: number, Lk: number): Float64Array {
   const out = new Float64Array(B * L * Lk);
@@ -154,14 +130,15 @@ export class ReferenceMultiHeadAttention {
     const sdpaOptions: ReferenceSdpaOptions = {
       ...call.sdpaOptions,
       layout: 'bshd',
-      mask: combinedMask(call, c.numHeads),
+      mask: call.mask?.tensor,
       returnWeights: call.needWeights,
     };
-    const r = sdpa(
+    const r = sdpaWithKeyPadding(
       { data: q, shape: [B, L, c.numHeads, c.headDim] },
       { data: k, shape: [B, Lk, c.numKvHeads, c.headDim] },
       { data: v, shape: [B, Lk, c.numKvHeads, c.headDim] },
       sdpaOptions,
+      call.keyPaddingMask?.data,
     );
     const attention = 'output' in r ? r.output : r;
     const output: HostResult = { data: project(attention.data, B * L, c.o), shape: call.outputShape };

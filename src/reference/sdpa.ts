@@ -66,6 +66,12 @@ function maskRow(mask: MaskReader | undefined, b: number, h: number, i: number):
     : { allows: () => true, add: (j) => Number(data[base + j * s.j]) };
 }
 
+/** The row's mask with the padded keys of batch b removed as well. */
+function paddedRow(row: RowMask, padding: ArrayLike<number> | undefined, b: number, Lk: number): RowMask {
+  if (!padding) return row;
+  return { allows: (j) => !padding[b * Lk + j] && row.allows(j), add: row.add };
+}
+
 /**
  * Fills `logits` (length Lk) for one query row, in the contract's order: scale · q·k, softcap, + the
  * float mask. A key that causal, the window or a boolean mask removes is −∞ and never computed, so
@@ -105,6 +111,8 @@ interface Inputs {
   dims: SdpaDims;
   o: ResolvedSdpaOptions;
   mask?: MaskReader;
+  /** [B, Lk], 1 = padding: a layer's key-padding mask, which removes keys (never computed). */
+  keyPadding?: ArrayLike<number>;
 }
 
 function validate(q: unknown, k: unknown, v: unknown, options: ReferenceSdpaOptions | undefined): Inputs {
@@ -129,7 +137,7 @@ interface Buffers {
   weights?: Float64Array;
 }
 
-function compute({ q, k, v, dims, o, mask }: Inputs, bufs: Buffers): void {
+function compute({ q, k, v, dims, o, mask, keyPadding }: Inputs, bufs: Buffers): void {
   const { B, Hq, Hkv, Lq, Lk, D, Dv } = dims;
   const group = Hq / Hkv;
   const qAt = rowIndexer(o.layout, Hq, Lq, D);
@@ -143,7 +151,7 @@ function compute({ q, k, v, dims, o, mask }: Inputs, bufs: Buffers): void {
     for (let h = 0; h < Hq; h++) {
       const g = Math.floor(h / group);
       for (let i = 0; i < Lq; i++) {
-        const rowMask = maskRow(mask, b, h, i);
+        const rowMask = paddedRow(maskRow(mask, b, h, i), keyPadding, b, Lk);
         rowLogits(logits, q.data, qAt(b, h, i), k.data, (j) => kAt(b, g, j), D, o, i, rowMask, global);
         const row = (b * Hq + h) * Lq + i;
         const lse = softmaxRow(logits, p);
@@ -206,7 +214,21 @@ export function sdpa(
   v: HostTensor,
   options?: ReferenceSdpaOptions,
 ): HostResult | ReferenceSdpaOutputs {
-  const inputs = validate(q, k, v, options);
+  return sdpaWithKeyPadding(q, k, v, options, undefined);
+}
+
+/**
+ * reference.sdpa with a layer's key-padding mask [B, Lk] (1 = padding), which removes keys the way
+ * causal does: the padded keys are never computed. Internal: the reference layer's path.
+ */
+export function sdpaWithKeyPadding(
+  q: HostTensor,
+  k: HostTensor,
+  v: HostTensor,
+  options: ReferenceSdpaOptions | undefined,
+  keyPadding: ArrayLike<number> | undefined,
+): HostResult | ReferenceSdpaOutputs {
+  const inputs = { ...validate(q, k, v, options), keyPadding };
   const { B, Hq, Lq, Lk, Dv } = inputs.dims;
   const outShape = inputs.o.layout === 'bshd' ? [B, Lq, Hq, Dv] : [B, Hq, Lq, Dv];
   const bufs: Buffers = {

@@ -67,6 +67,15 @@ describe('reference.multiHeadAttention: worked by hand', () => {
     expectClose(mha.forward(x, { scale, keyPaddingMask: t(new Uint8Array([0, 1]), [1, 2]) }).data, [5, 3, 5, 3]);
   });
 
+  it('key padding removes keys, also beside a float mask: a NaN token that is padding never reaches a row', () => {
+    // Token 1 holds NaN: as padding it is never read, even with a float mask (an added −∞ would make NaN).
+    const nanX = t([1, 0, NaN, 1], [1, 2, 2]);
+    const pad = t(new Uint8Array([0, 1]), [1, 2]);
+    const y = mha.forward(nanX, { scale, keyPaddingMask: pad, mask: t([0, 0.5, 0, 0.5], [2, 2]) }).data;
+    expect(Number.isNaN(y[2])).toBe(true); // row 1 is the NaN query itself
+    expectClose(y.slice(0, 2), [5, 3]);
+  });
+
   it('packed inProj (rows q, k, v) gives the same numbers', () => {
     const packed = multiHeadAttention({
       embedDim: 2,

@@ -64,7 +64,7 @@ export function wrapBuffer(
   runtime: GpuRuntime,
   buffer: unknown,
   shape: unknown,
-  options: WrapOptions,
+  options: WrapOptions | undefined,
 ): GpuTensor | GpuMask {
   runtime.assertAlive();
   const isBuffer =
@@ -78,20 +78,26 @@ export function wrapBuffer(
       'a buffer with GPUBufferUsage.STORAGE',
     );
   }
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new AttentionError('options', describe(options), 'an object { offset?, dtype? } or undefined');
+  }
   const dims = checkShape(shape);
-  const dtype = options.dtype ?? 'f32';
+  const dtype = options?.dtype === undefined ? 'f32' : options.dtype;
   if (dtype !== 'f32' && dtype !== 'bool')
     throw new AttentionError('options.dtype', describe(dtype), "'f32' or 'bool'");
-  const offset = options.offset ?? 0;
+  const offset = options?.offset === undefined ? 0 : options.offset;
   const unit = dtype === 'f32' ? 4 : 1;
   if (!Number.isInteger(offset) || offset < 0 || offset % unit !== 0) {
     throw new AttentionError('options.offset', describe(offset), `a non-negative byte offset, a multiple of ${unit}`);
   }
   const bytes = dims.reduce((a, b) => a * b, 1) * unit;
-  if (offset + bytes > gpuBuffer.size) {
+  // Bindings and copies cover whole 4-byte words: a boolean tensor's last word must lie in the buffer.
+  const end = Math.ceil((offset + bytes) / 4) * 4;
+  if (end > gpuBuffer.size) {
+    const words = end === offset + bytes ? '' : `, ${end} rounded up to whole 4-byte words`;
     throw new AttentionError(
       'shape',
-      `${describe(dims)} at offset ${offset} (${bytes} bytes)`,
+      `${describe(dims)} at offset ${offset} (${bytes} bytes${words})`,
       `a tensor within the buffer's ${gpuBuffer.size} bytes`,
     );
   }
