@@ -1,6 +1,8 @@
 /**
  * Tensors that live on the device. A GpuTensor holds f32 data; a GpuMask holds booleans as bytes
  * (1 = may attend). Both know the context that made them, and refuse use after destroy().
+ * A tensor is row-major over its shape, except a view (a KV cache's keys and values): element
+ * strides over another tensor's buffer. Only the arguments that say so take a view.
  */
 import { AttentionError, describe } from './errors';
 
@@ -25,10 +27,37 @@ export interface TensorBinding {
   elementOffset: number;
 }
 
+/**
+ * @internal Where a view's elements lie: element strides over the buffer of `base`, whose reads the
+ * view's reads hold (so `base.destroy()` waits for them), and a check made at every use.
+ */
+export interface ViewLayout {
+  /** Element strides, one per dim; the last is 1. */
+  strides: readonly number[];
+  /** The tensor that owns the buffer. */
+  base: GpuTensor | GpuMask;
+  /** Why the view may no longer be used (e.g. its cache grew), or null while it may. */
+  stale(): string | null;
+}
+
+/** Row-major element strides of `shape`. */
+function rowMajor(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  for (let d = shape.length - 1, step = 1; d >= 0; d--) {
+    strides[d] = step;
+    step *= shape[d];
+  }
+  return strides;
+}
+
 abstract class DeviceTensor {
   readonly shape: readonly number[];
   /** Element count. */
   readonly size: number;
+  /** @internal Element strides per dim: row-major, except for a view. */
+  readonly strides: readonly number[];
+  /** @internal Set for a view: its base tensor and staleness check. */
+  private readonly view: ViewLayout | null;
   private destroyedFlag = false;
   /** Reads that have not copied the buffer yet: destroy() leaves the buffer to the last of them. */
   private pendingReads = 0;
@@ -49,10 +78,17 @@ abstract class DeviceTensor {
     /** Whether the context owns the buffer (returned to its pool on destroy) or the app does. */
     readonly owned: boolean,
     ready: Promise<void> = Promise.resolve(),
+    /** @internal A view's layout (the KV cache makes views); absent: row-major and self-owned. */
+    view: ViewLayout | null = null,
   ) {
     this.shape = Object.freeze([...shape]);
     this.size = shape.reduce((a, b) => a * b, 1);
     this.ready = ready;
+    if (view && (view.strides.length !== shape.length || view.strides[shape.length - 1] !== 1)) {
+      throw new Error(`a view needs one stride per dim and a contiguous last dim (strides ${describe(view.strides)})`);
+    }
+    this.view = view;
+    this.strides = Object.freeze(view ? [...view.strides] : rowMajor(shape));
   }
 
   abstract readonly dtype: TensorDtype;
@@ -65,6 +101,21 @@ abstract class DeviceTensor {
     return this.destroyedFlag;
   }
 
+  /** @internal Whether the elements lie row-major from byteOffset (every tensor but a view with gaps). */
+  get contiguous(): boolean {
+    return rowMajor(this.shape).every((s, d) => this.shape[d] === 1 || s === this.strides[d]);
+  }
+
+  /** @internal Elements from element 0 to the last one the strides address, inclusive. */
+  get extent(): number {
+    return 1 + this.shape.reduce((sum, n, d) => sum + (n - 1) * this.strides[d], 0);
+  }
+
+  /** @internal Whether a read() has yet to copy the buffer (of this tensor or of a view on it). */
+  get reading(): boolean {
+    return this.pendingReads > 0;
+  }
+
   /**
    * Frees the tensor's buffer (back to the context's pool; reads already started still get this
    * tensor's data, the buffer returns when they have copied it). Wrapped app buffers are left alone.
@@ -75,15 +126,37 @@ abstract class DeviceTensor {
     if (this.owned && this.pendingReads === 0) this.owner.release(this.buffer);
   }
 
-  /** @internal Checks the tensor can be used as argument `name` of the context `owner`. */
-  assertUsable(name: string, owner: TensorOwner): void {
+  /**
+   * @internal Checks the tensor can be used as argument `name` of the context `owner`; a strided
+   * view only where `strided` says the argument takes one (attention's q, k and v).
+   */
+  assertUsable(name: string, owner: TensorOwner, strided = false): void {
     if (this.destroyedFlag)
       throw new AttentionError(name, 'a destroyed tensor', 'a live tensor (do not use a tensor after destroy())');
+    this.assertFresh(name);
     if (this.owner.id !== owner.id) {
       throw new AttentionError(
         name,
         `a tensor of context #${this.owner.id}`,
         `a tensor of this context (#${owner.id}); copy it with read() and tensor()`,
+      );
+    }
+    if (!strided && !this.contiguous) {
+      throw new AttentionError(
+        name,
+        `a strided view ${describe(this.shape)} (element strides ${describe(this.strides)}: a KV cache's keys or values)`,
+        "a contiguous tensor: only attention's q, k and v take views; copy it with read() and attn.tensor()",
+      );
+    }
+  }
+
+  private assertFresh(name: string): void {
+    const stale = this.view?.stale();
+    if (stale) {
+      throw new AttentionError(
+        name,
+        `a stale view (${stale})`,
+        'a view taken since: read cache.keys / cache.values again after the cache grows or is reset',
       );
     }
   }
@@ -92,7 +165,7 @@ abstract class DeviceTensor {
   binding(): TensorBinding {
     const alignment = this.owner.device.limits.minStorageBufferOffsetAlignment;
     const offset = Math.floor(this.byteOffset / alignment) * alignment;
-    const end = this.byteOffset + this.size * this.bytesPerElement;
+    const end = this.byteOffset + this.extent * this.bytesPerElement;
     const size = Math.max(4, Math.ceil((end - offset) / 4) * 4);
     return {
       resource: { buffer: this.buffer, offset, size },
@@ -100,18 +173,41 @@ abstract class DeviceTensor {
     };
   }
 
+  /** The tensor's elements in row-major order; a view's reads hold its base's buffer. */
   protected async readBytes(): Promise<ArrayBuffer> {
     if (this.destroyedFlag) throw new AttentionError('tensor', 'a destroyed tensor', 'a live tensor');
+    this.assertFresh('tensor');
     this.owner.assertAlive();
-    this.pendingReads++;
+    const holder: DeviceTensor = this.view?.base ?? this;
+    holder.pendingReads++;
     try {
       await this.owner.guard(this.ready);
-      return await this.owner.readBack(this.buffer, this.byteOffset, this.size * this.bytesPerElement);
+      const bpe = this.bytesPerElement;
+      const bytes = await this.owner.readBack(this.buffer, this.byteOffset, this.extent * bpe);
+      return this.contiguous ? bytes : gather(bytes, this.shape, this.strides, bpe);
     } finally {
-      this.pendingReads--;
-      if (this.destroyedFlag && this.owned && this.pendingReads === 0) this.owner.release(this.buffer);
+      holder.pendingReads--;
+      if (holder.destroyedFlag && holder.owned && holder.pendingReads === 0) holder.owner.release(holder.buffer);
     }
   }
+}
+
+/** The elements of a strided range (element 0 first) in row-major order; the last dim is contiguous. */
+function gather(bytes: ArrayBuffer, shape: readonly number[], strides: readonly number[], bpe: number): ArrayBuffer {
+  const source = new Uint8Array(bytes);
+  const last = shape.length - 1;
+  const rowBytes = shape[last] * bpe;
+  const rows = shape.reduce((a, b) => a * b, 1) / shape[last];
+  const out = new Uint8Array(rows * rowBytes);
+  for (let r = 0; r < rows; r++) {
+    let [rest, at] = [r, 0];
+    for (let d = last - 1; d >= 0; d--) {
+      at += (rest % shape[d]) * strides[d];
+      rest = Math.floor(rest / shape[d]);
+    }
+    out.set(source.subarray(at * bpe, at * bpe + rowBytes), r * rowBytes);
+  }
+  return out.buffer;
 }
 
 /**
@@ -148,15 +244,16 @@ export class GpuMask extends DeviceTensor {
 }
 
 /**
- * Checks that `value` is a live f32 tensor of the context `owner`, as argument `name`.
+ * Checks that `value` is a live f32 tensor of the context `owner`, as argument `name`: contiguous,
+ * unless `strided` (the argument takes views, as attention's q, k and v do).
  * @example
  * const q = checkTensor(runtime, 'q', maybeTensor); // AttentionError on 'q' otherwise
  */
-export function checkTensor(owner: TensorOwner, name: string, value: unknown): GpuTensor {
+export function checkTensor(owner: TensorOwner, name: string, value: unknown, strided = false): GpuTensor {
   if (!(value instanceof GpuTensor)) {
     const given = value instanceof GpuMask ? 'a boolean GpuMask' : describe(value);
     throw new AttentionError(name, given, 'a GpuTensor (f32) made by attn.tensor() or attn.wrap()');
   }
-  value.assertUsable(name, owner);
+  value.assertUsable(name, owner, strided);
   return value;
 }

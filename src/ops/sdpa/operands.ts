@@ -39,10 +39,16 @@ export interface AttentionView {
   strides: [number, number, number];
 }
 
-/** A tensor as an attention view, with its layout's strides. */
-export function tensorView(tensor: GpuTensor, strides: [number, number, number]): AttentionView {
+/**
+ * A tensor as an attention view. Given a layout: the tensor's own element strides (row-major, or a
+ * KV cache's view) over batch, head and sequence in that layout's order. Given strides (a
+ * contiguous tensor read in another shape): those.
+ */
+export function tensorView(tensor: GpuTensor, layout: Layout | [number, number, number]): AttentionView {
   const { resource, elementOffset } = tensor.binding();
-  return { resource, elementOffset, strides };
+  if (Array.isArray(layout)) return { resource, elementOffset, strides: layout };
+  const [b, second, third] = tensor.strides;
+  return { resource, elementOffset, strides: layout === 'bshd' ? [b, third, second] : [b, second, third] };
 }
 
 /** Uniform fields `<prefix>_offset`, `<prefix>_stride_b/h/s` for one view. */
@@ -142,9 +148,9 @@ export function operandsOf(call: ValidatedSdpa, out: GPUBufferBinding): Attentio
     options,
     mask: call.mask,
     keyPadding: null,
-    q: tensorView(call.q, s(dims.Hq, dims.Lq, dims.D)),
-    k: tensorView(call.k, s(dims.Hkv, dims.Lk, dims.D)),
-    v: tensorView(call.v, s(dims.Hkv, dims.Lk, dims.Dv)),
+    q: tensorView(call.q, options.layout),
+    k: tensorView(call.k, options.layout),
+    v: tensorView(call.v, options.layout),
     out: { resource: out, elementOffset: 0, strides: s(dims.Hq, dims.Lq, dims.Dv) },
   };
 }
