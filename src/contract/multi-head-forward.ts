@@ -4,6 +4,7 @@
  */
 import { AttentionError, describe } from '../errors';
 import { checkFlag, checkObject } from './checks';
+import { checkLayerCache, type KvCacheState } from './kv-cache';
 import type { Shaped } from './multi-head-config';
 import type { ResolvedMhaConfig, TensorChecks, ValidatedMhaForward } from './multi-head-options';
 import { validateMaskShape, validateSdpaOptions, type SdpaDims } from './sdpa';
@@ -19,6 +20,7 @@ const FORWARD_KEYS = [
   'scale',
   'needWeights',
   'averageHeads',
+  'cache',
 ];
 
 /** A float [B, L, width] input. */
@@ -90,6 +92,35 @@ function checkKeyValue<T extends Shaped>(
   return [key, value];
 }
 
+/** The `cache` option: self-attention only, a cache of the path that suits the layer, and a lower-right alignment. */
+function checkCache<T extends Shaped>(
+  c: ResolvedMhaConfig<T>,
+  o: Record<string, unknown>,
+  tensors: TensorChecks<T>,
+  sizes: { B: number; L: number },
+): KvCacheState | null {
+  if (o.cache === undefined) return null;
+  const argument = 'options.cache';
+  if (!tensors.cache) throw new AttentionError(argument, describe(o.cache), 'no cache: this path has none');
+  if (o.key !== undefined || o.value !== undefined) {
+    throw new AttentionError(
+      argument,
+      'a cache with options.key / options.value (cross-attention)',
+      "self-attention only: the cache holds K and V of x's earlier tokens; omit key and value",
+    );
+  }
+  const cache = tensors.cache(argument, o.cache);
+  checkLayerCache(cache, { ...sizes, kvHeads: c.numKvHeads, headDim: c.headDim });
+  if (o.alignment !== undefined && o.alignment !== 'lower-right') {
+    throw new AttentionError(
+      'options.alignment',
+      `${describe(o.alignment)} with a cache`,
+      "'lower-right' (the default with a cache): x's tokens are the last L of the Lk attended",
+    );
+  }
+  return cache;
+}
+
 function checkPadding<T extends Shaped>(value: unknown, B: number, Lk: number, tensors: TensorChecks<T>): T | null {
   if (value === undefined) return null;
   const argument = 'options.keyPaddingMask';
@@ -117,13 +148,16 @@ export function validateMhaForward<T extends Shaped>(
 ): ValidatedMhaForward<T> {
   const query = checkInput(tensors, 'x', x, c.embedDim, 'embedDim');
   const o = checkObject('options', options, FORWARD_KEYS, true);
+  const [B, L] = [query.shape[0], query.shape[1]];
+  const cache = checkCache(c, o, tensors, { B, L });
   const [key, value] = checkKeyValue(c, query, o, tensors);
-  const [B, L, Lk] = [query.shape[0], query.shape[1], key.shape[1]];
+  const pastLength = cache?.length ?? 0;
+  const Lk = cache ? pastLength + L : key.shape[1];
   const sdpaDims: SdpaDims = { B, Hq: c.numHeads, Hkv: c.numKvHeads, Lq: L, Lk, D: c.headDim, Dv: c.headDim };
   const sdpaOptions = {
     scale: o.scale,
     causal: o.causal,
-    alignment: o.alignment,
+    alignment: cache ? 'lower-right' : o.alignment,
     window: o.window,
   } as ValidatedMhaForward<T>['sdpaOptions'];
   const attention = validateSdpaOptions({ ...sdpaOptions, layout: 'bshd' }, sdpaDims);
@@ -142,6 +176,8 @@ export function validateMhaForward<T extends Shaped>(
     key,
     value,
     selfAttention: key === query && value === query,
+    cache,
+    pastLength,
     B,
     L,
     Lk,

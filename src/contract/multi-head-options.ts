@@ -3,6 +3,7 @@
  * (`attn.multiHeadAttention`) and the CPU reference: `T` is the tensor type of the path (a GpuTensor
  * or a host tensor). The resolved forms are what validation returns (docs/semantics.md).
  */
+import type { KvCacheState } from './kv-cache';
 import type { MaskStrides, ResolvedSdpaOptions, SdpaDims } from './sdpa';
 import type { Alignment, SlidingWindow } from './types';
 
@@ -57,8 +58,11 @@ export interface MhaConfigOf<T> {
   rotary?: RotaryOptions;
 }
 
-/** Options of `forward`. `T`: key/value tensors, `M`: the attention mask, `P`: the key-padding mask. */
-export interface MhaForwardOptionsOf<T, M = T, P = M> {
+/**
+ * Options of `forward`. `T`: key/value tensors, `M`: the attention mask, `P`: the key-padding mask,
+ * `C`: the KV cache.
+ */
+export interface MhaForwardOptionsOf<T, M = T, P = M, C = never> {
   /** [B, Lk, kdim]. Absent (with value): self-attention on the query. */
   key?: T;
   /** [B, Lk, vdim]. */
@@ -77,6 +81,12 @@ export interface MhaForwardOptionsOf<T, M = T, P = M> {
   needWeights?: boolean;
   /** With needWeights: weights [B, L, Lk] averaged over heads (default true, as PyTorch), else [B, numHeads, L, Lk]. */
   averageHeads?: boolean;
+  /**
+   * Self-attention with a KV cache: this call's K and V (after rotary) are appended to the cache and
+   * x attends to every token it holds (Lk = cached + L); rotary positions continue from the cached
+   * length, and causal is lower-right.
+   */
+  cache?: C;
 }
 
 /** What each path calls a tensor: the reference a host tensor, the GPU op a GpuTensor or GpuMask of its context. */
@@ -87,6 +97,8 @@ export interface TensorChecks<T extends { readonly shape: readonly number[] }> {
   isBool(tensor: T): boolean;
   /** Called once the shape is known good: the reference checks the data length, the GPU op device limits. */
   contents(argument: string, tensor: T): void;
+  /** `value` as a live KV cache of this path, or an AttentionError naming `argument`. */
+  cache?(argument: string, value: unknown): KvCacheState;
 }
 
 /** One projection: rows [row, row + rows) of `weight` (and `bias`), each `inDim` wide. */
@@ -130,8 +142,13 @@ export interface ValidatedMhaForward<T> {
   value: T;
   /** key and value are the query itself: one packed GEMM can make Q, K and V. */
   selfAttention: boolean;
+  /** The KV cache the call appends to and attends over (the path's own cache object), or null. */
+  cache: KvCacheState | null;
+  /** Tokens the cache held before this call (0 without a cache): the position of x's first token. */
+  pastLength: number;
   B: number;
   L: number;
+  /** Keys attended: key's length, or with a cache pastLength + L. */
   Lk: number;
   /** Sizes of the sdpa call on Q [B, L, numHeads, headDim], K and V [B, Lk, numKvHeads, headDim]. */
   sdpaDims: SdpaDims;

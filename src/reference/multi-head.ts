@@ -15,15 +15,17 @@ import type {
   ValidatedMhaForward,
 } from '../contract/multi-head-options';
 import type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/types';
+import { AttentionError, describe } from '../errors';
 import { asHostTensor, checkHostLength } from './host';
+import { ReferenceKvCache } from './kv-cache';
 import { linear } from './linear';
 import { sdpaWithKeyPadding } from './sdpa';
 
 /** Config of `reference.multiHeadAttention`: weights are host tensors. */
 export type ReferenceMhaConfig = MhaConfigOf<HostTensor>;
 
-/** Options of the reference layer's `forward`: key, value and masks are host tensors. */
-export type ReferenceMhaOptions = MhaForwardOptionsOf<HostTensor>;
+/** Options of the reference layer's `forward`: key, value and masks are host tensors; the cache a host cache. */
+export type ReferenceMhaOptions = MhaForwardOptionsOf<HostTensor, HostTensor, HostTensor, ReferenceKvCache>;
 
 /** What `forward` returns with `needWeights: true`. */
 export interface ReferenceMhaOutputs {
@@ -40,7 +42,38 @@ const HOST_CHECKS: TensorChecks<HostTensor> = {
   tensor: asHostTensor,
   isBool: (t) => t.data instanceof Uint8Array,
   contents: checkHostLength,
+  cache(argument, value) {
+    if (!(value instanceof ReferenceKvCache)) {
+      throw new AttentionError(argument, describe(value), 'a KV cache made by reference.kvCache()');
+    }
+    value.assertLive(argument);
+    return value;
+  },
 };
+
+/** [B, X, Y, D] → [B, Y, X, D]: bshd ↔ bhsd. */
+function swapMiddle(x: ArrayLike<number>, B: number, X: number, Y: number, D: number): Float64Array {
+  const out = new Float64Array(B * X * Y * D);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < X; i++)
+      for (let j = 0; j < Y; j++) {
+        const [from, to] = [((b * X + i) * Y + j) * D, ((b * Y + j) * X + i) * D];
+        for (let d = 0; d < D; d++) out[to + d] = x[from + d];
+      }
+  return out;
+}
+
+/**
+ * Appends this call's k and v [B, L, Hkv, headDim] to the cache and returns every key and value it
+ * holds, [B, Lk, Hkv, headDim].
+ */
+function throughCache(cache: ReferenceKvCache, k: Float64Array, v: Float64Array, B: number, L: number) {
+  const [H, hd] = [cache.kvHeads, cache.headDim];
+  const shape = [B, H, L, hd];
+  cache.append({ data: swapMiddle(k, B, L, H, hd), shape }, { data: swapMiddle(v, B, L, H, hd), shape });
+  const Lk = cache.length;
+  return { k: swapMiddle(cache.keys.data, B, H, Lk, hd), v: swapMiddle(cache.values.data, B, H, Lk, hd) };
+}
 
 /** x [M, inDim] through rows [row, row + rows) of the projection's weight and bias: [M, rows]. */
 function project(x: Data, M: number, p: MhaProjection<HostTensor>): Float64Array {
@@ -120,13 +153,17 @@ export class ReferenceMultiHeadAttention {
     const c = this.config;
     const call = validateMhaForward(c, x, options, HOST_CHECKS);
     const { B, L, Lk } = call;
+    const fresh = call.key.shape[1]; // keys this call projects: all Lk, or with a cache the L of x
     const q = project(call.query.data, B * L, c.q);
-    const k = project(call.key.data, B * Lk, c.k);
-    const v = project(call.value.data, B * Lk, c.v);
+    let k = project(call.key.data, B * fresh, c.k);
+    let v = project(call.value.data, B * fresh, c.v);
     if (c.rotary) {
-      applyRotary(q, L, c.numHeads, c.headDim, c.rotary);
-      applyRotary(k, Lk, c.numKvHeads, c.headDim, c.rotary);
+      // With a cache, x's tokens sit after the pastLength it held.
+      const r = { ...c.rotary, positionOffset: c.rotary.positionOffset + call.pastLength };
+      applyRotary(q, L, c.numHeads, c.headDim, r);
+      applyRotary(k, fresh, c.numKvHeads, c.headDim, r);
     }
+    if (call.cache) ({ k, v } = throughCache(call.cache as ReferenceKvCache, k, v, B, L));
     const sdpaOptions: ReferenceSdpaOptions = {
       ...call.sdpaOptions,
       layout: 'bshd',
