@@ -1,16 +1,27 @@
 // sdpa.wgsl — tiled (FlashAttention-2 style) forward pass of scaled-dot-product attention.
 //
-// One workgroup owns BLOCK_Q query rows of one (batch b, query head h). It keeps the rows' Q tile in
-// workgroup memory for the whole run and streams K and V through one shared tile of TILE_KV keys:
+// Rows are packed per (batch b, key/value head g): the kv_group query heads that read kv head g
+// (grouped-query attention) and their Lq queries form group_rows = kv_group·Lq rows, row
+// ρ = (h − g·kv_group)·Lq + i for query i of head h. One workgroup owns BLOCK_Q consecutive rows of
+// one (b, g), so every K/V tile it loads serves all the heads of the group: with one query (decoding)
+// and 8 query heads per kv head, one block of 8 rows reads K and V once where 8 workgroups of one
+// row would read them 8 times. It keeps the rows' Q tile in workgroup memory for the whole run and
+// streams K and V through one shared tile of TILE_KV keys:
 //
 //   load Q tile                                   (once)
-//   for each key tile the causal/window band allows:  (tiles outside the band are never loaded)
+//   for each key tile of its split the causal/window band allows:  (others are never loaded)
 //     load K tile                                 ─ barrier
 //     S = Q·Kᵀ, scaled, softcapped, masked        ─ barrier   each invocation: 4 rows × 4 keys
 //     online softmax → P, α          ┐            ─ barrier   one invocation per 4 rows (vec4)
 //     load V tile (into the K tile)  ┘
 //     O = α·O + P·V                               ─ barrier   each invocation: 4 rows × 4 columns
 //   O /= row sum; write O (and the log-sum-exp)
+//
+// Split-K (flash decoding): with kv_splits > 1 the key tiles are shared out among kv_splits
+// workgroups per block (tiles_per_split each), which write their unnormalised O, running max and
+// sum (WRITE_PARTIAL: `out` and `lse` are then the partials' scratch, [row][split][Dv] and
+// [row][split][2]); sdpa-merge.wgsl combines them exactly. Few rows and many keys (decoding) then
+// keep more workgroups busy than B·Hkv alone would.
 //
 // No Lq × Lk matrix reaches global memory; the running max, running sum and O stay in f32.
 // Scores stay in natural units (a float mask is added as it is, however large its magnitude);
@@ -31,6 +42,7 @@
 // Index legend: B batch, Hq query heads, Hkv = Hq / kv_group key/value heads, Lq queries, Lk keys,
 // D = head_dim (q·k), Dv = value_dim. Element (b, h, i, d) of a tensor sits at
 // offset + b·stride_b + h·stride_h + i·stride_s + d, which covers both `bhsd` and `bshd` layouts.
+// Workgroup w (folded over x and y) is ((b·Hkv + g)·q_blocks + block)·kv_splits + split.
 //
 // Edge rules (docs/semantics.md §3–4): query i sits at position p = i + causal_offset. A key is
 // allowed when j < Lk, (not causal or j ≤ p), the window allows it, a boolean mask holds 1 there,
@@ -44,9 +56,10 @@
 // REMOVED there, so P·V skips it; 0·NaN would otherwise leak). NaN and +∞ logits are not repaired:
 // they make the row NaN. A row whose every logit is −∞ outputs zeros and a log-sum-exp of −∞.
 //
-// Key tiles: a block visits the tiles that hold keys of its rows' band (causal and window); with
-// HAS_GLOBAL it walks every tile up to the causal end and skips, workgroup-uniformly, those holding
-// neither a band key nor a global key, unless one of its own rows is global.
+// Key tiles: a block visits the tiles of its split that hold keys of its rows' band (causal and
+// window; a block whose rows span two heads has the band of all queries); with HAS_GLOBAL it walks
+// every tile up to the causal end and skips, workgroup-uniformly, those holding neither a band key
+// nor a global key, unless one of its own rows is global.
 
 override BLOCK_Q: u32 = 32;        // query rows per workgroup, multiple of 4
 override TILE_KV: u32 = 32;        // keys per tile, multiple of 4
@@ -62,6 +75,7 @@ override WRITE_LSE: bool = false;
 override HAS_WINDOW: bool = false;  // sliding window and/or dilation
 override HAS_GLOBAL: bool = false;  // global tokens (only with HAS_WINDOW)
 override HAS_KEY_PADDING: bool = false;  // key_padding masks keys per batch
+override WRITE_PARTIAL: bool = false;    // split-K: write partials for sdpa-merge.wgsl
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
@@ -87,7 +101,10 @@ struct SdpaParams {
   kv_len: u32,
   head_dim: u32,
   value_dim: u32,
-  q_blocks: u32,        // ceil(Lq / BLOCK_Q)
+  group_rows: u32,      // kv_group · Lq: the packed rows of one (b, kv head)
+  q_blocks: u32,        // ceil(group_rows / BLOCK_Q)
+  kv_splits: u32,       // workgroups sharing one block's key tiles (1: no split)
+  tiles_per_split: u32, // key tiles of one split
   head_dim_vec4: u32,   // HEAD_DIM_VEC4 and TILE_KV as uniforms: loop bounds that compilers do not
   tile_kv: u32,         // unroll fully (unrolled hot loops lengthen SwiftShader's compiles)
   groups_x: u32,        // workgroups along x (the dispatch is folded into y past the x limit)
@@ -116,6 +133,8 @@ struct SdpaParams {
 @group(0) @binding(5) var<storage, read> global_bits: array<u32>;
 // Key-padding mask [B, Lk]: bytes packed four to a word, 1 = padding. Unused: a dummy buffer.
 @group(0) @binding(6) var<storage, read> key_padding: array<u32>;
+// With WRITE_PARTIAL, out holds [row][split][Dv] unnormalised outputs and lse [row][split][2] (max,
+// sum), row = (b·Hq + h)·Lq + i.
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> lse: array<f32>;
 
@@ -128,9 +147,18 @@ var<workgroup> row_alpha: array<vec4<f32>, BLOCK_Q / 4>;
 
 struct Tile {
   b: u32,
-  h: u32,
   kv_h: u32,
-  q_start: u32,
+  row_start: u32,  // the block's first packed row
+  split: u32,
+}
+
+// The query head and query of packed row ρ (ρ < group_rows) of the tile's kv head.
+fn row_head(t: Tile, rho: u32) -> u32 {
+  return t.kv_h * params.kv_group + rho / params.q_len;
+}
+
+fn row_query(rho: u32) -> u32 {
+  return rho % params.q_len;
 }
 
 // Gathers 4 consecutive elements of q, k or v starting at `at`; lanes at or past `count` are 0.
@@ -160,10 +188,12 @@ fn load_q_tile(t: Tile, tid: u32) {
   for (var idx = tid; idx < BLOCK_Q * HEAD_DIM_VEC4; idx += WORKGROUP_SIZE) {
     let row = idx / HEAD_DIM_VEC4;
     let d = (idx % HEAD_DIM_VEC4) * 4u;
-    let i = t.q_start + row;
+    let rho = t.row_start + row;
     var value = vec4<f32>(0.0);
-    if (i < params.q_len) {
-      let base = params.q_offset + t.b * params.q_stride_b + t.h * params.q_stride_h + i * params.q_stride_s + d;
+    if (rho < params.group_rows) {
+      let h = row_head(t, rho);
+      let i = row_query(rho);
+      let base = params.q_offset + t.b * params.q_stride_b + h * params.q_stride_h + i * params.q_stride_s + d;
       value = load_q4(base, params.head_dim - d);
     }
     q_tile[idx] = value;
@@ -199,18 +229,18 @@ fn load_v_tile(t: Tile, key_start: u32, tid: u32) {
   }
 }
 
-fn mask_at(t: Tile, i: u32, j: u32) -> u32 {
-  return params.m_offset + t.b * params.m_stride_b + t.h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
+fn mask_at(b: u32, h: u32, i: u32, j: u32) -> u32 {
+  return params.m_offset + b * params.m_stride_b + h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
 }
 
 // A float mask's term, added to the logit as it is (−∞ included).
-fn float_mask(t: Tile, i: u32, j: u32) -> f32 {
-  return bitcast<f32>(mask[mask_at(t, i, j)]);
+fn float_mask(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  return bitcast<f32>(mask[mask_at(b, h, i, j)]);
 }
 
-// Whether a boolean mask lets row i see key j (a byte, packed four to a word).
-fn bool_mask(t: Tile, i: u32, j: u32) -> bool {
-  let at = mask_at(t, i, j);
+// Whether a boolean mask lets query i of head h see key j (a byte, packed four to a word).
+fn bool_mask(b: u32, h: u32, i: u32, j: u32) -> bool {
+  let at = mask_at(b, h, i, j);
   return ((mask[at / 4u] >> ((at % 4u) * 8u)) & 0xffu) != 0u;
 }
 
@@ -237,7 +267,7 @@ fn global_word(word: i32) -> u32 {
   return select(0u, global_bits[u32(clamp(word, 0, words - 1))], (word >= 0) & (word < words));
 }
 
-// Which of rows i … i+3 (bits of `row_bits` from the block's first row) and which key (bit of
+// Which of rows ρ … ρ+3 (bits of `row_bits` from the block's first row) and which key (bit of
 // `key_bits` from the tile's first key) are global tokens; `globals` = (row_bits, key_bits).
 fn window_allows(positions: vec4<i32>, j: u32, row_in_block: u32, key_in_tile: u32, globals: vec2<u32>) -> vec4<bool> {
   let delta = vec4<i32>(i32(j)) - positions;
@@ -252,18 +282,22 @@ fn window_allows(positions: vec4<i32>, j: u32, row_in_block: u32, key_in_tile: u
   return inside;
 }
 
-fn finish_scores(t: Tile, dots: vec4<f32>, i: u32, j: u32, key_in_tile: u32, globals: vec2<u32>) -> vec4<f32> {
-  // Logits of rows i … i+3 against key j; −∞ where the key is not allowed.
+fn finish_scores(t: Tile, dots: vec4<f32>, rho: u32, j: u32, key_in_tile: u32, globals: vec2<u32>) -> vec4<f32> {
+  // Logits of packed rows ρ … ρ+3 against key j; −∞ where the key is not allowed. Each lane has its
+  // own head and query (the rows may cross from one head of the group to the next).
   // Written without branches on the causal test: short-circuit control flow, inlined 16 times,
   // made SwiftShader's compiler run for minutes.
-  let rows = vec4<u32>(i, i + 1u, i + 2u, i + 3u);
-  let positions = vec4<i32>(rows) + vec4<i32>(params.causal_offset);
-  var allowed = (rows < vec4<u32>(params.q_len)) & vec4<bool>(j < params.kv_len);
+  let rows = vec4<u32>(rho) + vec4<u32>(0u, 1u, 2u, 3u);
+  let r = min(rows, vec4<u32>(params.group_rows - 1u));  // padding rows read the last row's mask
+  let queries = r % vec4<u32>(params.q_len);
+  let heads = vec4<u32>(t.kv_h * params.kv_group) + r / vec4<u32>(params.q_len);
+  let positions = vec4<i32>(queries) + vec4<i32>(params.causal_offset);
+  var allowed = (rows < vec4<u32>(params.group_rows)) & vec4<bool>(j < params.kv_len);
   if (IS_CAUSAL) {
     allowed &= vec4<i32>(i32(j)) <= positions;
   }
   if (HAS_WINDOW) {
-    allowed &= window_allows(positions, j, i - t.q_start, key_in_tile, globals);
+    allowed &= window_allows(positions, j, rho - t.row_start, key_in_tile, globals);
   }
   if (HAS_KEY_PADDING) {
     allowed &= vec4<bool>(!key_is_padding(t.b, j));
@@ -272,12 +306,13 @@ fn finish_scores(t: Tile, dots: vec4<f32>, i: u32, j: u32, key_in_tile: u32, glo
   if (HAS_SOFTCAP) { s = params.softcap * safe_tanh(s); }
   if (HAS_MASK) {
     let jj = min(j, params.kv_len - 1u);
-    let last = params.q_len - 1u;
-    let r = min(rows, vec4<u32>(last));
+    let b = t.b;
     if (MASK_IS_BOOL) {
-      allowed &= vec4<bool>(bool_mask(t, r.x, jj), bool_mask(t, r.y, jj), bool_mask(t, r.z, jj), bool_mask(t, r.w, jj));
+      allowed &= vec4<bool>(bool_mask(b, heads.x, queries.x, jj), bool_mask(b, heads.y, queries.y, jj),
+                            bool_mask(b, heads.z, queries.z, jj), bool_mask(b, heads.w, queries.w, jj));
     } else {
-      s += vec4<f32>(float_mask(t, r.x, jj), float_mask(t, r.y, jj), float_mask(t, r.z, jj), float_mask(t, r.w, jj));
+      s += vec4<f32>(float_mask(b, heads.x, queries.x, jj), float_mask(b, heads.y, queries.y, jj),
+                     float_mask(b, heads.z, queries.z, jj), float_mask(b, heads.w, queries.w, jj));
     }
   }
   return select(vec4<f32>(params.minus_infinity), s, allowed);
@@ -315,9 +350,9 @@ fn compute_scores(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
 }
 
 fn store_scores(t: Tile, s: vec4<f32>, rb: u32, key: u32, key_start: u32, globals: vec2<u32>) {
-  let i = t.q_start + rb * 4u;
+  let rho = t.row_start + rb * 4u;
   let j = key_start + key;
-  p_tile[key * (BLOCK_Q / 4u) + rb] = finish_scores(t, s, i, j, key, globals);
+  p_tile[key * (BLOCK_Q / 4u) + rb] = finish_scores(t, s, rho, j, key, globals);
 }
 
 fn online_softmax(tid: u32) {
@@ -374,15 +409,19 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
 }
 
 fn locate_tile(wid: u32) -> Tile {
-  let bh = wid / params.q_blocks;
-  let h = bh % params.q_heads;
-  return Tile(bh / params.q_heads, h, h / params.kv_group, (wid % params.q_blocks) * BLOCK_Q);
+  let block_index = wid / params.kv_splits;
+  let bg = block_index / params.q_blocks;  // b·Hkv + g
+  let kv_heads = params.q_heads / params.kv_group;
+  return Tile(bg / kv_heads, bg % kv_heads, (block_index % params.q_blocks) * BLOCK_Q, wid % params.kv_splits);
 }
 
-// Positions of the block's first and last rows.
+// The positions of the block's queries, [first, last]: consecutive within one head, and every
+// query when the block's rows run from one head of the group into the next.
 fn block_positions(t: Tile) -> vec2<i32> {
-  let last_row = min(t.q_start + BLOCK_Q, params.q_len) - 1u;
-  return vec2<i32>(i32(t.q_start), i32(last_row)) + vec2<i32>(params.causal_offset);
+  let last_row = min(t.row_start + BLOCK_Q, params.group_rows) - 1u;
+  var span = vec2<u32>(row_query(t.row_start), row_query(last_row));
+  if (t.row_start / params.q_len != last_row / params.q_len) { span = vec2<u32>(0u, params.q_len - 1u); }
+  return vec2<i32>(span) + vec2<i32>(params.causal_offset);
 }
 
 // The keys [first, last] some row of the block may see through causal and the window alone.
@@ -397,12 +436,25 @@ fn band_keys(t: Tile, window: bool) -> vec2<i32> {
   return vec2<i32>(first, last);
 }
 
-// Key tiles [x, y) the block walks.
+// Key tiles [x, y) the block walks: its split's share of the tiles, within the band.
 fn key_tile_range(t: Tile) -> vec2<u32> {
   // Global tokens: walk every tile causal allows; tile_needed() skips the rest.
   let keys = band_keys(t, HAS_WINDOW && !HAS_GLOBAL);
   if (keys.y < keys.x) { return vec2<u32>(0u); }
-  return vec2<u32>(u32(keys.x) / TILE_KV, u32(keys.y) / TILE_KV + 1u);
+  let first = max(u32(keys.x) / TILE_KV, t.split * params.tiles_per_split);
+  let end = min(u32(keys.y) / TILE_KV + 1u, (t.split + 1u) * params.tiles_per_split);
+  return vec2<u32>(first, max(first, end));
+}
+
+// Bit r set: the position of the block's row r is a global token (once per block).
+fn global_rows(t: Tile) -> u32 {
+  var bits = 0u;
+  let rows = min(params.group_rows - t.row_start, BLOCK_Q);
+  for (var r = 0u; r < rows; r++) {
+    let position = i32(row_query(t.row_start + r)) + params.causal_offset;
+    bits |= (global_run(position) & 1u) << r;
+  }
+  return bits;
 }
 
 // With global tokens: whether a key tile holds a band key or a global key (uniform per workgroup).
@@ -413,29 +465,46 @@ fn tile_needed(t: Tile, tile: u32, key_bits: u32, block_is_global: bool) -> bool
   return block_is_global | ((first <= band.y) & (last >= band.x)) | (key_bits != 0u);
 }
 
+// Outputs are addressed with plain arithmetic on ρ, not through row_head()/row_query():
+// wgsl_reflect's race detector (test/node/races.test.ts) shares a user function's result between
+// invocations when it is bound to a `let`, and would report races that do not exist.
 fn write_output(t: Tile, acc: array<vec4<f32>, 4>, rb: u32, c: u32) {
   for (var r = 0u; r < 4u; r++) {
-    let i = t.q_start + rb * 4u + r;
+    let rho = t.row_start + rb * 4u + r;
     let d = c * 4u;
-    if (i >= params.q_len) { break; }
+    if (rho >= params.group_rows) { break; }
+    let h = t.kv_h * params.kv_group + rho / params.q_len;
+    let i = rho % params.q_len;
     let sum = vec4<f32>(row_sum[rb][r]);
-    var value = select(acc[r] / sum, vec4<f32>(0.0), sum == vec4<f32>(0.0));  // 0: no key
-    value = select(value, sum, is_nan(sum));
-    let base = params.o_offset + t.b * params.o_stride_b + t.h * params.o_stride_h + i * params.o_stride_s + d;
+    var value = acc[r];
+    var base = (((t.b * params.q_heads + h) * params.q_len + i) * params.kv_splits + t.split) * params.value_dim + d;
+    if (!WRITE_PARTIAL) {  // the final output: normalised, where the caller's layout puts it
+      value = select(value / sum, vec4<f32>(0.0), sum == vec4<f32>(0.0));  // 0: no key
+      value = select(value, sum, is_nan(sum));
+      base = params.o_offset + t.b * params.o_stride_b + h * params.o_stride_h + i * params.o_stride_s + d;
+    }
     for (var lane = 0u; lane < min(params.value_dim - d, 4u); lane++) {
       out[base + lane] = value[lane];
     }
   }
 }
 
-fn write_lse(t: Tile, tid: u32) {
+// The log-sum-exp of each row, at (b·Hq + h)·Lq + i; with WRITE_PARTIAL, the split's (max, sum).
+fn write_stats(t: Tile, tid: u32) {
   for (var row = tid; row < BLOCK_Q; row += WORKGROUP_SIZE) {
-    let i = t.q_start + row;
-    if (i < params.q_len) {
+    let rho = t.row_start + row;
+    if (rho < params.group_rows) {
+      let at = (t.b * params.q_heads + t.kv_h * params.kv_group + rho / params.q_len) * params.q_len + rho % params.q_len;
       let sum = row_sum[row / 4u][row % 4u];
-      var value = select(row_max[row / 4u][row % 4u] + log(sum), params.minus_infinity, sum == 0.0);
-      value = select(value, sum, is_nan(vec4<f32>(sum)).x);
-      lse[(t.b * params.q_heads + t.h) * params.q_len + i] = value;
+      let peak = row_max[row / 4u][row % 4u];
+      if (WRITE_PARTIAL) {
+        lse[(at * params.kv_splits + t.split) * 2u] = peak;
+        lse[(at * params.kv_splits + t.split) * 2u + 1u] = sum;
+      } else {
+        var value = select(peak + log(sum), params.minus_infinity, sum == 0.0);
+        value = select(value, sum, is_nan(vec4<f32>(sum)).x);
+        lse[at] = value;
+      }
     }
   }
 }
@@ -443,7 +512,7 @@ fn write_lse(t: Tile, tid: u32) {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let wid = wg.x + wg.y * params.groups_x;
-  if (wid >= params.q_blocks * params.batch * params.q_heads) { return; }
+  if (wid >= params.batch * (params.q_heads / params.kv_group) * params.q_blocks * params.kv_splits) { return; }
   let t = locate_tile(wid);
   let rb = tid / VALUE_DIM_VEC4;
   let c = tid % VALUE_DIM_VEC4;
@@ -453,10 +522,7 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   workgroupBarrier();  // row statistics must be initialised even when no key tile follows
   let tiles = key_tile_range(t);
   var globals = vec2<u32>(0u);  // (global rows of the block, global keys of the tile), as bits
-  if (HAS_GLOBAL) {
-    let rows = min(params.q_len - t.q_start, BLOCK_Q);
-    globals.x = global_run(block_positions(t).x) & (0xffffffffu >> (32u - rows));
-  }
+  if (HAS_GLOBAL) { globals.x = global_rows(t); }
   for (var tile = tiles.x; tile < tiles.y; tile++) {
     let key_start = tile * TILE_KV;
     if (HAS_GLOBAL) {
@@ -474,5 +540,5 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     workgroupBarrier();
   }
   write_output(t, acc, rb, c);
-  if (WRITE_LSE) { write_lse(t, tid); }
+  if (WRITE_LSE || WRITE_PARTIAL) { write_stats(t, tid); }
 }

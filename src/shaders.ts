@@ -4,6 +4,7 @@
  */
 import sdpaSource from '../shaders/sdpa.wgsl?raw';
 import sdpaNaiveSource from '../shaders/sdpa-naive.wgsl?raw';
+import sdpaMergeSource from '../shaders/sdpa-merge.wgsl?raw';
 import linearSource from '../shaders/linear.wgsl?raw';
 import localSource from '../shaders/local.wgsl?raw';
 import type { ShaderModuleSpec } from './gpu/pipeline-cache';
@@ -11,6 +12,7 @@ import type { ShaderModuleSpec } from './gpu/pipeline-cache';
 export const SHADERS = {
   sdpa: { id: 'sdpa.wgsl', source: sdpaSource },
   sdpaNaive: { id: 'sdpa-naive.wgsl', source: sdpaNaiveSource },
+  sdpaMerge: { id: 'sdpa-merge.wgsl', source: sdpaMergeSource },
   linear: { id: 'linear.wgsl', source: linearSource },
   local: { id: 'local.wgsl', source: localSource },
 } satisfies Record<string, ShaderModuleSpec>;

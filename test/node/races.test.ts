@@ -26,6 +26,7 @@ const CONSTS: Record<string, string> = {
   HAS_WINDOW: 'false',
   HAS_GLOBAL: 'false',
   HAS_KEY_PADDING: 'false',
+  WRITE_PARTIAL: 'false',
 };
 
 /** 8 queries, 16 keys, window 0/0, key 13 global: tiles 0–1 hold the band, 2 is skipped, 3 holds the global key. */
@@ -42,7 +43,10 @@ function run(source: string, consts = CONSTS) {
     kv_len: Lk,
     head_dim: D,
     value_dim: D,
+    group_rows: L,
     q_blocks: 1,
+    kv_splits: 1,
+    tiles_per_split: Lk / 4,
     head_dim_vec4: 2,
     tile_kv: 4,
     groups_x: 1,

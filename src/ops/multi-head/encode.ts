@@ -109,7 +109,7 @@ export function encodeLayerAttention(
   weights: LayerBuffers['weights'],
 ): KernelDispatch[] {
   if ('flash' in plan) {
-    return [encodeFlash(runtime, ops, plan.flash, null)];
+    return encodeFlash(runtime, ops, plan.flash, null);
   }
   const { perHead, averaged } = weights!;
   return encodeNaive(runtime, ops, plan.naive, {

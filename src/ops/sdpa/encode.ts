@@ -1,26 +1,29 @@
 /**
- * The flash kernel's dispatch (shaders/sdpa.wgsl, entry `sdpa_forward`) for an attention call on
- * views. Takes no buffer but the global-token bitset of a windowed call (scratch of the submission).
+ * The flash kernel's dispatches (shaders/sdpa.wgsl, entry `sdpa_forward`) for an attention call on
+ * views, and with split-K the merge pass (shaders/sdpa-merge.wgsl). Takes no buffer but scratch of
+ * the submission: the global-token bitset of a windowed call and the split partials.
  */
 import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
 import { SHADERS } from '../../shaders';
 import { attentionInputs, type AttentionOperands } from './operands';
-import type { SdpaPlan } from './plan';
+import { MERGE_WORKGROUP_SIZE, type SdpaPlan } from './plan';
 
 /**
- * The flash kernel's dispatch, writing lse [B, Hq, Lq] when options.returnLse. The caller submits it
- * inside `runtime.submit`.
+ * The flash kernel's dispatches, writing lse [B, Hq, Lq] when options.returnLse: one, or two with a
+ * key split (forward into partials, then the merge). Call inside `runtime.submit`, whose scope
+ * gives the partials.
  * @example
- * const dispatch = encodeFlash(runtime, ops, planSdpa(ops.dims, device.limits), null);
+ * const dispatches = encodeFlash(runtime, ops, planSdpa(ops.dims, device.limits), null);
  */
 export function encodeFlash(
   runtime: GpuRuntime,
   ops: AttentionOperands,
   plan: SdpaPlan,
   lse: GPUBufferBinding | null,
-): KernelDispatch {
+): KernelDispatch[] {
   const { options } = ops;
   const inputs = attentionInputs(runtime, ops);
+  const split = plan.merge;
   const pipeline = runtime.pipelines.get(SHADERS.sdpa, 'sdpa_forward', {
     BLOCK_Q: plan.tile.blockQ,
     TILE_KV: plan.tile.tileKv,
@@ -29,16 +32,51 @@ export function encodeFlash(
     KV_STRIDE: plan.kvStride,
     WORKGROUP_SIZE: plan.workgroupSize,
     ...inputs.overrides,
+    WRITE_PARTIAL: split !== null,
   });
   const uniforms = {
     ...inputs.uniforms,
+    group_rows: plan.groupRows,
     q_blocks: plan.qBlocks,
+    kv_splits: plan.kvSplits,
+    tiles_per_split: plan.tilesPerSplit,
     head_dim_vec4: plan.headDimVec4,
     tile_kv: plan.tile.tileKv,
     groups_x: plan.workgroups[0],
     score_scale: options.softcap > 0 ? options.scale / options.softcap : options.scale,
     softcap: options.softcap,
   };
-  const buffers = { ...inputs.buffers, out: ops.out.resource, lse: lse ?? { buffer: runtime.dummyOutput } };
-  return { pipeline, uniforms, buffers, workgroups: plan.workgroups };
+  const finalLse = lse ?? { buffer: runtime.dummyOutput };
+  if (!split) {
+    const buffers = { ...inputs.buffers, out: ops.out.resource, lse: finalLse };
+    return [{ pipeline, uniforms, buffers, workgroups: plan.workgroups }];
+  }
+  const { B, Hq, Lq, Dv } = ops.dims;
+  const rows = B * Hq * Lq;
+  const partialOut = runtime.scope.scratch(rows * plan.kvSplits * Dv * 4, 'sdpa split partial outputs');
+  const partialStats = runtime.scope.scratch(rows * plan.kvSplits * 2 * 4, 'sdpa split partial max and sum');
+  const forward = { ...inputs.buffers, out: partialOut, lse: partialStats };
+  const merge = runtime.pipelines.get(SHADERS.sdpaMerge, 'sdpa_merge', {
+    WORKGROUP_SIZE: MERGE_WORKGROUP_SIZE,
+    WRITE_LSE: options.returnLse,
+  });
+  const o = ops.out;
+  const mergeUniforms = {
+    rows,
+    q_heads: Hq,
+    q_len: Lq,
+    value_dim: Dv,
+    kv_splits: plan.kvSplits,
+    groups_x: split.workgroups[0],
+    minus_infinity: -Infinity,
+    o_offset: o.elementOffset,
+    o_stride_b: o.strides[0],
+    o_stride_h: o.strides[1],
+    o_stride_s: o.strides[2],
+  };
+  const mergeBuffers = { partial_out: partialOut, partial_stats: partialStats, out: o.resource, lse: finalLse };
+  return [
+    { pipeline, uniforms, buffers: forward, workgroups: plan.workgroups },
+    { pipeline: merge, uniforms: mergeUniforms, buffers: mergeBuffers, workgroups: split.workgroups },
+  ];
 }

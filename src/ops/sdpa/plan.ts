@@ -4,11 +4,14 @@
  */
 import type { SdpaDims } from '../../contract/sdpa';
 import { AttentionError } from '../../errors';
-import { foldGrid, type DeviceLimits } from '../../gpu/limits';
+import { bindableBytes, checkFits, foldGrid, type DeviceLimits } from '../../gpu/limits';
 
+/** A tiling of the flash kernel: query rows per workgroup, keys per tile, and (split-K) key splits. */
 export interface SdpaTile {
   blockQ: number;
   tileKv: number;
+  /** Workgroups that share one block's key tiles; planned from the sizes when absent. */
+  kvSplits?: number;
 }
 
 export interface SdpaPlan {
@@ -19,21 +22,37 @@ export interface SdpaPlan {
   workgroupSize: number;
   /** Workgroup memory the tiling uses, in bytes (the shader header's formula). */
   workgroupBytes: number;
+  /** Packed rows per (batch, kv head): the Lq queries of each of the kv group's query heads. */
+  groupRows: number;
+  /** Blocks of blockQ packed rows per (batch, kv head). */
   qBlocks: number;
+  /** Split-K: workgroups per block, each walking tilesPerSplit key tiles (1: no split, no merge pass). */
+  kvSplits: number;
+  tilesPerSplit: number;
   workgroupCount: number;
   /** The grid, folded into y past the per-dimension limit. */
   workgroups: [number, number, number];
+  /** The merge pass of split-K (sdpa-merge.wgsl): one invocation per output element; null without a split. */
+  merge: { workgroups: [number, number, number]; partialElements: number } | null;
 }
 
-/** Tilings in order of preference: large query blocks reuse each K/V tile for more rows. */
+/**
+ * Tilings in order of preference: large query blocks reuse each K/V tile for more rows; among
+ * blocks of few rows (decoding: the packed rows of one kv head), long key tiles keep the barriers
+ * per key few.
+ */
 export const TILE_PREFERENCES: readonly SdpaTile[] = [
   { blockQ: 32, tileKv: 32 },
   { blockQ: 32, tileKv: 16 },
   { blockQ: 16, tileKv: 32 },
   { blockQ: 16, tileKv: 16 },
   { blockQ: 16, tileKv: 8 },
+  { blockQ: 8, tileKv: 32 },
+  { blockQ: 8, tileKv: 16 },
   { blockQ: 8, tileKv: 8 },
   { blockQ: 8, tileKv: 4 },
+  { blockQ: 4, tileKv: 32 },
+  { blockQ: 4, tileKv: 16 },
   { blockQ: 4, tileKv: 4 },
 ];
 
@@ -46,9 +65,28 @@ export function workgroupBytes(tile: SdpaTile, headDimVec4: number, kvStride: nu
   );
 }
 
+/** The merge pass's workgroup size (sdpa-merge.wgsl). */
+export const MERGE_WORKGROUP_SIZE = 256;
+
+/** Split-K aims at this many workgroups when B·Hkv·blocks alone would leave the device idle… */
+const TARGET_WORKGROUPS = 128;
+/** …giving each split at least this many key tiles, so the merge pass stays small beside the work. */
+const MIN_TILES_PER_SPLIT = 4;
+
 /**
- * Picks the first tiling that fits the device (invocations, workgroup storage) and folds its grid.
- * Query blocks larger than Lq are skipped, so decoding (Lq = 1) runs 4-row blocks. Throws an
+ * Key splits: 1 when the blocks alone fill TARGET_WORKGROUPS (prefill), else enough to, with at
+ * least MIN_TILES_PER_SPLIT tiles each (decoding: few rows, many keys). Returns [splits, tiles per split].
+ */
+function planSplits(blocks: number, keyTiles: number, forced: number | undefined): [number, number] {
+  const wanted = forced ?? Math.min(Math.ceil(TARGET_WORKGROUPS / blocks), Math.floor(keyTiles / MIN_TILES_PER_SPLIT));
+  const tilesPerSplit = Math.ceil(keyTiles / Math.max(1, Math.min(wanted, keyTiles)));
+  return [Math.ceil(keyTiles / tilesPerSplit), tilesPerSplit];
+}
+
+/**
+ * Picks the first tiling that fits the device (invocations, workgroup storage), the key splits and
+ * the grid. Rows are packed per kv head (the group's query heads × Lq), and blocks larger than that
+ * are skipped, so decoding with one query and 8 heads per kv head runs 8-row blocks. Throws an
  * AttentionError on `argument` when no tiling fits or the grid cannot be dispatched.
  * @example
  * planSdpa(dims, limits).tile; // { blockQ: 32, tileKv: 32 } for D = Dv = 64 on 32 KiB devices
@@ -62,7 +100,8 @@ export function planSdpa(dims: SdpaDims, limits: DeviceLimits, forced?: SdpaTile
   const fits = (t: SdpaTile) =>
     (t.blockQ / 4) * valueDimVec4 <= maxInvocations &&
     workgroupBytes(t, headDimVec4, kvStride) <= limits.maxComputeWorkgroupStorageSize;
-  const rowsNeeded = Math.max(4, ceilDiv(dims.Lq, 4) * 4);
+  const groupRows = (dims.Hq / dims.Hkv) * dims.Lq;
+  const rowsNeeded = Math.max(4, ceilDiv(groupRows, 4) * 4);
   const candidates = forced ? [forced] : TILE_PREFERENCES;
   const tile = candidates.find((t) => fits(t) && t.blockQ <= rowsNeeded) ?? candidates.find(fits);
   if (!tile) {
@@ -72,18 +111,39 @@ export function planSdpa(dims: SdpaDims, limits: DeviceLimits, forced?: SdpaTile
       `head dims whose smallest tiling fits this device (${limits.maxComputeWorkgroupStorageSize} bytes of workgroup storage, ${maxInvocations} invocations)`,
     );
   }
-  const qBlocks = ceilDiv(dims.Lq, tile.blockQ);
-  const workgroupCount = qBlocks * dims.B * dims.Hq;
-  const what = `${workgroupCount} query blocks (B·Hq·⌈Lq/${tile.blockQ}⌉)`;
+  const qBlocks = ceilDiv(groupRows, tile.blockQ);
+  const blocks = qBlocks * dims.B * dims.Hkv;
+  let [kvSplits, tilesPerSplit] = planSplits(blocks, ceilDiv(dims.Lk, tile.tileKv), forced?.kvSplits);
+  const rows = dims.B * dims.Hq * dims.Lq;
+  // The partials must fit one binding; a planned split that would not is dropped (a forced one is refused).
+  const partialElements = rows * kvSplits * Math.max(dims.Dv, 2);
+  if (kvSplits > 1 && forced?.kvSplits === undefined && partialElements * 4 > bindableBytes(limits)) {
+    [kvSplits, tilesPerSplit] = [1, ceilDiv(dims.Lk, tile.tileKv)];
+  }
+  if (kvSplits > 1) checkFits(limits, argument, partialElements, partialElements * 4);
+  const workgroupCount = blocks * kvSplits;
+  const what = `${workgroupCount} workgroups (B·Hkv·⌈Hq/Hkv·Lq/${tile.blockQ}⌉·${kvSplits} key splits)`;
+  const mergeThreads = rows * dims.Dv;
+  const merge =
+    kvSplits === 1
+      ? null
+      : {
+          workgroups: foldGrid(ceilDiv(mergeThreads, MERGE_WORKGROUP_SIZE), limits, argument, `${mergeThreads} merges`),
+          partialElements,
+        };
   return {
-    tile,
+    tile: { blockQ: tile.blockQ, tileKv: tile.tileKv },
     headDimVec4,
     valueDimVec4,
     kvStride,
     workgroupSize: (tile.blockQ / 4) * valueDimVec4,
     workgroupBytes: workgroupBytes(tile, headDimVec4, kvStride),
+    groupRows,
     qBlocks,
+    kvSplits,
+    tilesPerSplit,
     workgroupCount,
     workgroups: foldGrid(workgroupCount, limits, argument, what),
+    merge,
   };
 }

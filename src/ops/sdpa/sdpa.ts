@@ -32,8 +32,8 @@ export function sdpa(
   const { result, ready } = runtime.submit([call.q, call.k, call.v, call.mask?.mask], (scope) => {
     const out = scope.output(B * Hq * Lq * Dv * 4, 'sdpa output');
     const lse = call.options.returnLse ? scope.output(B * Hq * Lq * 4, 'sdpa lse') : null;
-    const dispatch = encodeFlash(runtime, operandsOf(call, out), plan, lse);
-    return { label: dispatch.pipeline.label, dispatches: [dispatch], result: { out, lse } };
+    const dispatches = encodeFlash(runtime, operandsOf(call, out), plan, lse);
+    return { label: dispatches[0].pipeline.label, dispatches, result: { out, lse } };
   });
   const output = new GpuTensor(runtime, result.out.buffer, call.outputShape, 0, true, ready);
   if (!result.lse) return output;

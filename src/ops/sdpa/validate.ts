@@ -83,7 +83,10 @@ export function validateAttentionCall(
   return { q: qT, k: kT, v: vT, dims, options: resolved, mask, outputShape };
 }
 
-/** The `tile` option: undefined (the plan chooses) or one of TILE_PREFERENCES. */
+/**
+ * The `tile` option: undefined (the plan chooses), or one of TILE_PREFERENCES with, optionally,
+ * `kvSplits` (an integer ≥ 1: key splits of split-K; the plan caps it at the number of key tiles).
+ */
 export function checkTile(tile: unknown): SdpaTile | undefined {
   if (tile === undefined) return undefined;
   const asked = tile as Partial<SdpaTile> | null;
@@ -95,7 +98,12 @@ export function checkTile(tile: unknown): SdpaTile | undefined {
       `one of ${TILE_PREFERENCES.map((t) => `{blockQ: ${t.blockQ}, tileKv: ${t.tileKv}}`).join(', ')}`,
     );
   }
-  return known;
+  const kvSplits = asked?.kvSplits;
+  if (kvSplits === undefined) return known;
+  if (typeof kvSplits !== 'number' || !Number.isInteger(kvSplits) || kvSplits < 1 || kvSplits > 65535) {
+    throw new AttentionError('options.tile.kvSplits', describe(kvSplits), 'an integer from 1 to 65535');
+  }
+  return { ...known, kvSplits };
 }
 
 /** The naive op's own option, `returnWeights`. */

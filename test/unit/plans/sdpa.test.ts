@@ -46,4 +46,53 @@ describe('planSdpa', () => {
     }
     expect(workgroupBytes({ blockQ: 4, tileKv: 4 }, 64, 65)).toBeLessThan(16384);
   });
+
+  describe('grouped-query rows and split-K (decoding)', () => {
+    const decode = (Hq: number, Hkv: number, Lq: number, Lk: number, B = 1) => ({
+      B,
+      Hq,
+      Hkv,
+      Lq,
+      Lk,
+      D: 128,
+      Dv: 128,
+    });
+
+    it('packs the query heads of a kv head into one block: 32/8 heads, one query → 4-row blocks, one per kv head', () => {
+      const plan = planSdpa(decode(32, 8, 1, 1024), SWIFTSHADER);
+      expect([plan.groupRows, plan.tile.blockQ, plan.qBlocks]).toEqual([4, 4, 1]);
+      const mqa = planSdpa(decode(32, 1, 1, 1024), SWIFTSHADER); // 32 rows share one K/V stream
+      expect([mqa.groupRows, mqa.qBlocks]).toEqual([32, 32 / mqa.tile.blockQ]);
+    });
+
+    it('splits the keys of few blocks across workgroups, each split at least 4 key tiles', () => {
+      // 8 blocks (B·Hkv) of 1024 keys in tiles of 32 (D = 128 fits 4 × 32 here): 32 tiles → 8 splits of 4.
+      const plan = planSdpa(decode(32, 8, 1, 1024), SWIFTSHADER);
+      const tiles = Math.ceil(1024 / plan.tile.tileKv);
+      expect(plan.kvSplits).toBe(Math.min(Math.ceil(128 / 8), Math.floor(tiles / 4)));
+      expect(plan.tilesPerSplit * plan.kvSplits).toBeGreaterThanOrEqual(tiles);
+      expect(plan.tilesPerSplit * (plan.kvSplits - 1)).toBeLessThan(tiles); // no empty split
+      expect(plan.workgroupCount).toBe(8 * plan.kvSplits);
+      // The merge: one invocation per output element, 32 heads × 128 columns, and the partials' size.
+      expect(plan.merge).toEqual({ workgroups: [16, 1, 1], partialElements: 32 * plan.kvSplits * 128 });
+    });
+
+    it('does not split when the blocks alone fill the device (prefill) or the keys are few', () => {
+      expect(planSdpa(decode(32, 8, 1024, 1024), SWIFTSHADER)).toMatchObject({ kvSplits: 1, merge: null });
+      expect(planSdpa(decode(32, 8, 1, 100), SWIFTSHADER)).toMatchObject({ kvSplits: 1, merge: null });
+    });
+
+    it('honours a forced split, capped at one tile per split', () => {
+      const tile = { blockQ: 4, tileKv: 32 };
+      expect(planSdpa(decode(8, 8, 1, 1000), SWIFTSHADER, { ...tile, kvSplits: 3 })).toMatchObject({
+        kvSplits: 3,
+        tilesPerSplit: 11,
+      });
+      expect(planSdpa(decode(8, 8, 1, 70), SWIFTSHADER, { ...tile, kvSplits: 50 })).toMatchObject({
+        kvSplits: 3,
+        tilesPerSplit: 1,
+      });
+      expect(planSdpa(decode(8, 8, 1, 70), SWIFTSHADER, { ...tile, kvSplits: 1 }).merge).toBeNull();
+    });
+  });
 });
