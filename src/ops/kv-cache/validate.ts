@@ -1,0 +1,46 @@
+/**
+ * Validation of the KV cache's calls on the GPU: the contract's checks (options, append sizes, a
+ * fixed capacity) plus what only the device has: the stores within its buffer limits, tensors of
+ * this context and contiguous, a live cache. Nothing past validation throws an AttentionError.
+ */
+import { validateKvAppend, validateKvCacheOptions, type ResolvedKvCacheOptions } from '../../contract/kv-cache';
+import type { GpuRuntime } from '../../gpu/runtime';
+import { checkTensor, type GpuTensor } from '../../tensor';
+import type { KvStorage } from './encode';
+import { checkCapacity, planCapacity } from './plan';
+
+/**
+ * Checks the options of `attn.kvCache`.
+ * @example
+ * validateKvCache(runtime, { batch: 1, kvHeads: 8, headDim: 64, capacity: 256 }).valueDim; // 64
+ */
+export function validateKvCache(runtime: GpuRuntime, options: unknown): ResolvedKvCacheOptions {
+  runtime.assertAlive();
+  const o = validateKvCacheOptions(options);
+  checkCapacity(o, o.capacity, runtime.device.limits, 'options.capacity');
+  return o;
+}
+
+/** A checked append: the tensors, their token count, and the capacity the stores need. */
+export interface ValidatedAppend {
+  k: GpuTensor;
+  v: GpuTensor;
+  n: number;
+  capacity: number;
+}
+
+/**
+ * Checks `cache.append(k, v)`: a live cache, contiguous f32 tensors of this context [B, Hkv, n, D]
+ * and [B, Hkv, n, Dv], room (growth within the device's limits, or a fixed capacity not passed),
+ * and keys in the order the cache holds.
+ */
+export function validateAppend(runtime: GpuRuntime, storage: KvStorage, k: unknown, v: unknown): ValidatedAppend {
+  runtime.assertAlive();
+  storage.assertUsable('cache', runtime);
+  const kT = checkTensor(runtime, 'k', k);
+  const vT = checkTensor(runtime, 'v', v);
+  const n = validateKvAppend(storage, kT.shape, vT.shape);
+  storage.assertKeyOrder('as given', 'k');
+  const capacity = planCapacity(storage, n, runtime.device.limits, 'k');
+  return { k: kT, v: vT, n, capacity };
+}
