@@ -4,7 +4,8 @@
  * dim] with batch 1), writing its rows of the packed output in place. The flash kernel writes lse
  * as [B, Hq, Lq] from element 0 of its binding, with no offset or stride, so with returnLse each
  * sequence's lse goes to a scratch buffer and a 1×1 GEMM by 1.0 (exact, NaN and ±∞ included)
- * copies it into columns qStart … of lse [Hq, totalQ]. Takes no buffer but that scratch and the 1.0.
+ * copies it into columns qStart … of lse [Hq, totalQ]. The op gives it the output, the lse scratch
+ * and the 1.0; encodeFlash may take scratch of its own from runtime.scope (a key split's partials).
  */
 import type { VarlenDims, VarlenSequence } from '../../contract/varlen';
 import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
