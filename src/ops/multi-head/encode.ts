@@ -13,7 +13,7 @@ import { encodeNaive } from '../sdpa/encode-naive';
 import type { AttentionOperands } from '../sdpa/operands';
 import { sliceLayout, type HeadSlice, type LayerPlan, type MhaBuffer, type MhaPlan, type ProjectionStep } from './plan';
 
-/** The buffers one forward writes: the projections' outputs, attention's output, the layer's output, the weights. */
+/** The buffers one forward writes: the projections' outputs (with a cache: its stores), attention's output, the layer's output, the weights. */
 export interface LayerBuffers {
   projections: Partial<Record<MhaBuffer, GPUBufferBinding>>;
   attention: GPUBufferBinding;
@@ -52,11 +52,11 @@ export function encodeProjection(
           rotDim: r.dim,
           colBegin: 0,
           colEnd: s.rotaryColumns,
-          positionOffset: r.positionOffset,
+          positionOffset: s.position,
           halfSplit: !r.interleaved,
         }
       : undefined;
-  const strides = { strideB: out.strides[0], strideL: out.strides[2], strideH: c.headDim };
+  const strides = { strideB: out.strides[0], strideL: out.strides[2], strideH: out.strides[1] };
   return encodeMatmul(
     runtime,
     {

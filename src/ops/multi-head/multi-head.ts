@@ -19,8 +19,16 @@ import {
   type LayerBuffers,
   type RotaryTable,
 } from './encode';
+import type { KvStorage } from '../kv-cache/encode';
 import { planLayer, type LayerPlan, type MhaBuffer } from './plan';
-import { validateLayerConfig, validateLayerForward, type MhaConfig, type MhaForwardOptions } from './validate';
+import {
+  checkForwardCache,
+  layerKeyOrder,
+  validateLayerConfig,
+  validateLayerForward,
+  type MhaConfig,
+  type MhaForwardOptions,
+} from './validate';
 
 /** What `forward` returns with `needWeights: true`. */
 export interface MhaOutputs {
@@ -60,10 +68,13 @@ export class MultiHeadAttention {
   forward(x: GpuTensor, options?: MhaForwardOptions): GpuTensor | MhaOutputs;
   /**
    * Runs the layer: self-attention on x [B, L, embedDim], or cross-attention with options.key and
-   * options.value. Throws an {@link AttentionError} naming the bad argument before enqueuing anything.
+   * options.value. With `cache`, this call's K and V go straight into the cache (after rotary, at
+   * positions continuing from cache.length) and x attends over every token it holds. Throws an
+   * {@link AttentionError} naming the bad argument before enqueuing anything (the cache unchanged).
    * @example
    * const y = mha.forward(x, { keyPaddingMask });                       // keyPaddingMask: GpuMask [B, L], 1 = padding
    * const { output, weights } = mha.forward(x, { needWeights: true }); // weights [B, L, L]
+   * const step = mha.forward(token, { causal: true, cache });          // token [B, 1, E]: one decode step
    */
   forward(x: GpuTensor, options?: MhaForwardOptions): GpuTensor | MhaOutputs {
     this.#runtime.assertAlive();
@@ -75,7 +86,11 @@ export class MultiHeadAttention {
       );
     }
     const call = validateLayerForward(this.#runtime, this.config, x, options);
-    return this.encode(call, planLayer(this.config, call, this.#runtime.device.limits));
+    const capacity = checkForwardCache(this.#runtime, this.config, call);
+    const plan = planLayer(this.config, call, this.#runtime.device.limits, capacity);
+    // Past validation: grow the cache's stores first (their own submission) when x's tokens need it.
+    (call.cache as KvStorage | null)?.reserve(capacity);
+    return this.encode(call, plan);
   }
 
   /** Frees what the layer made (its rotary table); the weight tensors stay the caller's. */
@@ -88,6 +103,7 @@ export class MultiHeadAttention {
 
   private encode(call: Call, plan: LayerPlan<GpuTensor>): GpuTensor | MhaOutputs {
     const [runtime, c] = [this.#runtime, this.config];
+    const cache = call.cache as KvStorage | null;
     const { result, ready } = runtime.submit(this.inputsOf(call), (scope) => {
       const rotary = this.rotaryFor(plan.layout.rotaryPositions, scope);
       const take = (elements: number, label: string, keep = false): GPUBufferBinding =>
@@ -103,6 +119,7 @@ export class MultiHeadAttention {
       const dispatches = [...projections, ...middle, out];
       return { label: 'multiHeadAttention', dispatches, result: { buffers, rotary } };
     });
+    cache?.commit(call.L, ready, layerKeyOrder(c));
     if (result.rotary && result.rotary !== this.rotaryCache) {
       // Releasing after earlier submits is safe: queue order runs them before any later write.
       this.rotaryCache?.tensor.destroy();
@@ -118,7 +135,10 @@ export class MultiHeadAttention {
   /** Every tensor the forward reads, whose failures its outputs inherit. */
   private inputsOf(call: Call): (GpuTensor | GpuMask | null | undefined)[] {
     const projections = [this.config.q, this.config.k, this.config.v, this.config.o];
+    const cache = call.cache as KvStorage | null;
     return [
+      cache?.keys,
+      cache?.values,
       call.query,
       call.key,
       call.value,
@@ -138,6 +158,9 @@ export class MultiHeadAttention {
     for (const [name, elements] of Object.entries(plan.layout.bufferElements)) {
       projections[name as MhaBuffer] = take(elements, `multiHeadAttention ${name}`);
     }
+    const cache = call.cache as KvStorage | null;
+    if (cache)
+      [projections.keys, projections.values] = [cache.keys.binding().resource, cache.values.binding().resource];
     const attention = take(plan.layout.attentionElements, 'multiHeadAttention heads');
     const output = take(
       call.B * call.L * this.config.embedDim,

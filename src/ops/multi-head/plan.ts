@@ -16,15 +16,22 @@ import { planMatmul, type MatmulPlan } from '../linear/plan';
 import { planSdpa, type SdpaPlan } from '../sdpa/plan';
 import { planNaive, type NaivePlan } from '../sdpa/plan-naive';
 
-/** An intermediate buffer: Q, K and V together (self-attention), or Q and K|V apart. */
-export type MhaBuffer = 'qkv' | 'q' | 'kv';
+/**
+ * A buffer the forward writes or reads: Q, K and V together (self-attention), Q and K|V apart, or
+ * with a KV cache Q apart and the cache's stores of keys and values.
+ */
+export type MhaBuffer = 'qkv' | 'q' | 'kv' | 'keys' | 'values';
 
-/** Heads [firstHead, firstHead + count) of a [B, length, heads, headDim] buffer. */
+/**
+ * Heads [firstHead, firstHead + count) of a [B, length, heads, headDim] buffer; or, with `cache`, tokens
+ * [start, start + length) of a KV cache's store [B, heads, capacity, headDim].
+ */
 export interface HeadSlice {
   buffer: MhaBuffer;
   length: number;
   heads: number;
   firstHead: number;
+  cache?: { capacity: number; start: number };
 }
 
 /** One projection GEMM: input rows [M, K] times weight rows [row, row + N), into a head slice. */
@@ -39,6 +46,8 @@ export interface ProjectionStep<T> {
   out: HeadSlice;
   /** Output columns [0, rotaryColumns) are q or k heads and get rotary (0 = none). */
   rotaryColumns: number;
+  /** Rotary position of the first token of each batch: positionOffset, plus the tokens a cache held. */
+  position: number;
 }
 
 /** The projections, the slices attention reads, and the sizes of the buffers in between. */
@@ -64,17 +73,24 @@ export function sliceLayout(
   slice: HeadSlice,
   headDim: number,
 ): { elementOffset: number; strides: [number, number, number] } {
+  if (slice.cache) {
+    const { capacity, start } = slice.cache;
+    const block = capacity * headDim;
+    return { elementOffset: slice.firstHead * block + start * headDim, strides: [slice.heads * block, block, headDim] };
+  }
   const token = slice.heads * headDim;
   return { elementOffset: slice.firstHead * headDim, strides: [slice.length * token, headDim, token] };
 }
 
 /**
- * Plans one forward: one GEMM for packed self-attention, else one per projection.
+ * Plans one forward: one GEMM for packed self-attention, else one per projection. With a KV cache
+ * (`cacheCapacity`: its stores' capacity once grown), K and V go straight into the cache's stores
+ * at the tokens it held, Q into its own buffer, and attention reads every token of the stores.
  * @example
  * const plan = planMha(config, call);
  * plan.steps.length; // 1 for packed weights and self-attention
  */
-export function planMha<T>(c: ResolvedMhaConfig<T>, call: ValidatedMhaForward<T>): MhaPlan<T> {
+export function planMha<T>(c: ResolvedMhaConfig<T>, call: ValidatedMhaForward<T>, cacheCapacity = 0): MhaPlan<T> {
   const { B, L, Lk } = call;
   const [Hq, Hkv, hd] = [c.numHeads, c.numKvHeads, c.headDim];
   const rotary = (heads: number) => (c.rotary ? heads * hd : 0);
@@ -93,11 +109,30 @@ export function planMha<T>(c: ResolvedMhaConfig<T>, call: ValidatedMhaForward<T>
     K: p.inDim,
     out,
     rotaryColumns,
+    position: (c.rotary?.positionOffset ?? 0) + (call.pastLength ?? 0),
   });
   const common = {
     attentionElements: B * L * Hq * hd,
     rotaryPositions: c.rotary ? Math.max(L, Lk) + c.rotary.positionOffset : 0,
   };
+  if (call.cache) {
+    const q: HeadSlice = { buffer: 'q', length: L, heads: Hq, firstHead: 0 };
+    const past = call.pastLength;
+    const store = (buffer: 'keys' | 'values', start: number, length: number): HeadSlice => ({
+      buffer,
+      length,
+      heads: Hkv,
+      firstHead: 0,
+      cache: { capacity: cacheCapacity, start },
+    });
+    const steps = [
+      step('query', c.q, q, rotary(Hq)),
+      step('query', c.k, store('keys', past, L), rotary(Hkv)),
+      step('query', c.v, store('values', past, L), 0),
+    ];
+    const [k, v] = [store('keys', 0, past + L), store('values', 0, past + L)];
+    return { steps, q, k, v, bufferElements: { q: B * L * Hq * hd }, ...common };
+  }
   if (call.selfAttention) {
     const heads = Hq + 2 * Hkv;
     const slice = (firstHead: number): HeadSlice => ({ buffer: 'qkv', length: L, heads, firstHead });
@@ -135,8 +170,9 @@ export function planLayer<T>(
   c: ResolvedMhaConfig<T>,
   call: ValidatedMhaForward<T>,
   limits: DeviceLimits,
+  cacheCapacity = 0,
 ): LayerPlan<T> {
-  const layout = planMha(c, call);
+  const layout = planMha(c, call, cacheCapacity);
   for (const [buffer, elements] of Object.entries(layout.bufferElements)) {
     checkFits(limits, buffer === 'kv' ? 'options.key' : 'x', elements, elements * 4);
   }

@@ -16,12 +16,14 @@ import { AttentionError, describe } from '../../errors';
 import { checkFits } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
 import { GpuMask, GpuTensor } from '../../tensor';
+import { storageOf, type GpuKvCache, type KeyOrder, type KvStorage } from '../kv-cache/encode';
+import { planCapacity } from '../kv-cache/plan';
 
 /** Config of `attn.multiHeadAttention`: weights are GpuTensors of the context. */
 export type MhaConfig = MhaConfigOf<GpuTensor>;
 
-/** Options of `forward`: key and value GpuTensors, a float or boolean mask, a GpuMask key-padding mask. */
-export type MhaForwardOptions = MhaForwardOptionsOf<GpuTensor, GpuTensor | GpuMask, GpuMask>;
+/** Options of `forward`: key and value GpuTensors, a float or boolean mask, a GpuMask key-padding mask, a KV cache. */
+export type MhaForwardOptions = MhaForwardOptionsOf<GpuTensor, GpuTensor | GpuMask, GpuMask, GpuKvCache>;
 
 type LayerTensor = GpuTensor | GpuMask;
 
@@ -41,6 +43,12 @@ function layerChecks(runtime: GpuRuntime): TensorChecks<LayerTensor> {
     },
     isBool: (t) => t instanceof GpuMask,
     contents: (argument, t) => checkFits(runtime.device.limits, argument, t.size, t.size * t.bytesPerElement),
+    cache(argument, value) {
+      const storage = storageOf(value);
+      if (!storage) throw new AttentionError(argument, describe(value), 'a KV cache made by attn.kvCache()');
+      storage.assertUsable(argument, runtime);
+      return storage;
+    },
   };
 }
 
@@ -101,4 +109,29 @@ export function validateLayerForward(
   const call = validateMhaForward<LayerTensor>(config, x, options, layerChecks(runtime));
   // The query, key and value were checked to be float tensors; masks keep their own type.
   return call as ValidatedMhaForward<GpuTensor>;
+}
+
+/**
+ * The order in which the layer's projection stores key columns: GPT-NeoX rotary permutes the weight
+ * rows so each rotated pair comes out adjacent (q·k is unchanged); a cache keeps that order.
+ */
+export function layerKeyOrder(config: ResolvedMhaConfig<GpuTensor>): KeyOrder {
+  const r = config.rotary;
+  return r && !r.interleaved ? `GPT-NeoX pair-adjacent (rotary dim ${r.dim})` : 'as given';
+}
+
+/**
+ * What only the GPU checks of a forward's cache: keys in the order this layer writes them, and
+ * stores that can grow to hold x's tokens on this device. Returns the capacity the stores need
+ * (0 without a cache).
+ */
+export function checkForwardCache(
+  runtime: GpuRuntime,
+  config: ResolvedMhaConfig<GpuTensor>,
+  call: ValidatedMhaForward<GpuTensor>,
+): number {
+  if (!call.cache) return 0;
+  const storage = call.cache as KvStorage;
+  storage.assertKeyOrder(layerKeyOrder(config), 'options.cache');
+  return planCapacity(storage, call.L, runtime.device.limits, 'x');
 }

@@ -70,9 +70,10 @@ export function validateAttentionCall(
   options: SdpaOptionsOf<unknown> | undefined,
 ): ValidatedSdpa {
   runtime.assertAlive();
-  const qT = checkTensor(runtime, 'q', q);
-  const kT = checkTensor(runtime, 'k', k);
-  const vT = checkTensor(runtime, 'v', v);
+  // q, k and v may be views (a KV cache's keys and values): the kernels read them by their strides.
+  const qT = checkTensor(runtime, 'q', q, true);
+  const kT = checkTensor(runtime, 'k', k, true);
+  const vT = checkTensor(runtime, 'v', v, true);
   const layout = validateLayout(options?.layout);
   const dims = validateSdpaShapes(qT.shape, kT.shape, vT.shape, layout);
   const resolved = validateSdpaOptions(options, dims);
