@@ -4,6 +4,7 @@
  * this context and contiguous, a live cache. Nothing past validation throws an AttentionError.
  */
 import { validateKvAppend, validateKvCacheOptions, type ResolvedKvCacheOptions } from '../../contract/kv-cache';
+import { AttentionError } from '../../errors';
 import type { GpuRuntime } from '../../gpu/runtime';
 import { checkTensor, type GpuTensor } from '../../tensor';
 import type { KvStorage } from './encode';
@@ -39,6 +40,15 @@ export function validateAppend(runtime: GpuRuntime, storage: KvStorage, k: unkno
   storage.assertUsable('cache', runtime);
   const kT = checkTensor(runtime, 'k', k);
   const vT = checkTensor(runtime, 'v', v);
+  for (const [argument, t] of [
+    ['k', kT],
+    ['v', vT],
+  ] as const) {
+    // A view of this cache without gaps is contiguous, but its storage may be replaced by the growth.
+    if (t.buffer === storage.keys.buffer || t.buffer === storage.values.buffer) {
+      throw new AttentionError(argument, "a view of this cache's own storage", 'new tokens in a tensor of their own');
+    }
+  }
   const n = validateKvAppend(storage, kT.shape, vT.shape);
   storage.assertKeyOrder('as given', 'k');
   const capacity = planCapacity(storage, n, runtime.device.limits, 'k');
