@@ -7,9 +7,13 @@ import { GpuRuntime } from './gpu/runtime';
 import { sdpa, type SdpaWithLse } from './ops/sdpa/sdpa';
 import { sdpaNaive, type SdpaNaiveResult } from './ops/sdpa/sdpa-naive';
 import type { SdpaNaiveOptions, SdpaOptions } from './ops/sdpa/validate';
+import { sdpaVarlen, type SdpaVarlenWithLse } from './ops/varlen/varlen';
+import type { VarlenOptions } from './contract/varlen';
 import { linear } from './ops/linear/linear';
 import { multiHeadAttention, type MultiHeadAttention } from './ops/multi-head/multi-head';
 import type { MhaConfig } from './ops/multi-head/validate';
+import { kvCache, type KvCache } from './ops/kv-cache/kv-cache';
+import type { KvCacheOptions } from './contract/kv-cache';
 import { neighborhood1d, neighborhood2d } from './ops/local/neighborhood';
 import type { Neighborhood1dOptions, Neighborhood2dOptions } from './ops/local/validate';
 import { makeMask, makeTensor, wrapBuffer, type WrapOptions } from './ops/tensors/create';
@@ -113,6 +117,22 @@ export class AttentionContext {
   }
 
   /**
+   * Attention over variable-length sequences packed back to back (FlashAttention's
+   * flash_attn_varlen_func), so padding costs nothing: q [totalQ, Hq, D], k [totalK, Hkv, D],
+   * v [totalK, Hkv, Dv]; sequence b's queries (rows cuSeqlensQ[b] … cuSeqlensQ[b + 1] − 1) see only
+   * its own keys. Returns [totalQ, Hq, Dv], or `{ output, lse }` with lse [Hq, totalQ].
+   * @example
+   * // two sequences of 3 and 5 tokens; FlashAttention's causal=True is alignment 'lower-right'
+   * const o = attn.sdpaVarlen(q, k, v, { cuSeqlensQ: [0, 3, 8], cuSeqlensK: [0, 3, 8], causal: true });
+   */
+  sdpaVarlen(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: VarlenOptions & { returnLse: true }): SdpaVarlenWithLse;
+  sdpaVarlen(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: VarlenOptions & { returnLse?: false }): GpuTensor;
+  sdpaVarlen(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: VarlenOptions): GpuTensor | SdpaVarlenWithLse;
+  sdpaVarlen(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: VarlenOptions): GpuTensor | SdpaVarlenWithLse {
+    return sdpaVarlen(this.runtime, q, k, v, options);
+  }
+
+  /**
    * A linear layer, y = x · weightᵀ + bias (PyTorch's nn.Linear): x [..., K], weight [N, K]
    * ([out, in]), bias [N] → y [..., N].
    * @example
@@ -153,6 +173,22 @@ export class AttentionContext {
    */
   multiHeadAttention(config: MhaConfig): MultiHeadAttention {
     return multiHeadAttention(this.runtime, config);
+  }
+
+  /**
+   * A KV cache on the device for decoding: `append(k, v)` writes each step's tokens in place (no
+   * copy of what is held; when `capacity` runs out the storage doubles, one copy of what is held,
+   * unless `growable: false`), and `keys` / `values` are views [B, Hkv, length, D|Dv] that go
+   * straight into `sdpa` / `sdpaNaive`. A multi-head layer's `forward(x, { cache })` appends and
+   * attends in one submission.
+   * @example
+   * const cache = attn.kvCache({ batch: 1, kvHeads: 8, headDim: 64, capacity: 1024 });
+   * cache.append(k, v);                                   // k, v [1, 8, n, 64]
+   * const o = attn.sdpa(q, cache.keys, cache.values, { causal: true, alignment: 'lower-right' });
+   * cache.destroy();
+   */
+  kvCache(options: KvCacheOptions): KvCache {
+    return kvCache(this.runtime, options);
   }
 
   /** Whether the context can still take work (false after destroy() or a lost device). */

@@ -5,6 +5,9 @@ export { AttentionError, GpuError, DeviceLostError } from './errors';
 export { reference } from './reference/index';
 export type { SdpaWithLse } from './ops/sdpa/sdpa';
 export type { SdpaNaiveResult } from './ops/sdpa/sdpa-naive';
+export type { SdpaVarlenWithLse } from './ops/varlen/varlen';
+export type { VarlenOptions, CuSeqlens } from './contract/varlen';
+export type { ReferenceVarlenOutputs } from './reference/varlen';
 export type { SdpaOptions, SdpaNaiveOptions } from './ops/sdpa/validate';
 export type { SdpaTile } from './ops/sdpa/plan';
 export type { WrapOptions } from './ops/tensors/create';
@@ -33,6 +36,9 @@ export type {
   RotaryOptions,
 } from './contract/multi-head-options';
 export type { MultiHeadAttention, MhaOutputs } from './ops/multi-head/multi-head';
+export { KvCache } from './ops/kv-cache/kv-cache';
+export type { GpuKvCache } from './ops/kv-cache/encode';
+export type { KvCacheOptions, KvCacheDtype } from './contract/kv-cache';
 export type { MhaConfig, MhaForwardOptions } from './ops/multi-head/validate';
 export type {
   ReferenceMhaConfig,
@@ -40,3 +46,4 @@ export type {
   ReferenceMhaOutputs,
   ReferenceMultiHeadAttention,
 } from './reference/multi-head';
+export type { ReferenceKvCache } from './reference/kv-cache';

@@ -6,8 +6,11 @@ import { sdpa } from './sdpa';
 import { neighborhood1d, neighborhood2d } from './neighborhood';
 import { multiHeadAttention } from './multi-head';
 import { linear } from './linear';
+import { kvCache } from './kv-cache';
+import { sdpaVarlen } from './varlen';
 
 export type { ReferenceSdpaOutputs } from './sdpa';
+export type { ReferenceVarlenOutputs } from './varlen';
 export type { ReferenceNeighborhood1dOptions, ReferenceNeighborhood2dOptions } from './neighborhood';
 export type {
   ReferenceMhaConfig,
@@ -15,6 +18,7 @@ export type {
   ReferenceMhaOutputs,
   ReferenceMultiHeadAttention,
 } from './multi-head';
+export type { ReferenceKvCache } from './kv-cache';
 export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/types';
 
 /**
@@ -25,5 +29,7 @@ export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/t
  * const local = reference.neighborhood2d(q5, k5, v5, { kernel: 7, dilation: 2 }); // q5 [B, H, Y, X, D]
  * const y = reference.multiHeadAttention({ embedDim: 8, numHeads: 2, weights }).forward(x);
  * const z = reference.linear(x, weight, bias); // x [..., K], weight [N, K], bias [N] → [..., N]
+ * const cache = reference.kvCache({ batch: 1, kvHeads: 2, headDim: 4, capacity: 16 }); // cache.append(k, v)
+ * const packed = reference.sdpaVarlen(q3, k3, v3, { cuSeqlensQ: [0, 2, 5], cuSeqlensK: [0, 2, 5] }); // q3 [5, H, D]
  */
-export const reference = { sdpa, neighborhood2d, neighborhood1d, multiHeadAttention, linear };
+export const reference = { sdpa, sdpaVarlen, neighborhood2d, neighborhood1d, multiHeadAttention, linear, kvCache };

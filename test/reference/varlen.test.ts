@@ -5,11 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { reference } from '../../src/reference/index';
-import { sdpaVarlen } from '../../src/reference/varlen';
 import type { HostTensor } from '../../src/contract/types';
 import type { VarlenOptions } from '../../src/contract/varlen';
 import { expectRejected } from '../helpers/rejections';
 import { BAD_SHAPES, BAD_VARLEN, VARLEN_CASES, varlenData, varlenOptions, type VarlenCase } from '../varlen-cases';
+
+const { sdpaVarlen } = reference;
 
 const zeros = (shape: number[]): HostTensor => ({ data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape });
 
