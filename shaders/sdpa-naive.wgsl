@@ -20,9 +20,9 @@
 //
 // Index legend: B batch, Hq query heads, Hkv = Hq / kv_group, Lq queries, Lk keys, D = head_dim,
 // Dv = value_dim; element (b, h, i, d) of q/k/v/out sits at offset + b·stride_b + h·stride_h +
-// i·stride_s + d. Edge rules (causal, window, dilation, global tokens, masks, key padding, −∞ and
-// NaN logits) as in sdpa.wgsl: a row whose every logit is −∞ has weights 0, output 0 and
-// log-sum-exp −∞.
+// i·stride_s + d. Edge rules (causal, window, dilation, global and sink tokens, ALiBi, learned
+// sinks, masks, key padding, −∞ and NaN logits) as in sdpa.wgsl: a row whose every logit is −∞
+// has weights 0, output 0 and log-sum-exp −∞ (with a sink: lse = the sink).
 
 override WORKGROUP_SIZE: u32 = 256;
 override IS_CAUSAL: bool = false;
@@ -33,6 +33,8 @@ override WRITE_LSE: bool = false;
 override HAS_WINDOW: bool = false;
 override HAS_GLOBAL: bool = false;
 override HAS_KEY_PADDING: bool = false;
+override HAS_ALIBI: bool = false;
+override HAS_SINKS: bool = false;
 
 const REMOVED: f32 = -1.0;  // the weight of a removed key until sdpa_naive_weights
 
@@ -64,6 +66,9 @@ struct SdpaNaiveParams {
   window_left: i32,    // reach in key positions, < 0 = unbounded
   window_right: i32,
   dilation: i32,
+  sink_tokens: i32,    // keys j < sink_tokens are visible whatever the window
+  alibi_at: u32,       // tables word of the first ALiBi slope (one per query head)
+  sinks_at: u32,       // tables word of the first sink logit (one per query head)
   q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_s: u32,
   k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_s: u32,
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
@@ -77,7 +82,8 @@ struct SdpaNaiveParams {
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read> mask: array<u32>;  // bool: bytes packed in words; float: f32 bits
-@group(0) @binding(5) var<storage, read> global_bits: array<u32>;  // bit j: key position j is global
+// Per-call tables as in sdpa.wgsl: the global-token bitset from word 0, ALiBi slopes, sink logits.
+@group(0) @binding(5) var<storage, read> tables: array<u32>;
 @group(0) @binding(6) var<storage, read> key_padding: array<u32>;  // [B, Lk] bytes in words, 1 = padding
 @group(0) @binding(7) var<storage, read_write> weights: array<f32>;  // [B, Hq, Lq, Lk]
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;
@@ -89,11 +95,16 @@ fn flat_index(wg: vec3<u32>, lid: u32) -> u32 {
 
 fn is_global(position: i32) -> bool {
   if (position < 0 || position >= i32(params.kv_len)) { return false; }
-  return ((global_bits[u32(position) / 32u] >> (u32(position) % 32u)) & 1u) != 0u;
+  return ((tables[u32(position) / 32u] >> (u32(position) % 32u)) & 1u) != 0u;
+}
+
+fn table_f32(word: u32) -> f32 {
+  return bitcast<f32>(tables[word]);
 }
 
 fn window_allows(p: i32, j: i32) -> bool {
   if (HAS_GLOBAL && (is_global(j) || is_global(p))) { return true; }
+  if (j < params.sink_tokens) { return true; }
   let delta = j - p;
   if (params.window_left >= 0 && delta < -params.window_left) { return false; }
   if (params.window_right >= 0 && delta > params.window_right) { return false; }
@@ -143,6 +154,7 @@ fn sdpa_naive_scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   }
   s *= params.scale;
   if (HAS_SOFTCAP) { s = params.softcap * safe_tanh(s / params.softcap); }
+  if (HAS_ALIBI) { s -= table_f32(params.alibi_at + h) * f32(abs(i32(i) + params.causal_offset - i32(j))); }
   if (HAS_MASK && !MASK_IS_BOOL) { s += float_mask(b, h, i, j); }
   weights[index] = s;
 }
@@ -152,11 +164,14 @@ fn sdpa_naive_softmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoc
   let row = flat_index(wg, lid);
   if (row >= params.batch * params.q_heads * params.q_len) { return; }
   let base = row * params.kv_len;
-  var row_max = params.minus_infinity;
+  // A sink logit joins the max and the sum (it has no weight of its own).
+  var sink = params.minus_infinity;
+  if (HAS_SINKS) { sink = table_f32(params.sinks_at + (row / params.q_len) % params.q_heads); }
+  var row_max = sink;
   for (var j = 0u; j < params.kv_len; j++) { row_max = max(row_max, weights[base + j]); }
   // A row of only −∞ so far subtracts 0, so −∞ − (−∞) never makes a NaN.
   let shift = select(row_max, 0.0, row_max == params.minus_infinity);
-  var sum = 0.0;
+  var sum = select(exp(sink - shift), 0.0, sink == params.minus_infinity);
   for (var j = 0u; j < params.kv_len; j++) {
     let logit = weights[base + j];
     let removed = logit == params.minus_infinity;

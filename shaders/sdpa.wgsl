@@ -50,7 +50,11 @@
 // key_padding_mask: a [B, Lk] mask that combines with all of the above without an Lq × Lk copy).
 // The window (HAS_WINDOW) allows p − window_left ≤ j ≤ p + window_right (a side < 0 is unbounded)
 // with (j − p) a multiple of dilation; with HAS_GLOBAL, a key or a query position whose bit is set
-// in global_bits is allowed whatever the window. The logit of a key that is not allowed is −∞ and
+// in the global-token bitset is allowed whatever the window, and so is a key j < sink_tokens
+// (StreamingLLM's sinks). With HAS_ALIBI, ALiBi's −slope_h·|p − j| joins the logit after the
+// softcap; with HAS_SINKS, head h's learned sink logit starts each row's running max and sum (so
+// it joins the denominator and has no value; a row with no key then outputs zeros and lse = sink).
+// The logit of a key that is not allowed is −∞ and
 // never computed; an allowed key's logit is scale·q·k (softcapped) plus the float mask, whatever
 // either holds. A logit of −∞ is a removed key: weight 0, and its V row is not read (P holds
 // REMOVED there, so P·V skips it; 0·NaN would otherwise leak). NaN and +∞ logits are not repaired:
@@ -75,6 +79,8 @@ override WRITE_LSE: bool = false;
 override HAS_WINDOW: bool = false;  // sliding window and/or dilation
 override HAS_GLOBAL: bool = false;  // global tokens (only with HAS_WINDOW)
 override HAS_KEY_PADDING: bool = false;  // key_padding masks keys per batch
+override HAS_ALIBI: bool = false;        // ALiBi slopes in tables from alibi_at
+override HAS_SINKS: bool = false;        // sink logits in tables from sinks_at
 override WRITE_PARTIAL: bool = false;    // split-K: write partials for sdpa-merge.wgsl
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
@@ -115,6 +121,9 @@ struct SdpaParams {
   window_left: i32,     // keys before p the window reaches (left · dilation), < 0 = unbounded
   window_right: i32,    // keys after p (right · dilation), < 0 = unbounded
   dilation: i32,        // ≥ 1
+  sink_tokens: i32,     // keys j < sink_tokens are visible whatever the window (0: none)
+  alibi_at: u32,        // word of tables where the ALiBi slopes start (one per query head)
+  sinks_at: u32,        // word of tables where the sink logits start (one per query head)
   q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_s: u32,
   k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_s: u32,
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
@@ -129,8 +138,9 @@ struct SdpaParams {
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 // Boolean masks are bytes packed four to a word; float masks are f32 bits. Unused: a dummy buffer.
 @group(0) @binding(4) var<storage, read> mask: array<u32>;
-// Bit j of global_bits set = key position j is a global token. Unused: a dummy buffer.
-@group(0) @binding(5) var<storage, read> global_bits: array<u32>;
+// Small per-call tables, u32 words: the global-token bitset from word 0 (bit j = key position j is
+// global), the ALiBi slopes (f32 bits) from alibi_at, the sink logits from sinks_at. Unused: a dummy.
+@group(0) @binding(5) var<storage, read> tables: array<u32>;
 // Key-padding mask [B, Lk]: bytes packed four to a word, 1 = padding. Unused: a dummy buffer.
 @group(0) @binding(6) var<storage, read> key_padding: array<u32>;
 // With WRITE_PARTIAL, out holds [row][split][Dv] unnormalised outputs and lse [row][split][2] (max,
@@ -199,9 +209,21 @@ fn load_q_tile(t: Tile, tid: u32) {
     q_tile[idx] = value;
   }
   for (var rb = tid; rb < BLOCK_Q / 4u; rb += WORKGROUP_SIZE) {
-    row_max[rb] = vec4<f32>(params.minus_infinity);
-    row_sum[rb] = vec4<f32>(0.0);
+    var start = vec4<f32>(params.minus_infinity);
+    if (HAS_SINKS && t.split == 0u) {  // the sink joins one split only, so the merge counts it once
+      let rows = min(vec4<u32>(t.row_start + rb * 4u) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.group_rows - 1u));
+      let heads = vec4<u32>(t.kv_h * params.kv_group) + rows / vec4<u32>(params.q_len);
+      start = vec4<f32>(table_f32(params.sinks_at + heads.x), table_f32(params.sinks_at + heads.y),
+                        table_f32(params.sinks_at + heads.z), table_f32(params.sinks_at + heads.w));
+    }
+    row_max[rb] = start;
+    row_sum[rb] = select(vec4<f32>(1.0), vec4<f32>(0.0), start == vec4<f32>(params.minus_infinity));
   }
+}
+
+// A float of the tables (ALiBi slopes, sink logits).
+fn table_f32(word: u32) -> f32 {
+  return bitcast<f32>(tables[word]);
 }
 
 fn load_k_tile(t: Tile, key_start: u32, tid: u32) {
@@ -251,7 +273,7 @@ fn key_is_padding(b: u32, j: u32) -> bool {
   return ((key_padding[at / 4u] >> ((at % 4u) * 8u)) & 0xffu) != 0u;
 }
 
-// 32 bits of global_bits from key position `start` on (positions outside the keys read 0). The host
+// 32 bits of the global-token bitset from key position `start` on (positions outside the keys read 0). The host
 // zero-fills the last word past Lk. Plain word arithmetic: short-circuit control flow inlined in the
 // score loop made SwiftShader's compiler hang.
 fn global_run(start: i32) -> u32 {
@@ -264,7 +286,7 @@ fn global_run(start: i32) -> u32 {
 
 fn global_word(word: i32) -> u32 {
   let words = i32((params.kv_len + 31u) / 32u);
-  return select(0u, global_bits[u32(clamp(word, 0, words - 1))], (word >= 0) & (word < words));
+  return select(0u, tables[u32(clamp(word, 0, words - 1))], (word >= 0) & (word < words));
 }
 
 // Which of rows ρ … ρ+3 (bits of `row_bits` from the block's first row) and which key (bit of
@@ -274,6 +296,7 @@ fn window_allows(positions: vec4<i32>, j: u32, row_in_block: u32, key_in_tile: u
   var inside = (delta % vec4<i32>(params.dilation)) == vec4<i32>(0);
   inside &= (delta >= vec4<i32>(-params.window_left)) | vec4<bool>(params.window_left < 0);
   inside &= (delta <= vec4<i32>(params.window_right)) | vec4<bool>(params.window_right < 0);
+  inside |= vec4<bool>(i32(j) < params.sink_tokens);
   if (HAS_GLOBAL) {
     let rows = (vec4<u32>(globals.x) >> (vec4<u32>(row_in_block) + vec4<u32>(0u, 1u, 2u, 3u))) & vec4<u32>(1u);
     let key = (globals.y >> key_in_tile) & 1u;
@@ -304,6 +327,11 @@ fn finish_scores(t: Tile, dots: vec4<f32>, rho: u32, j: u32, key_in_tile: u32, g
   }
   var s = dots * params.score_scale;
   if (HAS_SOFTCAP) { s = params.softcap * safe_tanh(s); }
+  if (HAS_ALIBI) {
+    let slopes = vec4<f32>(table_f32(params.alibi_at + heads.x), table_f32(params.alibi_at + heads.y),
+                           table_f32(params.alibi_at + heads.z), table_f32(params.alibi_at + heads.w));
+    s -= slopes * vec4<f32>(abs(positions - vec4<i32>(i32(j))));
+  }
   if (HAS_MASK) {
     let jj = min(j, params.kv_len - 1u);
     let b = t.b;
@@ -436,10 +464,15 @@ fn band_keys(t: Tile, window: bool) -> vec2<i32> {
   return vec2<i32>(first, last);
 }
 
+// Whether keys outside the window's band may be visible (global or sink tokens): then the block walks
+// every tile causal allows and tile_needed() skips the rest. Uniform per dispatch.
+fn walks_past_band() -> bool {
+  return HAS_WINDOW && (HAS_GLOBAL || params.sink_tokens > 0);
+}
+
 // Key tiles [x, y) the block walks: its split's share of the tiles, within the band.
 fn key_tile_range(t: Tile) -> vec2<u32> {
-  // Global tokens: walk every tile causal allows; tile_needed() skips the rest.
-  let keys = band_keys(t, HAS_WINDOW && !HAS_GLOBAL);
+  let keys = band_keys(t, HAS_WINDOW && !walks_past_band());
   if (keys.y < keys.x) { return vec2<u32>(0u); }
   let first = max(u32(keys.x) / TILE_KV, t.split * params.tiles_per_split);
   let end = min(u32(keys.y) / TILE_KV + 1u, (t.split + 1u) * params.tiles_per_split);
@@ -457,12 +490,12 @@ fn global_rows(t: Tile) -> u32 {
   return bits;
 }
 
-// With global tokens: whether a key tile holds a band key or a global key (uniform per workgroup).
+// Past the band: whether a key tile holds a band key, a global key or a sink token (uniform per workgroup).
 fn tile_needed(t: Tile, tile: u32, key_bits: u32, block_is_global: bool) -> bool {
   let first = i32(tile * TILE_KV);
   let last = first + i32(TILE_KV) - 1;
   let band = band_keys(t, true);
-  return block_is_global | ((first <= band.y) & (last >= band.x)) | (key_bits != 0u);
+  return block_is_global | ((first <= band.y) & (last >= band.x)) | (key_bits != 0u) | (first < params.sink_tokens);
 }
 
 // Outputs are addressed with plain arithmetic on ρ, not through row_head()/row_query():
@@ -525,8 +558,8 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   if (HAS_GLOBAL) { globals.x = global_rows(t); }
   for (var tile = tiles.x; tile < tiles.y; tile++) {
     let key_start = tile * TILE_KV;
-    if (HAS_GLOBAL) {
-      globals.y = global_run(i32(key_start)) & (0xffffffffu >> (32u - TILE_KV));
+    if (walks_past_band()) {
+      if (HAS_GLOBAL) { globals.y = global_run(i32(key_start)) & (0xffffffffu >> (32u - TILE_KV)); }
       if (!tile_needed(t, tile, globals.y, globals.x != 0u)) { continue; }
     }
     load_k_tile(t, key_start, tid);

@@ -3,6 +3,7 @@ export { createAttention, AttentionContext, type CreateAttentionOptions } from '
 export { GpuTensor, GpuMask, type TensorDtype } from './tensor';
 export { AttentionError, GpuError, DeviceLostError } from './errors';
 export { reference } from './reference/index';
+export { alibiSlopes } from './contract/modifiers';
 export type { SdpaWithLse } from './ops/sdpa/sdpa';
 export type { SdpaNaiveResult } from './ops/sdpa/sdpa-naive';
 export type { SdpaVarlenWithLse } from './ops/varlen/varlen';

@@ -21,6 +21,9 @@ const FORWARD_KEYS = [
   'needWeights',
   'averageHeads',
   'cache',
+  'sinkTokens',
+  'alibiSlopes',
+  'sinks',
 ];
 
 /** A float [B, L, width] input. */
@@ -159,6 +162,9 @@ export function validateMhaForward<T extends Shaped>(
     causal: o.causal,
     alignment: cache ? 'lower-right' : o.alignment,
     window: o.window,
+    sinkTokens: o.sinkTokens,
+    alibiSlopes: o.alibiSlopes,
+    sinks: o.sinks,
   } as ValidatedMhaForward<T>['sdpaOptions'];
   const attention = validateSdpaOptions({ ...sdpaOptions, layout: 'bshd' }, sdpaDims);
   let mask: ValidatedMhaForward<T>['mask'] = null;

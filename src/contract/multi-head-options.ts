@@ -75,6 +75,12 @@ export interface MhaForwardOptionsOf<T, M = T, P = M, C = never> {
   keyPaddingMask?: P;
   /** Sliding window, passed to sdpa unchanged. */
   window?: SlidingWindow;
+  /** The first n keys stay visible whatever the window (passed to sdpa). */
+  sinkTokens?: number;
+  /** ALiBi slopes, one per query head (numHeads), passed to sdpa. */
+  alibiSlopes?: readonly number[] | Float32Array | Float64Array;
+  /** Learned sink logits, one per query head (numHeads), passed to sdpa. */
+  sinks?: readonly number[] | Float32Array | Float64Array;
   /** Default 1/√headDim. */
   scale?: number;
   /** Also return the attention weights. */
@@ -155,7 +161,10 @@ export interface ValidatedMhaForward<T> {
   /** Scale, causal, offset with defaults (layout 'bshd'). */
   attention: ResolvedSdpaOptions;
   /** The options to pass to sdpa as given (the mask excepted), window included. */
-  sdpaOptions: Pick<MhaForwardOptionsOf<never>, 'scale' | 'causal' | 'alignment' | 'window'>;
+  sdpaOptions: Pick<
+    MhaForwardOptionsOf<never>,
+    'scale' | 'causal' | 'alignment' | 'window' | 'sinkTokens' | 'alibiSlopes' | 'sinks'
+  >;
   mask: { tensor: T; strides: MaskStrides } | null;
   keyPaddingMask: T | null;
   needWeights: boolean;

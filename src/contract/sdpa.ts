@@ -6,6 +6,7 @@
 import { AttentionError, describe } from '../errors';
 import { checkFactor, checkFlag, F32_MAX, isPositiveInt } from './checks';
 import type { Alignment, Layout, SdpaOptionsOf } from './types';
+import { validateModifiers, type ResolvedModifiers } from './modifiers';
 import { validateWindow, type ResolvedWindow } from './window';
 
 /** Sizes of one sdpa call, whatever the layout. */
@@ -29,8 +30,10 @@ export interface ResolvedSdpaOptions {
   offset: number;
   layout: Layout;
   returnLse: boolean;
-  /** Sliding window, dilation and global tokens (NO_WINDOW when none is asked for). */
+  /** Sliding window, dilation, global tokens and sink tokens (NO_WINDOW when none is asked for). */
   window: ResolvedWindow;
+  /** ALiBi slopes and learned sinks, per query head (null when absent). */
+  modifiers: ResolvedModifiers;
 }
 
 /** Element strides of a broadcast mask over [b, h, i, j]; 0 where the mask broadcasts. */
@@ -134,8 +137,9 @@ export function validateSdpaOptions(options: SdpaOptionsOf<unknown> | undefined,
   }
   // Lower-right may be negative (Lk < Lq): the first Lq − Lk rows then see no key and output zeros.
   const offset = alignment === 'lower-right' ? dims.Lk - dims.Lq : 0;
-  const window = validateWindow(o.window, o.dilation, o.globalTokens, dims);
-  return { scale, softcap, causal, offset, layout, returnLse, window };
+  const window = validateWindow(o.window, o.dilation, o.globalTokens, dims, o.sinkTokens);
+  const modifiers = validateModifiers(o, dims.Hq);
+  return { scale, softcap, causal, offset, layout, returnLse, window, modifiers };
 }
 
 /**

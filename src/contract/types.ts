@@ -49,6 +49,21 @@ export interface SdpaOptionsOf<M> {
    * window, and whose queries (the query at position p = g) see every key. Causal and masks still apply.
    */
   globalTokens?: readonly number[];
+  /**
+   * Attention sinks (StreamingLLM): the first n keys stay visible whatever the sliding window (causal
+   * and masks still apply). Default 0.
+   */
+  sinkTokens?: number;
+  /**
+   * ALiBi: one slope per query head; the logit of query position p and key j gets −slope·|p − j|, after
+   * the softcap and before the mask. `alibiSlopes(numHeads)` gives the paper's schedule.
+   */
+  alibiSlopes?: readonly number[] | Float32Array | Float64Array;
+  /**
+   * Learned sinks (gpt-oss, ORT's head_sink): one logit per query head that joins each row's softmax
+   * denominator and has no value, so the row's weights sum to less than 1.
+   */
+  sinks?: readonly number[] | Float32Array | Float64Array;
 }
 
 /** `{ left, right }` of a sliding window, in dilated steps; −1 = unbounded on that side. */

@@ -33,6 +33,12 @@ export interface VarlenOptions {
   dilation?: number;
   /** Also return the log-sum-exp, [Hq, totalQ] (FlashAttention's varlen layout). */
   returnLse?: boolean;
+  /** Per sequence: its first n keys stay visible whatever the window, as in sdpa. */
+  sinkTokens?: number;
+  /** ALiBi slopes, one per query head, as in sdpa (positions per sequence). */
+  alibiSlopes?: readonly number[] | Float32Array | Float64Array;
+  /** Learned sink logits, one per query head, as in sdpa. */
+  sinks?: readonly number[] | Float32Array | Float64Array;
 }
 
 /** Sizes of a packed call. */
@@ -85,6 +91,9 @@ const OPTION_KEYS = [
   'window',
   'dilation',
   'returnLse',
+  'sinkTokens',
+  'alibiSlopes',
+  'sinks',
 ];
 
 function checkShape(argument: string, shape: unknown, words: string): number[] {
@@ -163,8 +172,8 @@ export function checkCuSeqlens(
 
 /** The sdpa options of one sequence (the packed call's options less the varlen ones), for validateSdpaOptions. */
 export function sdpaOptionsOf(o: VarlenOptions): SdpaOptionsOf<never> {
-  const { scale, softcap, causal, alignment, window, dilation, returnLse } = o;
-  return { scale, softcap, causal, alignment, window, dilation, returnLse };
+  const { scale, softcap, causal, alignment, window, dilation, returnLse, sinkTokens, alibiSlopes, sinks } = o;
+  return { scale, softcap, causal, alignment, window, dilation, returnLse, sinkTokens, alibiSlopes, sinks };
 }
 
 /**

@@ -12,16 +12,27 @@ export interface ResolvedWindow {
   dilation: number;
   /** Sorted, distinct key positions. */
   globalTokens: number[];
+  /** Keys j < sinkTokens are visible whatever the window (StreamingLLM's attention sinks). */
+  sinkTokens: number;
 }
 
 /** The window that restricts nothing. */
-export const NO_WINDOW: ResolvedWindow = { left: -1, right: -1, dilation: 1, globalTokens: [] };
+export const NO_WINDOW: ResolvedWindow = { left: -1, right: -1, dilation: 1, globalTokens: [], sinkTokens: 0 };
 
 function checkSide(argument: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < -1) {
     throw new AttentionError(argument, describe(value), 'an integer ≥ −1 (−1 = unbounded on that side)');
   }
   return value;
+}
+
+/** An integer ≥ 0; more than Lk means every key (clamped there, so it fits an i32 uniform). */
+function checkSinkTokens(value: unknown, kvLen: number): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new AttentionError('options.sinkTokens', describe(value), 'an integer ≥ 0 (the first keys always visible)');
+  }
+  return Math.min(value, kvLen);
 }
 
 function checkGlobalTokens(value: unknown, kvLen: number): number[] {
@@ -58,6 +69,7 @@ export function validateWindow(
   dilation: unknown,
   globalTokens: unknown,
   lengths: { Lq: number; Lk: number },
+  sinkTokens: unknown = undefined,
 ): ResolvedWindow {
   let left = -1;
   let right = -1;
@@ -79,6 +91,7 @@ export function validateWindow(
     right: reach(right),
     dilation: Math.min(d, longest),
     globalTokens: checkGlobalTokens(globalTokens, lengths.Lk),
+    sinkTokens: checkSinkTokens(sinkTokens, lengths.Lk),
   };
 }
 
@@ -93,7 +106,7 @@ export function hasWindow(w: ResolvedWindow): boolean {
  * windowAllows({ left: 2, right: 2, dilation: 2, globalTokens: [] }, 5, 3, new Set()); // true (5 − 2)
  */
 export function windowAllows(w: ResolvedWindow, p: number, j: number, global: ReadonlySet<number>): boolean {
-  if (global.has(j) || global.has(p)) return true;
+  if (global.has(j) || global.has(p) || j < w.sinkTokens) return true;
   const delta = j - p;
   return (w.left < 0 || delta >= -w.left) && (w.right < 0 || delta <= w.right) && delta % w.dilation === 0;
 }

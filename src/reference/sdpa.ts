@@ -73,9 +73,10 @@ function paddedRow(row: RowMask, padding: ArrayLike<number> | undefined, b: numb
 }
 
 /**
- * Fills `logits` (length Lk) for one query row, in the contract's order: scale · q·k, softcap, + the
- * float mask. A key that causal, the window or a boolean mask removes is −∞ and never computed, so
- * nothing stored at it (q·k, the mask value) can reach the row.
+ * Fills `logits` (length Lk) for one query row, in the contract's order: scale · q·k, softcap,
+ * + ALiBi's −slope·|p − j| (`slope` 0 without it), + the float mask. A key that causal, the window or
+ * a boolean mask removes is −∞ and never computed, so nothing stored at it (q·k, the mask value) can
+ * reach the row.
  */
 function rowLogits(
   logits: Float64Array,
@@ -88,6 +89,7 @@ function rowLogits(
   i: number,
   mask: RowMask,
   global: ReadonlySet<number>,
+  slope: number,
 ): void {
   const p = i + o.offset;
   for (let j = 0; j < logits.length; j++) {
@@ -98,6 +100,7 @@ function rowLogits(
       for (let d = 0; d < D; d++) dot += Number(q[qAt + d]) * Number(k[kj + d]);
       s = o.scale * dot;
       if (o.softcap > 0) s = o.softcap * Math.tanh(s / o.softcap);
+      if (slope !== 0) s -= slope * Math.abs(p - j);
       s += mask.add(j);
     }
     logits[j] = s;
@@ -152,9 +155,10 @@ function compute({ q, k, v, dims, o, mask, keyPadding }: Inputs, bufs: Buffers):
       const g = Math.floor(h / group);
       for (let i = 0; i < Lq; i++) {
         const rowMask = paddedRow(maskRow(mask, b, h, i), keyPadding, b, Lk);
-        rowLogits(logits, q.data, qAt(b, h, i), k.data, (j) => kAt(b, g, j), D, o, i, rowMask, global);
+        const slope = o.modifiers.alibiSlopes?.[h] ?? 0;
+        rowLogits(logits, q.data, qAt(b, h, i), k.data, (j) => kAt(b, g, j), D, o, i, rowMask, global, slope);
         const row = (b * Hq + h) * Lq + i;
-        const lse = softmaxRow(logits, p);
+        const lse = softmaxRow(logits, p, o.modifiers.sinks?.[h]);
         if (bufs.lse) bufs.lse[row] = lse;
         if (bufs.weights) bufs.weights.set(p, row * Lk);
         accumulateRow(logits, p, (j) => vAt(b, g, j), v.data, Dv, bufs.out, outAt(b, h, i));

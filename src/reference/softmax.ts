@@ -8,13 +8,15 @@
 /**
  * Writes the probabilities of `logits` into `weights` (same length) and returns the natural
  * log-sum-exp. The maximum is taken over the logits that are not NaN and subtracted first, so
- * logits of ±1e4 (or the finite −3.4e38 of a padding mask) neither overflow nor vanish.
+ * logits of ±1e4 (or the finite −3.4e38 of a padding mask) neither overflow nor vanish. A `sink`
+ * logit (attention sinks) joins the denominator and the lse, and has no weight of its own.
  * @example
  * const w = new Float64Array(3);
  * softmaxRow(Float64Array.of(0, Math.log(3), -Infinity), w); // w = [0.25, 0.75, 0]; returns ln 4
+ * softmaxRow(Float64Array.of(0, Math.log(3)), w, 0);           // w = [0.2, 0.6]; returns ln 5
  */
-export function softmaxRow(logits: Float64Array, weights: Float64Array): number {
-  let max = -Infinity;
+export function softmaxRow(logits: Float64Array, weights: Float64Array, sink = -Infinity): number {
+  let max = sink;
   let anyNaN = false;
   for (const s of logits) {
     if (Number.isNaN(s)) anyNaN = true;
@@ -26,7 +28,7 @@ export function softmaxRow(logits: Float64Array, weights: Float64Array): number 
   }
   // Every non-NaN logit is −∞ but some are NaN: subtract 0, so the NaN reaches the sum.
   const shift = max === -Infinity ? 0 : max;
-  let sum = 0;
+  let sum = sink === -Infinity ? 0 : Math.exp(sink - shift);
   for (let j = 0; j < logits.length; j++) {
     const p = logits[j] === -Infinity ? 0 : Math.exp(logits[j] - shift);
     weights[j] = p;

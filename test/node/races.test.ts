@@ -27,6 +27,8 @@ const CONSTS: Record<string, string> = {
   HAS_GLOBAL: 'false',
   HAS_KEY_PADDING: 'false',
   WRITE_PARTIAL: 'false',
+  HAS_ALIBI: 'false',
+  HAS_SINKS: 'false',
 };
 
 /** 8 queries, 16 keys, window 0/0, key 13 global: tiles 0–1 hold the band, 2 is skipped, 3 holds the global key. */
@@ -57,6 +59,9 @@ function run(source: string, consts = CONSTS) {
     window_left: 0,
     window_right: 0,
     dilation: 1,
+    sink_tokens: 0,
+    alibi_at: 0,
+    sinks_at: 0,
     q_offset: 0,
     q_stride_b: L * D,
     q_stride_h: L * D,

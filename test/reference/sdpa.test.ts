@@ -448,6 +448,7 @@ describe('sdpa-validate (shared with the GPU op)', () => {
       layout: 'bhsd',
       returnLse: false,
       window: NO_WINDOW,
+      modifiers: { alibiSlopes: null, sinks: null },
     });
     expect(validateSdpaOptions({ causal: true, alignment: 'lower-right' }, dims).offset).toBe(2);
   });

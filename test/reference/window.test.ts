@@ -167,12 +167,14 @@ describe('window validation', () => {
       right: -1,
       dilation: 3,
       globalTokens: [1, 5],
+      sinkTokens: 0,
     });
     expect(validateWindow(undefined, undefined, undefined, { Lq: 10, Lk: 10 })).toEqual({
       left: -1,
       right: -1,
       dilation: 1,
       globalTokens: [],
+      sinkTokens: 0,
     });
   });
 
@@ -183,7 +185,7 @@ describe('window validation', () => {
     expect([resolve(8, 2).left, resolve(9, 2).left, resolve(2 ** 31 - 1, 1e12).right]).toEqual([8, -1, -1]);
     expect(resolve(4, 3, 2)).toMatchObject({ left: 8, right: 6, dilation: 2 });
     expect(resolve(5, 0, 2)).toMatchObject({ left: -1, right: 0 }); // 10 positions: past every key
-    expect(resolve(1, 1, 1e12)).toEqual({ left: -1, right: -1, dilation: 9, globalTokens: [] });
+    expect(resolve(1, 1, 1e12)).toEqual({ left: -1, right: -1, dilation: 9, globalTokens: [], sinkTokens: 0 });
   });
 
   it('gives the same result for a reach past the sequence as for an unbounded one (the reference)', () => {

@@ -5,6 +5,7 @@
  */
 import type { Layout } from '../../contract/types';
 import type { ResolvedSdpaOptions, SdpaDims } from '../../contract/sdpa';
+import type { ResolvedModifiers } from '../../contract/modifiers';
 import { hasWindow, type ResolvedWindow } from '../../contract/window';
 import type { GpuRuntime } from '../../gpu/runtime';
 import type { GpuMask, GpuTensor, TensorBinding } from '../../tensor';
@@ -95,30 +96,47 @@ export function maskArguments(
   };
 }
 
-/** Bindings, uniforms and overrides of the window (`window`, `dilation`, `globalTokens`) for a kernel. */
-export interface WindowArguments {
+/**
+ * The small per-call tables the kernels read from one buffer (`tables`, u32 words): the global-token
+ * bitset over the key positions from word 0, then the ALiBi slopes (f32 bits) from `alibi_at`, then
+ * the sink logits from `sinks_at`; with the window's uniforms and the overrides that switch them on.
+ */
+export interface TableArguments {
   resource: GPUBufferBinding;
   uniforms: Record<string, number>;
-  overrides: { HAS_WINDOW: boolean; HAS_GLOBAL: boolean };
+  overrides: { HAS_WINDOW: boolean; HAS_GLOBAL: boolean; HAS_ALIBI: boolean; HAS_SINKS: boolean };
 }
 
-/**
- * The window's uniforms and, with global tokens, a bitset of them over the key positions: scratch
- * of the submission being encoded (`runtime.scope`), returned to the pool after its submit.
- */
-export function windowArguments(runtime: GpuRuntime, window: ResolvedWindow, kvLen: number): WindowArguments {
+/** The window's uniforms and the tables (global tokens, ALiBi slopes, sinks): scratch of the submission. */
+export function tableArguments(
+  runtime: GpuRuntime,
+  window: ResolvedWindow,
+  modifiers: ResolvedModifiers,
+  kvLen: number,
+): TableArguments {
   const on = hasWindow(window);
-  const uniforms = { window_left: window.left, window_right: window.right, dilation: window.dilation };
-  if (!on || window.globalTokens.length === 0) {
-    return { resource: { buffer: runtime.dummy }, uniforms, overrides: { HAS_WINDOW: on, HAS_GLOBAL: false } };
-  }
-  const bits = new Uint32Array(Math.ceil(kvLen / 32));
-  for (const g of window.globalTokens) bits[g >>> 5] |= 1 << (g & 31);
-  return {
-    resource: runtime.scope.scratch(bits.byteLength, 'global tokens', bits),
-    uniforms,
-    overrides: { HAS_WINDOW: true, HAS_GLOBAL: true },
+  const globals = on && window.globalTokens.length > 0;
+  const bitWords = globals ? Math.ceil(kvLen / 32) : 0;
+  const { alibiSlopes, sinks } = modifiers;
+  const slopesAt = bitWords;
+  const sinksAt = slopesAt + (alibiSlopes?.length ?? 0);
+  const words = new Uint32Array(sinksAt + (sinks?.length ?? 0));
+  if (globals) for (const g of window.globalTokens) words[g >>> 5] |= 1 << (g & 31);
+  const floats = new Float32Array(words.buffer);
+  if (alibiSlopes) floats.set(alibiSlopes, slopesAt);
+  if (sinks) floats.set(sinks, sinksAt);
+  const uniforms = {
+    window_left: window.left,
+    window_right: window.right,
+    dilation: window.dilation,
+    sink_tokens: on ? window.sinkTokens : 0,
+    alibi_at: slopesAt,
+    sinks_at: sinksAt,
   };
+  const overrides = { HAS_WINDOW: on, HAS_GLOBAL: globals, HAS_ALIBI: alibiSlopes !== null, HAS_SINKS: sinks !== null };
+  const resource =
+    words.length === 0 ? { buffer: runtime.dummy } : runtime.scope.scratch(words.byteLength, 'attention tables', words);
+  return { resource, uniforms, overrides };
 }
 
 /**
@@ -167,7 +185,7 @@ export interface AttentionInputs {
 export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): AttentionInputs {
   const { dims, options } = ops;
   const mask = maskArguments(runtime, ops.mask);
-  const window = windowArguments(runtime, options.window, dims.Lk);
+  const tables = tableArguments(runtime, options.window, options.modifiers, dims.Lk);
   const padding = keyPaddingArguments(runtime, ops.keyPadding, dims.Lk);
   const uniforms = {
     batch: dims.B,
@@ -184,7 +202,7 @@ export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): At
     ...viewUniforms('v', ops.v),
     ...viewUniforms('o', ops.out),
     ...mask.uniforms,
-    ...window.uniforms,
+    ...tables.uniforms,
     ...padding.uniforms,
   };
   return {
@@ -193,7 +211,7 @@ export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): At
       k: ops.k.resource,
       v: ops.v.resource,
       mask: mask.resource,
-      global_bits: window.resource,
+      tables: tables.resource,
       key_padding: padding.resource,
     },
     uniforms,
@@ -203,7 +221,7 @@ export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): At
       MASK_IS_BOOL: ops.mask?.mask.dtype === 'bool',
       HAS_SOFTCAP: options.softcap > 0,
       WRITE_LSE: options.returnLse,
-      ...window.overrides,
+      ...tables.overrides,
       ...padding.overrides,
     },
   };

@@ -113,12 +113,13 @@ export function planSdpa(dims: SdpaDims, limits: DeviceLimits, forced?: SdpaTile
   }
   const qBlocks = ceilDiv(groupRows, tile.blockQ);
   const blocks = qBlocks * dims.B * dims.Hkv;
-  let [kvSplits, tilesPerSplit] = planSplits(blocks, ceilDiv(dims.Lk, tile.tileKv), forced?.kvSplits);
+  const keyTiles = Math.max(1, ceilDiv(dims.Lk, tile.tileKv)); // a call with no key still runs one (empty) tile range
+  let [kvSplits, tilesPerSplit] = planSplits(blocks, keyTiles, forced?.kvSplits);
   const rows = dims.B * dims.Hq * dims.Lq;
   // The partials must fit one binding; a planned split that would not is dropped (a forced one is refused).
   const partialElements = rows * kvSplits * Math.max(dims.Dv, 2);
   if (kvSplits > 1 && forced?.kvSplits === undefined && partialElements * 4 > bindableBytes(limits)) {
-    [kvSplits, tilesPerSplit] = [1, ceilDiv(dims.Lk, tile.tileKv)];
+    [kvSplits, tilesPerSplit] = [1, keyTiles];
   }
   if (kvSplits > 1) checkFits(limits, argument, partialElements, partialElements * 4);
   const workgroupCount = blocks * kvSplits;
