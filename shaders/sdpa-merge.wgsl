@@ -11,7 +11,8 @@
 //
 // One invocation per output element (r, c); the flat index is folded over x and y (groups_x).
 // No workgroup memory. Index legend as in sdpa.wgsl; the output goes to
-// o_offset + b·o_stride_b + h·o_stride_h + i·o_stride_s + c, the lse (WRITE_LSE) to [B, Hq, Lq].
+// o_offset + b·o_stride_b + h·o_stride_h + i·o_stride_s + c, the lse (WRITE_LSE) to [B, Hq, Lq] from
+// element lse_offset.
 
 override WORKGROUP_SIZE: u32 = 256;
 override WRITE_LSE: bool = false;
@@ -27,6 +28,7 @@ struct SdpaMergeParams {
   groups_x: u32,
   minus_infinity: f32,  // −∞, from the host: WGSL has no literal for it
   o_offset: u32, o_stride_b: u32, o_stride_h: u32, o_stride_s: u32,
+  lse_offset: u32,      // element of lse where row 0's log-sum-exp goes
 }
 
 @group(0) @binding(0) var<uniform> params: SdpaMergeParams;
@@ -75,6 +77,6 @@ fn sdpa_merge(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_in
   if (WRITE_LSE && c == 0u) {
     var total = select(shift + log(sum), params.minus_infinity, sum == 0.0);
     total = select(total, sum, is_nan(sum));
-    lse[row] = total;
+    lse[params.lse_offset + row] = total;
   }
 }

@@ -124,6 +124,7 @@ struct SdpaParams {
   sink_tokens: i32,     // keys j < sink_tokens are visible whatever the window (0: none)
   alibi_at: u32,        // word of tables where the ALiBi slopes start (one per query head)
   sinks_at: u32,        // word of tables where the sink logits start (one per query head)
+  lse_offset: u32,      // element of lse where row 0's log-sum-exp goes (0 with WRITE_PARTIAL)
   q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_s: u32,
   k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_s: u32,
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
@@ -536,7 +537,7 @@ fn write_stats(t: Tile, tid: u32) {
       } else {
         var value = select(peak + log(sum), params.minus_infinity, sum == 0.0);
         value = select(value, sum, is_nan(vec4<f32>(sum)).x);
-        lse[at] = value;
+        lse[params.lse_offset + at] = value;
       }
     }
   }

@@ -30,7 +30,8 @@ export class BufferPool {
   ) {}
 
   acquire(bytes: number, label: string): GPUBuffer {
-    const size = sizeClass(bytes);
+    // Never past what the device can allocate: near the limit the size class would round beyond it.
+    const size = Math.min(sizeClass(bytes), Math.max(bytes, Math.floor(this.device.limits.maxBufferSize / 4) * 4));
     const reused = this.idle.get(size)?.pop();
     let buffer: GPUBuffer;
     if (reused) {

@@ -49,6 +49,23 @@ export interface Sized {
 }
 
 /**
+ * Checks that a buffer of `bytes` can be made at all (maxBufferSize): a tensor may be larger than
+ * one binding when the op that reads it splits its work (sdpa does; most ops bind whole tensors and
+ * check {@link checkFits}).
+ * @example
+ * checkAllocatable(device.limits, 'data', n, n * 4);
+ */
+export function checkAllocatable(limits: DeviceLimits, name: string, elements: number, bytes: number): void {
+  if (bytes > limits.maxBufferSize) {
+    throw new AttentionError(
+      name,
+      `${bytes} bytes (${elements} elements)`,
+      `at most ${limits.maxBufferSize} bytes, this device's buffer size limit`,
+    );
+  }
+}
+
+/**
  * {@link checkFits} for each named argument (absent ones skipped) and for an f32 output of
  * `outputElements`, named 'output'.
  * @example

@@ -62,6 +62,7 @@ function run(source: string, consts = CONSTS) {
     sink_tokens: 0,
     alibi_at: 0,
     sinks_at: 0,
+    lse_offset: 0,
     q_offset: 0,
     q_stride_b: L * D,
     q_stride_h: L * D,

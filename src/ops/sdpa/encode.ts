@@ -5,7 +5,7 @@
  */
 import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
 import { SHADERS } from '../../shaders';
-import { attentionInputs, type AttentionOperands } from './operands';
+import { attentionInputs, type AttentionOperands, type LseView } from './operands';
 import { MERGE_WORKGROUP_SIZE, type SdpaPlan } from './plan';
 
 /**
@@ -19,7 +19,7 @@ export function encodeFlash(
   runtime: GpuRuntime,
   ops: AttentionOperands,
   plan: SdpaPlan,
-  lse: GPUBufferBinding | null,
+  lse: GPUBufferBinding | LseView | null,
 ): KernelDispatch[] {
   const { options } = ops;
   const inputs = attentionInputs(runtime, ops);
@@ -46,10 +46,13 @@ export function encodeFlash(
     score_scale: options.softcap > 0 ? options.scale / options.softcap : options.scale,
     softcap: options.softcap,
   };
-  const finalLse = lse ?? { buffer: runtime.dummyOutput };
+  // Where the lse goes: a binding, and the element of it where row 0's value lands.
+  const lseView = lse === null ? null : 'resource' in lse ? lse : { resource: lse, elementOffset: 0 };
+  const finalLse = lseView?.resource ?? { buffer: runtime.dummyOutput };
+  const lseOffset = lseView?.elementOffset ?? 0;
   if (!split) {
     const buffers = { ...inputs.buffers, out: ops.out.resource, lse: finalLse };
-    return [{ pipeline, uniforms, buffers, workgroups: plan.workgroups }];
+    return [{ pipeline, uniforms: { ...uniforms, lse_offset: lseOffset }, buffers, workgroups: plan.workgroups }];
   }
   const { B, Hq, Lq, Dv } = ops.dims;
   const rows = B * Hq * Lq;
@@ -73,10 +76,11 @@ export function encodeFlash(
     o_stride_b: o.strides[0],
     o_stride_h: o.strides[1],
     o_stride_s: o.strides[2],
+    lse_offset: lseOffset,
   };
   const mergeBuffers = { partial_out: partialOut, partial_stats: partialStats, out: o.resource, lse: finalLse };
   return [
-    { pipeline, uniforms, buffers: forward, workgroups: plan.workgroups },
+    { pipeline, uniforms: { ...uniforms, lse_offset: 0 }, buffers: forward, workgroups: plan.workgroups },
     { pipeline: merge, uniforms: mergeUniforms, buffers: mergeBuffers, workgroups: split.workgroups },
   ];
 }

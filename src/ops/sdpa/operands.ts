@@ -40,6 +40,12 @@ export interface AttentionView {
   strides: [number, number, number];
 }
 
+/** Where the log-sum-exp [B, Hq, Lq] goes: a binding, and the element of it that holds row 0's. */
+export interface LseView {
+  resource: GPUBufferBinding;
+  elementOffset: number;
+}
+
 /**
  * A tensor as an attention view. Given a layout: the tensor's own element strides (row-major, or a
  * KV cache's view) over batch, head and sequence in that layout's order. Given strides (a
@@ -88,7 +94,7 @@ export function maskArguments(
       uniforms: { m_offset: 0, m_stride_b: 0, m_stride_h: 0, m_stride_q: 0, m_stride_k: 0 },
     };
   }
-  const binding = checked.mask.binding();
+  const binding = checked.binding ?? checked.mask.binding();
   const { b, h, i, j } = checked.strides;
   return {
     resource: binding.resource,

@@ -7,7 +7,7 @@ import { GpuTensor } from '../../tensor';
 import { encodeNaive } from './encode-naive';
 import { operandsOf } from './operands';
 import { planNaive } from './plan-naive';
-import { checkReturnWeights, validateAttentionCall, type SdpaNaiveOptions } from './validate';
+import { checkBindable, checkReturnWeights, validateAttentionCall, type SdpaNaiveOptions } from './validate';
 
 /** What `attn.sdpaNaive` returns when `returnWeights` or `returnLse` is set. */
 export interface SdpaNaiveResult {
@@ -30,6 +30,7 @@ export function sdpaNaive(
 ): GpuTensor | SdpaNaiveResult {
   const call = validateAttentionCall(runtime, q, k, v, options);
   const returnWeights = checkReturnWeights(options);
+  checkBindable(runtime, call);
   const plan = planNaive(call.dims, runtime.device.limits);
   const { B, Hq, Lq, Lk, Dv } = call.dims;
   const { result, ready } = runtime.submit([call.q, call.k, call.v, call.mask?.mask], (scope) => {

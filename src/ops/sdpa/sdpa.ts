@@ -4,6 +4,7 @@
 import type { GpuRuntime } from '../../gpu/runtime';
 import { GpuTensor } from '../../tensor';
 import { encodeFlash } from './encode';
+import { chunkCalls, chunkDims, planCallChunks } from './chunked';
 import { operandsOf } from './operands';
 import { planSdpa } from './plan';
 import { checkTile, validateAttentionCall, type SdpaOptions } from './validate';
@@ -27,12 +28,19 @@ export function sdpa(
   options?: SdpaOptions,
 ): GpuTensor | SdpaWithLse {
   const call = validateAttentionCall(runtime, q, k, v, options);
-  const plan = planSdpa(call.dims, runtime.device.limits, checkTile(options?.tile));
+  const tile = checkTile(options?.tile);
+  const limits = runtime.device.limits;
+  // Tensors past one binding run in chunks over batches or kv heads (chunks.ts), each planned here.
+  const chunks = planCallChunks(operandsOf(call, { buffer: runtime.dummyOutput }), call.options.returnLse, limits);
+  const plans = chunks.map((c) => planSdpa(chunkDims(call.dims, c), limits, tile));
   const { B, Hq, Lq, Dv } = call.dims;
   const { result, ready } = runtime.submit([call.q, call.k, call.v, call.mask?.mask], (scope) => {
     const out = scope.output(B * Hq * Lq * Dv * 4, 'sdpa output');
     const lse = call.options.returnLse ? scope.output(B * Hq * Lq * 4, 'sdpa lse') : null;
-    const dispatches = encodeFlash(runtime, operandsOf(call, out), plan, lse);
+    const ops = operandsOf(call, out);
+    const calls =
+      chunks.length === 1 ? [{ ops, lse }] : chunkCalls(ops, lse, chunks, limits.minStorageBufferOffsetAlignment);
+    const dispatches = calls.flatMap((c, n) => encodeFlash(runtime, c.ops, plans[n], c.lse));
     return { label: dispatches[0].pipeline.label, dispatches, result: { out, lse } };
   });
   const output = new GpuTensor(runtime, result.out.buffer, call.outputShape, 0, true, ready);

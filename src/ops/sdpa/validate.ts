@@ -8,9 +8,9 @@ import type { MaskStrides, ResolvedSdpaOptions, SdpaDims } from '../../contract/
 import { checkFlag } from '../../contract/checks';
 import type { SdpaOptionsOf } from '../../contract/types';
 import { AttentionError, describe } from '../../errors';
-import { checkAllFit } from '../../gpu/limits';
+import { checkAllFit, checkAllocatable } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
-import { checkTensor, GpuMask, GpuTensor } from '../../tensor';
+import { checkTensor, GpuMask, GpuTensor, type TensorBinding } from '../../tensor';
 import { TILE_PREFERENCES, type SdpaTile } from './plan';
 
 /** Options of `attn.sdpa`. */
@@ -29,6 +29,8 @@ export interface SdpaNaiveOptions extends Omit<SdpaOptions, 'tile'> {
 export interface CheckedMask {
   mask: GpuTensor | GpuMask;
   strides: MaskStrides;
+  /** The part of the mask one chunk binds (sdpa on tensors past one binding); the whole mask when absent. */
+  binding?: TensorBinding;
 }
 
 /** Everything encode needs, checked: nothing past this point can throw an AttentionError. */
@@ -80,7 +82,10 @@ export function validateAttentionCall(
   const mask = checkMask(runtime, options?.mask, dims);
   const outputShape = layout === 'bshd' ? [dims.B, dims.Lq, dims.Hq, dims.Dv] : [dims.B, dims.Hq, dims.Lq, dims.Dv];
   const outputElements = dims.B * dims.Hq * dims.Lq * dims.Dv;
-  checkAllFit(runtime.device.limits, { q: qT, k: kT, v: vT }, outputElements);
+  // The flash op splits work that does not fit one binding (chunks.ts); it only needs buffers that can exist.
+  const limits = runtime.device.limits;
+  for (const [name, t] of Object.entries({ q: qT, k: kT, v: vT })) checkAllocatable(limits, name, t.size, t.size * 4);
+  checkAllocatable(limits, 'output', outputElements, outputElements * 4);
   return { q: qT, k: kT, v: vT, dims, options: resolved, mask, outputShape };
 }
 
@@ -105,6 +110,12 @@ export function checkTile(tile: unknown): SdpaTile | undefined {
     throw new AttentionError('options.tile.kvSplits', describe(kvSplits), 'an integer from 1 to 65535');
   }
   return { ...known, kvSplits };
+}
+
+/** For ops that bind q, k, v and the output whole (the naive passes): each must fit one binding. */
+export function checkBindable(runtime: GpuRuntime, call: ValidatedSdpa): void {
+  const { B, Hq, Lq, Dv } = call.dims;
+  checkAllFit(runtime.device.limits, { q: call.q, k: call.k, v: call.v }, B * Hq * Lq * Dv);
 }
 
 /** The naive op's own option, `returnWeights`. */

@@ -2,7 +2,7 @@
  * `attn.tensor`, `attn.mask`, `attn.wrap`: getting data onto the device, validated first.
  */
 import { AttentionError, describe } from '../../errors';
-import { checkFits } from '../../gpu/limits';
+import { checkAllocatable } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
 import { GpuMask, GpuTensor } from '../../tensor';
 
@@ -39,7 +39,7 @@ export function makeTensor(runtime: GpuRuntime, data: unknown, shape: unknown): 
   runtime.assertAlive();
   const dims = checkShape(shape);
   const values = checkData(data, dims, 'f32');
-  checkFits(runtime.device.limits, 'data', values.length, values.length * 4);
+  checkAllocatable(runtime.device.limits, 'data', values.length, values.length * 4);
   const bytes = values instanceof Float32Array ? values : Float32Array.from(values);
   const buffer = runtime.pool.acquire(bytes.byteLength, `tensor [${dims.join(', ')}]`);
   runtime.device.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -51,7 +51,7 @@ export function makeMask(runtime: GpuRuntime, data: unknown, shape: unknown): Gp
   runtime.assertAlive();
   const dims = checkShape(shape);
   const values = checkData(data, dims, 'bool');
-  checkFits(runtime.device.limits, 'data', values.length, values.length);
+  checkAllocatable(runtime.device.limits, 'data', values.length, values.length);
   const padded = new Uint8Array(Math.ceil(values.length / 4) * 4);
   for (let i = 0; i < values.length; i++) padded[i] = values[i] ? 1 : 0;
   const buffer = runtime.pool.acquire(padded.byteLength, `mask [${dims.join(', ')}]`);
