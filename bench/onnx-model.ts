@@ -86,6 +86,14 @@ export interface MhaModelSpec {
   causal: boolean;
   /** Default 1/√headDim (MultiHeadAttention's own default, written out so nothing is implicit). */
   scale?: number;
+  /**
+   * Adds the inputs past_key and past_value, [batch, heads, pastLen, headDim] (BNSH: a KV cache),
+   * as MultiHeadAttention's inputs 6 and 7 (inputs 3–5, bias, key_padding_mask and
+   * attention_bias, stay absent). Attention then covers pastLen + kvLen keys.
+   */
+  pastLen?: number | string;
+  /** Adds the outputs present_key and present_value, [batch, heads, pastLen + kvLen, headDim] (symbolic 'T'). */
+  present?: boolean;
 }
 
 function valueInfo(w: ProtoWriter, name: string, dims: Array<number | string>): void {
@@ -110,9 +118,16 @@ export function mhaModel(spec: MhaModelSpec): Uint8Array {
     .message(MODEL.opsetImport, (o) => o.string(OPSET.domain, 'com.microsoft').int(OPSET.version, 1))
     .message(MODEL.graph, (g) => {
       g.message(GRAPH.node, (n) => {
-        for (const input of ['query', 'key', 'value']) n.string(NODE.input, input);
-        n.string(NODE.output, 'output')
-          .string(NODE.name, 'mha')
+        const inputs = [
+          'query',
+          'key',
+          'value',
+          ...(spec.pastLen !== undefined ? ['', '', '', 'past_key', 'past_value'] : []),
+        ];
+        for (const input of inputs) n.string(NODE.input, input); // '' = an absent optional input
+        n.string(NODE.output, 'output');
+        if (spec.present) n.string(NODE.output, 'present_key').string(NODE.output, 'present_value');
+        n.string(NODE.name, 'mha')
           .string(NODE.opType, 'MultiHeadAttention')
           .string(NODE.domain, 'com.microsoft')
           .message(NODE.attribute, (a) =>
@@ -131,7 +146,15 @@ export function mhaModel(spec: MhaModelSpec): Uint8Array {
       g.message(GRAPH.input, (v) => valueInfo(v, 'query', [spec.batch, spec.qLen, hidden]));
       g.message(GRAPH.input, (v) => valueInfo(v, 'key', [spec.batch, spec.kvLen, hidden]));
       g.message(GRAPH.input, (v) => valueInfo(v, 'value', [spec.batch, spec.kvLen, hidden]));
+      if (spec.pastLen !== undefined) {
+        for (const name of ['past_key', 'past_value'])
+          g.message(GRAPH.input, (v) => valueInfo(v, name, [spec.batch, spec.heads, spec.pastLen!, spec.headDim]));
+      }
       g.message(GRAPH.output, (v) => valueInfo(v, 'output', [spec.batch, spec.qLen, hidden]));
+      if (spec.present) {
+        for (const name of ['present_key', 'present_value'])
+          g.message(GRAPH.output, (v) => valueInfo(v, name, [spec.batch, spec.heads, 'T', spec.headDim]));
+      }
     });
   return model.finish();
 }
