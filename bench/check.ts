@@ -111,7 +111,11 @@ export function rowsOfFull(full: Float64Array, inputs: Inputs): ExpectedRows {
  * The worst |got − ref| / (2e-5 + 1e-4·|ref|) over the expected rows (the f32 tolerance of docs/semantics.md §10):
  * ≤ 1 passes. `got` is [1, H, L, D]. NaN counts as a failure (Infinity).
  */
-export function worstError(got: ArrayLike<number>, expected: ExpectedRows, inputs: Inputs): number {
+export function worstError(
+  got: ArrayLike<number>,
+  expected: ExpectedRows,
+  inputs: Pick<Inputs, 'heads' | 'length' | 'headDim'>,
+): number {
   const { heads, length, headDim } = inputs;
   let worst = 0;
   for (const [i, row] of expected) {

@@ -2,15 +2,20 @@
  * `npm run bench [-- --quick] [-- --json FILE]`: flash (attn.sdpa) vs the naive materialised
  * kernels (attn.sdpaNaive) vs onnxruntime-web's WebGPU MultiHeadAttention vs the float64 CPU
  * reference, B=1, H=8, D=64, L ∈ {256, 1024, 4096}, causal and not, all in one run on one machine.
- * Loaded by bench/launch.mjs (Vite's SSR loader: the library imports shaders with `?raw`).
+ * Loaded by bench/launch.mjs (Vite's SSR loader: the library imports shaders with `?raw`), or
+ * bundled by `npm run bench:pack` (bench/pack.mjs) into dist-bench/ to run on another machine.
  *
  * Options: --quick (L ∈ {256, 1024}, fewer runs), --json FILE, --lengths 256,1024, --runs N,
  * --cpu-max L (largest L the CPU reference is timed at; default 1024), --max-run-s S (skip a cell
  * whose one run is predicted, from the previous length, to take longer), --no-ort,
- * --only sdpa|local|mha (one part: full attention vs naive/ORT/CPU, the local-attention tables of
- * bench/local.ts, or the multi-head-attention layers of bench/mha.ts; default all),
+ * --only sdpa|local|mha|decode (one part: full attention vs naive/ORT/CPU, the local-attention
+ * tables of bench/local.ts, the multi-head-attention layers of bench/mha.ts, or decoding and
+ * prefill at Hq=32, Hkv=8, D=128 of bench/decode.ts; default all),
  * --window-lengths 1024,4096,16384, --maps 64,128, --mha-lengths 512,1024 (BERT L, GQA L; --quick:
- * 128,256), --mha-ref-max-macs N (largest whole-layer float64 reference; past it, sampled rows).
+ * 128,256), --mha-ref-max-macs N (largest whole-layer float64 reference; past it, sampled rows),
+ * --decode-lengths 1024,8192,32768 (Lk of the decode table; --quick: 1024,8192),
+ * --prefill-lengths 512,4096 (causal GQA prefill; the first also compiles; --quick: 256,512),
+ * --prefill-max-run-s S (as --max-run-s, for the prefill table; default 600).
  */
 import { writeFileSync } from 'node:fs';
 import { createAttention, reference, type AttentionContext, type GpuTensor } from '../src/index';
@@ -30,6 +35,7 @@ import { checkOrt, OrtSessions, OrtWebGpu, type OrtRun, type OrtStatus } from '.
 import { attendedPairs, markdownTable, tableNotes, type Cell, type Row } from './report';
 import { benchLocal, localTables, type LocalOptions } from './local';
 import { benchMha, mhaTable, type MhaOptions } from './mha';
+import { benchDecode, decodeTables, type DecodeOptions } from './decode';
 import { timeOnce, timeRuns, type RunPolicy } from './timing';
 
 const B = 1,
@@ -44,9 +50,10 @@ interface Options {
   ort: boolean;
   json: string | null;
   quick: boolean;
-  parts: { sdpa: boolean; local: boolean; mha: boolean };
+  parts: { sdpa: boolean; local: boolean; mha: boolean; decode: boolean };
   local: LocalOptions;
   mha: MhaOptions;
+  decode: DecodeOptions;
 }
 
 function parseArgs(args: readonly string[]): Options {
@@ -58,14 +65,19 @@ function parseArgs(args: readonly string[]): Options {
   const quick = args.includes('--quick');
   const runs = Number(value('--runs') ?? (quick ? 3 : 5));
   const only = value('--only');
-  if (only !== undefined && !['sdpa', 'local', 'mha'].includes(only))
-    throw new Error(`--only takes sdpa, local or mha, not ${only}`);
+  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode'].includes(only))
+    throw new Error(`--only takes sdpa, local, mha or decode, not ${only}`);
   const policy = { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 };
   const maxRunS = Number(value('--max-run-s') ?? 150);
   const list = (name: string, quickDefault: string, fullDefault: string) =>
     (value(name) ?? (quick ? quickDefault : fullDefault)).split(',').map(Number);
   return {
-    parts: { sdpa: (only ?? 'sdpa') === 'sdpa', local: (only ?? 'local') === 'local', mha: (only ?? 'mha') === 'mha' },
+    parts: {
+      sdpa: (only ?? 'sdpa') === 'sdpa',
+      local: (only ?? 'local') === 'local',
+      mha: (only ?? 'mha') === 'mha',
+      decode: (only ?? 'decode') === 'decode',
+    },
     local: {
       policy,
       maxRunS,
@@ -76,6 +88,13 @@ function parseArgs(args: readonly string[]): Options {
       policy,
       lengths: list('--mha-lengths', '128,256', '512,1024') as [number, number],
       referenceMaxMacs: Number(value('--mha-ref-max-macs') ?? 4e9),
+    },
+    decode: {
+      policy,
+      maxRunS,
+      lengths: list('--decode-lengths', '1024,8192', '1024,8192,32768'),
+      prefillLengths: list('--prefill-lengths', '256,512', '512,4096'),
+      prefillMaxRunS: Number(value('--prefill-max-run-s') ?? 600),
     },
     quick,
     lengths: (value('--lengths') ?? (quick ? '256,1024' : '256,1024,4096')).split(',').map(Number),
@@ -217,16 +236,24 @@ async function benchRow(c: LengthRun, causal: boolean): Promise<Row> {
   return { B, H, L, D, causal, flops, flash, naive, ort, cpu };
 }
 
-async function loadOrt(gpu: GPU, wanted: boolean): Promise<{ ort: OrtSessions | null; status: OrtStatus }> {
+async function loadOrt(
+  gpu: GPU,
+  wanted: boolean,
+): Promise<{ ortWeb: OrtWebGpu | null; ort: OrtSessions | null; status: OrtStatus }> {
   if (!wanted)
-    return { ort: null, status: { loaded: false, lines: ['ORT: not loaded (--no-ort, or --only without sdpa)'] } };
+    return {
+      ortWeb: null,
+      ort: null,
+      status: { loaded: false, lines: ['ORT: not loaded (--no-ort, or --only local|mha)'] },
+    };
   try {
-    const ort = await OrtWebGpu.load(gpu);
-    const status = await checkOrt(ort);
-    return { ort: new OrtSessions(ort, H, D), status };
+    const ortWeb = await OrtWebGpu.load(gpu);
+    const status = await checkOrt(ortWeb);
+    return { ortWeb, ort: new OrtSessions(ortWeb, H, D), status };
   } catch (error) {
     const text = error instanceof Error ? `${error.message}` : String(error);
     return {
+      ortWeb: null,
       ort: null,
       status: { loaded: false, lines: [`ORT: onnxruntime-web's WebGPU EP could not run here: ${text}`] },
     };
@@ -262,7 +289,11 @@ export async function main(args: readonly string[]): Promise<number> {
   const plans = options.parts.sdpa ? planLines(attn.device, options.lengths, H, D) : [];
   const environment = [...(await describeEnvironment(attn, gpu)), ...plans];
   environment.forEach((line) => console.log(line));
-  const { ort, status: ortStatus } = await loadOrt(gpu, options.ort && options.parts.sdpa);
+  const {
+    ortWeb,
+    ort,
+    status: ortStatus,
+  } = await loadOrt(gpu, options.ort && (options.parts.sdpa || options.parts.decode));
   ortStatus.lines.forEach((line) => console.log(line));
   const rows: Row[] = [];
   const msPerFlop = new Map<string, number>();
@@ -274,6 +305,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const log = (line: string) => console.error(`${line} (${seconds()} s)`);
   const local = options.parts.local ? await benchLocal(attn, options.local, log) : null;
   const mha = options.parts.mha ? await benchMha(attn, options.mha, log) : null;
+  const decode = options.parts.decode ? await benchDecode(attn, ortWeb, options.decode, log) : null;
   console.log(`\n${options.quick ? 'Quick run (--quick)' : 'Full run'}: ${seconds()} s in all.\n`);
   if (options.parts.sdpa) {
     console.log(markdownTable(rows, ort !== null));
@@ -285,10 +317,11 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   if (local) console.log(`\n${localTables(local)}`);
   if (mha) console.log(`\n${mhaTable(mha)}`);
+  if (decode) console.log(`\n${decodeTables(decode)}`);
   if (options.json) {
     writeFileSync(
       options.json,
-      `${JSON.stringify({ options, environment, ort: ortStatus, rows, local, mha }, null, 2)}\n`,
+      `${JSON.stringify({ options, environment, ort: ortStatus, rows, local, mha, decode }, null, 2)}\n`,
     );
     console.log(`\nJSON written to ${options.json}`);
   }
@@ -296,8 +329,18 @@ export async function main(args: readonly string[]): Promise<number> {
   const localCells = local
     ? [...local.window.flatMap((r) => [r.window, r.full]), ...local.maps.flatMap((r) => [r.local, r.masked])]
     : [];
-  const wrong = [...rows.flatMap((r) => [r.flash, r.naive]), ...localCells, ...(mha ?? []).map((r) => r.forward)].some(
-    (cell) => cell.error !== undefined && !(cell.error <= 1),
-  );
+  const decodeCells = decode
+    ? [
+        ...decode.decode.flatMap((r) => Object.values(r.cells)),
+        ...decode.ort.flatMap((r) => [r.flash, r.naive]),
+        ...decode.prefill.map((r) => r.flash),
+      ]
+    : [];
+  const wrong = [
+    ...rows.flatMap((r) => [r.flash, r.naive]),
+    ...localCells,
+    ...(mha ?? []).map((r) => r.forward),
+    ...decodeCells,
+  ].some((cell) => cell.error !== undefined && !(cell.error <= 1));
   return wrong ? 1 : 0;
 }
