@@ -1,19 +1,23 @@
 /** The top of the bench report: machine, adapter, device features and limits, and the flash tile plan. */
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AttentionContext } from '../src/index';
 import { planSdpa } from '../src/ops/sdpa/plan';
 
-/** Read from node_modules directly: some packages' `exports` do not expose package.json. */
+/**
+ * Read from node_modules directly (some packages' `exports` do not expose package.json): the
+ * nearest node_modules above this file, which is the repository's, or dist-bench's in the pack.
+ */
 function packageVersion(name: string): string {
-  try {
-    return (
-      JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as {
-        version: string;
-      }
-    ).version;
-  } catch {
-    return 'not installed';
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
+        .version;
+    } catch {
+      if (dirname(dir) === dir) return 'not installed';
+    }
   }
 }
 
