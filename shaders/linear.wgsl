@@ -43,6 +43,14 @@
 // over d); V is never permuted.
 //
 // Edge rules: tiles past M, N, K are zero-filled; rows ≥ M and columns ≥ N are never written.
+//
+// Storage types: x, weight and bias are u32 words of f32 bits or, with X_F16 / W_F16 / BIAS_F16, of
+// two f16 halves (element e is half e % 2 of word e / 2), widened exactly with unpack2x16float (no
+// `enable f16`); accumulation is f32. out is f32, or with OUT_F16 f16 halves (a KV cache's store):
+// each value is rounded to the nearest f16, ties to even, by f16_bits, and the two columns of a pair
+// (n0, n0+1), (n0+2, n0+3), which one invocation holds, are written as one whole word. That needs
+// head_dim, o_offset and the output strides even (the host's rule), so no word is shared between
+// invocations and no write is partial.
 
 override TILE_M: u32 = 64;         // rows of C per workgroup, multiple of 4
 override TILE_N: u32 = 64;         // columns of C per workgroup, multiple of 4
@@ -52,6 +60,10 @@ override WORKGROUP_SIZE: u32 = 256;
 override HAS_BIAS: bool = false;
 override HAS_ROTARY: bool = false;
 override ROTARY_HALF_SPLIT: bool = false;  // GPT-NeoX pairs by permuted weight rows (with HAS_ROTARY)
+override X_F16: bool = false;      // x holds f16 halves (else f32)
+override W_F16: bool = false;      // weight holds f16 halves
+override BIAS_F16: bool = false;   // bias holds f16 halves
+override OUT_F16: bool = false;    // write f16 halves, a pair of columns per word (else f32)
 
 struct MatmulParams {
   m: u32,
@@ -79,36 +91,95 @@ struct MatmulParams {
 }
 
 @group(0) @binding(0) var<uniform> params: MatmulParams;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
+// x, weight, bias: f32 bits, or f16 halves two to a word (X_F16, W_F16, BIAS_F16).
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read> weight: array<u32>;
 // Absent bias or rotary: a dummy buffer, never read.
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<u32>;
 @group(0) @binding(4) var<storage, read> rot_table: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<u32>;  // f32 bits, or f16 pairs (OUT_F16)
 
 var<workgroup> x_tile: array<vec4<f32>, TILE_M * K_STRIDE>;  // [row][k4]
 var<workgroup> w_tile: array<vec4<f32>, TILE_N * K_STRIDE>;  // [slot(row)][k4]
 
-// Gathers 4 consecutive elements starting at `at`; lanes at or past `count` are 0.
+// Element e of f16 storage from the word that holds it: half e % 2, widened exactly.
+fn half_at(word: u32, e: u32) -> f32 {
+  let pair = unpack2x16float(word);
+  return select(pair.x, pair.y, (e & 1u) == 1u);
+}
+
+// Halves e … e+3 from the words w0 (holds e), w1, w2: an odd e straddles three words.
+fn halves4(w0: u32, w1: u32, w2: u32, odd: bool) -> vec4<f32> {
+  let low = select(w0, (w0 >> 16u) | (w1 << 16u), odd);
+  let high = select(w1, (w1 >> 16u) | (w2 << 16u), odd);
+  return vec4<f32>(unpack2x16float(low), unpack2x16float(high));
+}
+
+// Gathers 4 consecutive elements starting at element `at`, in the storage type; lanes at or past
+// `count` are 0.
 fn load_x4(at: u32, count: u32) -> vec4<f32> {
-  if (count >= 4u) { return vec4<f32>(x[at], x[at + 1u], x[at + 2u], x[at + 3u]); }
+  if (X_F16) {
+    let w = at >> 1u;
+    let odd = (at & 1u) == 1u;
+    if (count >= 4u) { return halves4(x[w], x[w + 1u], x[w + select(1u, 2u, odd)], odd); }
+    var h = vec4<f32>(0.0);
+    for (var c = 0u; c < count; c++) { h[c] = half_at(x[(at + c) >> 1u], at + c); }
+    return h;
+  }
+  if (count >= 4u) {
+    return vec4<f32>(bitcast<f32>(x[at]), bitcast<f32>(x[at + 1u]), bitcast<f32>(x[at + 2u]), bitcast<f32>(x[at + 3u]));
+  }
   var r = vec4<f32>(0.0);
-  for (var c = 0u; c < count; c++) { r[c] = x[at + c]; }
+  for (var c = 0u; c < count; c++) { r[c] = bitcast<f32>(x[at + c]); }
   return r;
 }
 
 fn load_w4(at: u32, count: u32) -> vec4<f32> {
-  if (count >= 4u) { return vec4<f32>(weight[at], weight[at + 1u], weight[at + 2u], weight[at + 3u]); }
+  if (W_F16) {
+    let w = at >> 1u;
+    let odd = (at & 1u) == 1u;
+    if (count >= 4u) { return halves4(weight[w], weight[w + 1u], weight[w + select(1u, 2u, odd)], odd); }
+    var h = vec4<f32>(0.0);
+    for (var c = 0u; c < count; c++) { h[c] = half_at(weight[(at + c) >> 1u], at + c); }
+    return h;
+  }
+  if (count >= 4u) {
+    return vec4<f32>(bitcast<f32>(weight[at]), bitcast<f32>(weight[at + 1u]), bitcast<f32>(weight[at + 2u]),
+                     bitcast<f32>(weight[at + 3u]));
+  }
   var r = vec4<f32>(0.0);
-  for (var c = 0u; c < count; c++) { r[c] = weight[at + c]; }
+  for (var c = 0u; c < count; c++) { r[c] = bitcast<f32>(weight[at + c]); }
   return r;
 }
 
+// Element e of the bias, in its storage type.
+fn bias_at(e: u32) -> f32 {
+  if (BIAS_F16) { return half_at(bias[e >> 1u], e); }
+  return bitcast<f32>(bias[e]);
+}
+
 fn load_bias4(at: u32, count: u32) -> vec4<f32> {
-  if (count >= 4u) { return vec4<f32>(bias[at], bias[at + 1u], bias[at + 2u], bias[at + 3u]); }
   var r = vec4<f32>(0.0);
-  for (var c = 0u; c < count; c++) { r[c] = bias[at + c]; }
+  for (var c = 0u; c < min(count, 4u); c++) { r[c] = bias_at(at + c); }
   return r;
+}
+
+// The binary16 bits nearest to v (ties to even), in u32 arithmetic: the same on every device, where
+// pack2x16float leaves the rounding direction, and any value past 65504, to the implementation.
+// NaN → 0x7e00 (signed), |v| ≥ 65520 → ±∞, below 2⁻¹⁴ subnormals (units of 2⁻²⁴), signed zeros kept.
+fn f16_bits(v: f32) -> u32 {
+  let b = bitcast<u32>(v);
+  let sign = (b >> 16u) & 0x8000u;
+  let a = b & 0x7fffffffu;
+  if (a > 0x7f800000u) { return sign | 0x7e00u; }
+  if (a >= 0x477ff000u) { return sign | 0x7c00u; }
+  if (a >= 0x38800000u) { return sign | ((a + 0xfffu + ((a >> 13u) & 1u) - 0x38000000u) >> 13u); }
+  let m = (a & 0x7fffffu) | 0x800000u;
+  let s = min(126u - (a >> 23u), 25u);
+  let kept = m >> s;
+  let rest = m & ((1u << s) - 1u);
+  let half = 1u << (s - 1u);
+  return sign | (kept + select(0u, 1u, (rest > half) | ((rest == half) & ((kept & 1u) == 1u))));
 }
 
 // The weight (and bias) row output column n reads: n itself, or its half-split permutation.
@@ -123,7 +194,7 @@ fn source_row(n: u32) -> u32 {
 fn load_bias_block(n0: u32, count: u32) -> vec4<f32> {
   if (!ROTARY_HALF_SPLIT) { return load_bias4(params.bias_offset + n0, count); }
   var r = vec4<f32>(0.0);
-  for (var j = 0u; j < count; j++) { r[j] = bias[params.bias_offset + source_row(n0 + j)]; }
+  for (var j = 0u; j < count; j++) { r[j] = bias_at(params.bias_offset + source_row(n0 + j)); }
   return r;
 }
 
@@ -179,7 +250,13 @@ fn write_block(acc: array<vec4<f32>, 4>, m0: u32, n0: u32) {
     var value = acc[r] + bias4;
     if (HAS_ROTARY) { value = rotate(value, n0, d, l); }
     let base = params.o_offset + b * params.o_stride_b + l * params.o_stride_l;
-    for (var j = 0u; j < count; j++) { out[base + col_at[j]] = value[j]; }
+    if (OUT_F16) {
+      for (var j = 0u; j < count; j += 2u) {
+        out[(base + col_at[j]) >> 1u] = f16_bits(value[j]) | (f16_bits(value[j + 1u]) << 16u);
+      }
+    } else {
+      for (var j = 0u; j < count; j++) { out[base + col_at[j]] = bitcast<u32>(value[j]); }
+    }
   }
 }
 

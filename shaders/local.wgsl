@@ -47,6 +47,10 @@
 // position 0 does not exist: its logit is −∞. A logit of −∞ (that, or an rpb of −∞) is a removed
 // key: P holds REMOVED and its V is not read. NaN and +∞ logits make the row NaN; a row whose
 // every logit is −∞ outputs zeros.
+//
+// Storage types: q, k, v and rpb are u32 words of f32 bits or, with Q_F16 / K_F16 / V_F16 / RPB_F16,
+// of two f16 halves (element e is half e % 2 of word e / 2), widened exactly with unpack2x16float
+// (no `enable f16`); all arithmetic and the output are f32.
 
 override TILE_Y: u32 = 4;
 override TILE_X: u32 = 4;
@@ -57,6 +61,10 @@ override WORKGROUP_SIZE: u32 = 64;
 override HAS_RPB: bool = false;
 override IS_CAUSAL_Y: bool = false;
 override IS_CAUSAL_X: bool = false;
+override Q_F16: bool = false;
+override K_F16: bool = false;
+override V_F16: bool = false;
+override RPB_F16: bool = false;
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 
@@ -94,10 +102,10 @@ struct LocalParams {
 }
 
 @group(0) @binding(0) var<uniform> params: LocalParams;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> rpb: array<f32>;  // a dummy buffer when HAS_RPB is false
+@group(0) @binding(1) var<storage, read> q: array<u32>;  // f32 bits, or f16 halves (Q_F16)
+@group(0) @binding(2) var<storage, read> k: array<u32>;
+@group(0) @binding(3) var<storage, read> v: array<u32>;
+@group(0) @binding(4) var<storage, read> rpb: array<u32>;  // a dummy buffer when HAS_RPB is false
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
 var<workgroup> q_tile: array<vec4<f32>, TILE_Y * TILE_X * CHUNK_VEC4>;                                // [query][c4]
@@ -163,25 +171,75 @@ fn lanes(dim: u32, d: u32) -> u32 {
   return min(dim - min(d, dim), 4u);
 }
 
+// Element e of f16 storage from the word that holds it: half e % 2, widened exactly.
+fn half_at(word: u32, e: u32) -> f32 {
+  let pair = unpack2x16float(word);
+  return select(pair.x, pair.y, (e & 1u) == 1u);
+}
+
+// Halves e … e+3 from the words w0 (holds e), w1, w2: an odd e straddles three words.
+fn halves4(w0: u32, w1: u32, w2: u32, odd: bool) -> vec4<f32> {
+  let low = select(w0, (w0 >> 16u) | (w1 << 16u), odd);
+  let high = select(w1, (w1 >> 16u) | (w2 << 16u), odd);
+  return vec4<f32>(unpack2x16float(low), unpack2x16float(high));
+}
+
+// 4 consecutive elements from element `at` (lanes at or past `count` are 0), in the storage type.
 fn load_q4(at: u32, count: u32) -> vec4<f32> {
-  if (count >= 4u) { return vec4<f32>(q[at], q[at + 1u], q[at + 2u], q[at + 3u]); }
+  if (Q_F16) {
+    let w = at >> 1u;
+    let odd = (at & 1u) == 1u;
+    if (count >= 4u) { return halves4(q[w], q[w + 1u], q[w + select(1u, 2u, odd)], odd); }
+    var h = vec4<f32>(0.0);
+    for (var c = 0u; c < count; c++) { h[c] = half_at(q[(at + c) >> 1u], at + c); }
+    return h;
+  }
+  if (count >= 4u) {
+    return vec4<f32>(bitcast<f32>(q[at]), bitcast<f32>(q[at + 1u]), bitcast<f32>(q[at + 2u]), bitcast<f32>(q[at + 3u]));
+  }
   var r = vec4<f32>(0.0);
-  for (var c = 0u; c < count; c++) { r[c] = q[at + c]; }
+  for (var c = 0u; c < count; c++) { r[c] = bitcast<f32>(q[at + c]); }
   return r;
 }
 
 fn load_k4(at: u32, count: u32) -> vec4<f32> {
-  if (count >= 4u) { return vec4<f32>(k[at], k[at + 1u], k[at + 2u], k[at + 3u]); }
+  if (K_F16) {
+    let w = at >> 1u;
+    let odd = (at & 1u) == 1u;
+    if (count >= 4u) { return halves4(k[w], k[w + 1u], k[w + select(1u, 2u, odd)], odd); }
+    var h = vec4<f32>(0.0);
+    for (var c = 0u; c < count; c++) { h[c] = half_at(k[(at + c) >> 1u], at + c); }
+    return h;
+  }
+  if (count >= 4u) {
+    return vec4<f32>(bitcast<f32>(k[at]), bitcast<f32>(k[at + 1u]), bitcast<f32>(k[at + 2u]), bitcast<f32>(k[at + 3u]));
+  }
   var r = vec4<f32>(0.0);
-  for (var c = 0u; c < count; c++) { r[c] = k[at + c]; }
+  for (var c = 0u; c < count; c++) { r[c] = bitcast<f32>(k[at + c]); }
   return r;
 }
 
 fn load_v4(at: u32, count: u32) -> vec4<f32> {
-  if (count >= 4u) { return vec4<f32>(v[at], v[at + 1u], v[at + 2u], v[at + 3u]); }
+  if (V_F16) {
+    let w = at >> 1u;
+    let odd = (at & 1u) == 1u;
+    if (count >= 4u) { return halves4(v[w], v[w + 1u], v[w + select(1u, 2u, odd)], odd); }
+    var h = vec4<f32>(0.0);
+    for (var c = 0u; c < count; c++) { h[c] = half_at(v[(at + c) >> 1u], at + c); }
+    return h;
+  }
+  if (count >= 4u) {
+    return vec4<f32>(bitcast<f32>(v[at]), bitcast<f32>(v[at + 1u]), bitcast<f32>(v[at + 2u]), bitcast<f32>(v[at + 3u]));
+  }
   var r = vec4<f32>(0.0);
-  for (var c = 0u; c < count; c++) { r[c] = v[at + c]; }
+  for (var c = 0u; c < count; c++) { r[c] = bitcast<f32>(v[at + c]); }
   return r;
+}
+
+// Element e of the relative position bias, in its storage type.
+fn rpb_at(e: u32) -> f32 {
+  if (RPB_F16) { return half_at(rpb[e >> 1u], e); }
+  return bitcast<f32>(rpb[e]);
 }
 
 fn load_q_chunk(t: Tile, chunk: u32, tid: u32) {
@@ -242,7 +300,7 @@ fn bias(t: Tile, m: vec2<u32>, start: vec2<i32>, u: u32, w: u32) -> f32 {
   // (key − query) / dilation + kernel − 1 per axis, in 0 … 2·kernel − 2.
   let rel = vec2<u32>(start + vec2<i32>(i32(w), i32(u)) - vec2<i32>(m) + vec2<i32>(i32(KERNEL_X), i32(KERNEL_Y)) - 1);
   let width = 2u * KERNEL_X - 1u;
-  return rpb[params.rpb_offset + (t.h * (2u * KERNEL_Y - 1u) + rel.y) * width + rel.x];
+  return rpb_at(params.rpb_offset + (t.h * (2u * KERNEL_Y - 1u) + rel.y) * width + rel.x);
 }
 
 fn softmax_rows(t: Tile, tid: u32) {

@@ -17,6 +17,9 @@
 // Workgroups are flat (WORKGROUP_SIZE invocations); a dispatch past the x limit is folded into y
 // and the flat index is rebuilt from groups_x. No workgroup memory is used.
 // Global memory: the weights buffer holds B·Hq·Lq·Lk f32 (the host checks it can exist).
+// Storage types: q, k, v and a float mask are u32 words of f32 bits, or (Q_F16, K_F16, V_F16,
+// MASK_F16) of two f16 halves each, element e being half e % 2 of word e / 2, widened exactly with
+// unpack2x16float (no `enable f16`); every computation and output is f32.
 //
 // Index legend: B batch, Hq query heads, Hkv = Hq / kv_group, Lq queries, Lk keys, D = head_dim,
 // Dv = value_dim; element (b, h, i, d) of q/k/v/out sits at offset + b·stride_b + h·stride_h +
@@ -35,6 +38,10 @@ override HAS_GLOBAL: bool = false;
 override HAS_KEY_PADDING: bool = false;
 override HAS_ALIBI: bool = false;
 override HAS_SINKS: bool = false;
+override Q_F16: bool = false;
+override K_F16: bool = false;
+override V_F16: bool = false;
+override MASK_F16: bool = false;
 
 const REMOVED: f32 = -1.0;  // the weight of a removed key until sdpa_naive_weights
 
@@ -78,16 +85,38 @@ struct SdpaNaiveParams {
 }
 
 @group(0) @binding(0) var<uniform> params: SdpaNaiveParams;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read> mask: array<u32>;  // bool: bytes packed in words; float: f32 bits
+@group(0) @binding(1) var<storage, read> q: array<u32>;  // f32 bits, or f16 halves (Q_F16)
+@group(0) @binding(2) var<storage, read> k: array<u32>;
+@group(0) @binding(3) var<storage, read> v: array<u32>;
+@group(0) @binding(4) var<storage, read> mask: array<u32>;  // bool: bytes packed in words; float: f32 bits or f16 halves
 // Per-call tables as in sdpa.wgsl: the global-token bitset from word 0, ALiBi slopes, sink logits.
 @group(0) @binding(5) var<storage, read> tables: array<u32>;
 @group(0) @binding(6) var<storage, read> key_padding: array<u32>;  // [B, Lk] bytes in words, 1 = padding
 @group(0) @binding(7) var<storage, read_write> weights: array<f32>;  // [B, Hq, Lq, Lk]
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;
 @group(0) @binding(9) var<storage, read_write> lse: array<f32>;     // [B, Hq, Lq]
+
+// Element e of f16 storage from the word that holds it: half e % 2, widened exactly.
+fn half_at(word: u32, e: u32) -> f32 {
+  let pair = unpack2x16float(word);
+  return select(pair.x, pair.y, (e & 1u) == 1u);
+}
+
+// Element e of q, k or v, in its storage type.
+fn q_at(e: u32) -> f32 {
+  if (Q_F16) { return half_at(q[e >> 1u], e); }
+  return bitcast<f32>(q[e]);
+}
+
+fn k_at(e: u32) -> f32 {
+  if (K_F16) { return half_at(k[e >> 1u], e); }
+  return bitcast<f32>(k[e]);
+}
+
+fn v_at(e: u32) -> f32 {
+  if (V_F16) { return half_at(v[e >> 1u], e); }
+  return bitcast<f32>(v[e]);
+}
 
 fn flat_index(wg: vec3<u32>, lid: u32) -> u32 {
   return (wg.x + wg.y * params.groups_x) * WORKGROUP_SIZE + lid;
@@ -130,6 +159,7 @@ fn is_allowed(b: u32, h: u32, i: u32, j: u32) -> bool {
 
 fn float_mask(b: u32, h: u32, i: u32, j: u32) -> f32 {
   let at = params.m_offset + b * params.m_stride_b + h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
+  if (MASK_F16) { return half_at(mask[at >> 1u], at); }
   return bitcast<f32>(mask[at]);  // added as it is, −∞ included
 }
 
@@ -150,7 +180,7 @@ fn sdpa_naive_scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   let k_base = params.k_offset + b * params.k_stride_b + (h / params.kv_group) * params.k_stride_h + j * params.k_stride_s;
   var s = 0.0;
   for (var d = 0u; d < params.head_dim; d++) {
-    s += q[q_base + d] * k[k_base + d];
+    s += q_at(q_base + d) * k_at(k_base + d);
   }
   s *= params.scale;
   if (HAS_SOFTCAP) { s = params.softcap * safe_tanh(s / params.softcap); }
@@ -205,7 +235,7 @@ fn sdpa_naive_output(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   var acc = 0.0;
   for (var j = 0u; j < params.kv_len; j++) {
     let w = weights[row * params.kv_len + j];
-    if (!(w == REMOVED)) { acc += w * v[v_base + j * params.v_stride_s]; }
+    if (!(w == REMOVED)) { acc += w * v_at(v_base + j * params.v_stride_s); }
   }
   out[params.o_offset + b * params.o_stride_b + h * params.o_stride_h + i * params.o_stride_s + c] = acc;
 }

@@ -24,6 +24,12 @@
 // keep more workgroups busy than B·Hkv alone would.
 //
 // No Lq × Lk matrix reaches global memory; the running max, running sum and O stay in f32.
+//
+// Storage types: q, k, v (and a float mask) are read as u32 words, each either f32 bits or, with
+// Q_F16 / K_F16 / V_F16 / MASK_F16, two f16 halves (element e is half e % 2 of word e / 2, so an
+// offset or stride may be odd). Halves are widened exactly with unpack2x16float, which needs no
+// device feature (no `enable f16`); arithmetic, softmax state and outputs stay f32. Each input's
+// type is an override, so every mix of types is its own pipeline and the f32 path is unchanged.
 // Scores stay in natural units (a float mask is added as it is, however large its magnitude);
 // softmax takes exp2((s − max)·log₂e), so only differences are scaled and nothing overflows.
 //
@@ -82,6 +88,10 @@ override HAS_KEY_PADDING: bool = false;  // key_padding masks keys per batch
 override HAS_ALIBI: bool = false;        // ALiBi slopes in tables from alibi_at
 override HAS_SINKS: bool = false;        // sink logits in tables from sinks_at
 override WRITE_PARTIAL: bool = false;    // split-K: write partials for sdpa-merge.wgsl
+override Q_F16: bool = false;            // q holds f16 halves (else f32)
+override K_F16: bool = false;            // k holds f16 halves
+override V_F16: bool = false;            // v holds f16 halves
+override MASK_F16: bool = false;         // a float mask holds f16 halves
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
@@ -134,10 +144,12 @@ struct SdpaParams {
 }
 
 @group(0) @binding(0) var<uniform> params: SdpaParams;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-// Boolean masks are bytes packed four to a word; float masks are f32 bits. Unused: a dummy buffer.
+// q, k, v: f32 bits, or f16 halves two to a word (Q_F16, K_F16, V_F16).
+@group(0) @binding(1) var<storage, read> q: array<u32>;
+@group(0) @binding(2) var<storage, read> k: array<u32>;
+@group(0) @binding(3) var<storage, read> v: array<u32>;
+// Boolean masks are bytes packed four to a word; float masks are f32 bits or f16 halves (MASK_F16).
+// Unused: a dummy buffer.
 @group(0) @binding(4) var<storage, read> mask: array<u32>;
 // Small per-call tables, u32 words: the global-token bitset from word 0 (bit j = key position j is
 // global), the ALiBi slopes (f32 bits) from alibi_at, the sink logits from sinks_at. Unused: a dummy.
@@ -172,26 +184,71 @@ fn row_query(rho: u32) -> u32 {
   return rho % params.q_len;
 }
 
-// Gathers 4 consecutive elements of q, k or v starting at `at`; lanes at or past `count` are 0.
-// The whole-vec4 case (every lane in range: D a multiple of 4, or not the last vec4) has no loop.
+// Element e of f16 storage from the word that holds it: half e % 2, widened exactly.
+fn half_at(word: u32, e: u32) -> f32 {
+  let pair = unpack2x16float(word);
+  return select(pair.x, pair.y, (e & 1u) == 1u);
+}
+
+// Halves e … e+3 from the words w0 (holds e), w1, w2: an odd e straddles three words.
+fn halves4(w0: u32, w1: u32, w2: u32, odd: bool) -> vec4<f32> {
+  let low = select(w0, (w0 >> 16u) | (w1 << 16u), odd);
+  let high = select(w1, (w1 >> 16u) | (w2 << 16u), odd);
+  return vec4<f32>(unpack2x16float(low), unpack2x16float(high));
+}
+
+// Gathers 4 consecutive elements of q, k or v starting at element `at`; lanes at or past `count`
+// are 0. The whole-vec4 case (every lane in range: D a multiple of 4, or not the last vec4) has no
+// loop: four words of f32, or the two or three words holding four halves (never a word past the
+// fourth element, so nothing outside the tensor's range is read).
 fn load_q4(at: u32, count: u32) -> vec4<f32> {
-  if (count >= 4u) { return vec4<f32>(q[at], q[at + 1u], q[at + 2u], q[at + 3u]); }
+  if (Q_F16) {
+    let w = at >> 1u;
+    let odd = (at & 1u) == 1u;
+    if (count >= 4u) { return halves4(q[w], q[w + 1u], q[w + select(1u, 2u, odd)], odd); }
+    var h = vec4<f32>(0.0);
+    for (var c = 0u; c < count; c++) { h[c] = half_at(q[(at + c) >> 1u], at + c); }
+    return h;
+  }
+  if (count >= 4u) {
+    return vec4<f32>(bitcast<f32>(q[at]), bitcast<f32>(q[at + 1u]), bitcast<f32>(q[at + 2u]), bitcast<f32>(q[at + 3u]));
+  }
   var r = vec4<f32>(0.0);
-  for (var c = 0u; c < count; c++) { r[c] = q[at + c]; }
+  for (var c = 0u; c < count; c++) { r[c] = bitcast<f32>(q[at + c]); }
   return r;
 }
 
 fn load_k4(at: u32, count: u32) -> vec4<f32> {
-  if (count >= 4u) { return vec4<f32>(k[at], k[at + 1u], k[at + 2u], k[at + 3u]); }
+  if (K_F16) {
+    let w = at >> 1u;
+    let odd = (at & 1u) == 1u;
+    if (count >= 4u) { return halves4(k[w], k[w + 1u], k[w + select(1u, 2u, odd)], odd); }
+    var h = vec4<f32>(0.0);
+    for (var c = 0u; c < count; c++) { h[c] = half_at(k[(at + c) >> 1u], at + c); }
+    return h;
+  }
+  if (count >= 4u) {
+    return vec4<f32>(bitcast<f32>(k[at]), bitcast<f32>(k[at + 1u]), bitcast<f32>(k[at + 2u]), bitcast<f32>(k[at + 3u]));
+  }
   var r = vec4<f32>(0.0);
-  for (var c = 0u; c < count; c++) { r[c] = k[at + c]; }
+  for (var c = 0u; c < count; c++) { r[c] = bitcast<f32>(k[at + c]); }
   return r;
 }
 
 fn load_v4(at: u32, count: u32) -> vec4<f32> {
-  if (count >= 4u) { return vec4<f32>(v[at], v[at + 1u], v[at + 2u], v[at + 3u]); }
+  if (V_F16) {
+    let w = at >> 1u;
+    let odd = (at & 1u) == 1u;
+    if (count >= 4u) { return halves4(v[w], v[w + 1u], v[w + select(1u, 2u, odd)], odd); }
+    var h = vec4<f32>(0.0);
+    for (var c = 0u; c < count; c++) { h[c] = half_at(v[(at + c) >> 1u], at + c); }
+    return h;
+  }
+  if (count >= 4u) {
+    return vec4<f32>(bitcast<f32>(v[at]), bitcast<f32>(v[at + 1u]), bitcast<f32>(v[at + 2u]), bitcast<f32>(v[at + 3u]));
+  }
   var r = vec4<f32>(0.0);
-  for (var c = 0u; c < count; c++) { r[c] = v[at + c]; }
+  for (var c = 0u; c < count; c++) { r[c] = bitcast<f32>(v[at + c]); }
   return r;
 }
 
@@ -258,7 +315,9 @@ fn mask_at(b: u32, h: u32, i: u32, j: u32) -> u32 {
 
 // A float mask's term, added to the logit as it is (−∞ included).
 fn float_mask(b: u32, h: u32, i: u32, j: u32) -> f32 {
-  return bitcast<f32>(mask[mask_at(b, h, i, j)]);
+  let at = mask_at(b, h, i, j);
+  if (MASK_F16) { return half_at(mask[at >> 1u], at); }
+  return bitcast<f32>(mask[at]);
 }
 
 // Whether a boolean mask lets query i of head h see key j (a byte, packed four to a word).

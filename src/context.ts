@@ -16,7 +16,7 @@ import { kvCache, type KvCache } from './ops/kv-cache/kv-cache';
 import type { KvCacheOptions } from './contract/kv-cache';
 import { neighborhood1d, neighborhood2d } from './ops/local/neighborhood';
 import type { Neighborhood1dOptions, Neighborhood2dOptions } from './ops/local/validate';
-import { makeMask, makeTensor, wrapBuffer, type WrapOptions } from './ops/tensors/create';
+import { makeMask, makeTensor, wrapBuffer, type TensorOptions, type WrapOptions } from './ops/tensors/create';
 import type { GpuMask, GpuTensor } from './tensor';
 
 export interface CreateAttentionOptions extends DeviceOptions {
@@ -61,9 +61,17 @@ export class AttentionContext {
     this.runtime.pipelines.debug = on;
   }
 
-  /** Uploads f32 data (row-major over `shape`). @example attn.tensor(new Float32Array(8), [1, 1, 2, 4]) */
-  tensor(data: Float32Array | readonly number[], shape: readonly number[]): GpuTensor {
-    return makeTensor(this.runtime, data, shape);
+  /**
+   * Uploads float data (row-major over `shape`) as f32, or as f16 with `{ dtype: 'f16' }` (rounded to
+   * nearest even; a Uint16Array is taken as raw f16 bits).
+   * @example attn.tensor(new Float32Array(8), [1, 1, 2, 4]); attn.tensor(kData, [1, 8, 128, 64], { dtype: 'f16' })
+   */
+  tensor(
+    data: Float32Array | Uint16Array | readonly number[],
+    shape: readonly number[],
+    options?: TensorOptions,
+  ): GpuTensor {
+    return makeTensor(this.runtime, data, shape, options);
   }
 
   /** Uploads a boolean mask, one byte per element, 1 = may attend. @example attn.mask(new Uint8Array([1, 0]), [1, 2]) */
@@ -73,9 +81,9 @@ export class AttentionContext {
 
   /**
    * Wraps the app's own buffer (STORAGE usage; COPY_SRC to read() it) without a copy.
-   * @example attn.wrap(buffer, [1, 8, 128, 64], { offset: 256 })
+   * @example attn.wrap(buffer, [1, 8, 128, 64], { offset: 256 }); attn.wrap(halves, [1, 8, 128, 64], { dtype: 'f16' })
    */
-  wrap(buffer: GPUBuffer, shape: readonly number[], options?: WrapOptions & { dtype?: 'f32' }): GpuTensor;
+  wrap(buffer: GPUBuffer, shape: readonly number[], options?: WrapOptions & { dtype?: 'f32' | 'f16' }): GpuTensor;
   wrap(buffer: GPUBuffer, shape: readonly number[], options: WrapOptions & { dtype: 'bool' }): GpuMask;
   wrap(buffer: GPUBuffer, shape: readonly number[], options?: WrapOptions): GpuTensor | GpuMask {
     return wrapBuffer(this.runtime, buffer, shape, options);

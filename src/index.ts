@@ -1,9 +1,10 @@
 // The public surface of webgpu-attention, and nothing else.
 export { createAttention, AttentionContext, type CreateAttentionOptions } from './context';
-export { GpuTensor, GpuMask, type TensorDtype } from './tensor';
+export { GpuTensor, GpuMask, type TensorDtype, type FloatDtype } from './tensor';
 export { AttentionError, GpuError, DeviceLostError } from './errors';
 export { reference } from './reference/index';
 export { alibiSlopes } from './contract/modifiers';
+export { roundF16 } from './contract/f16';
 export type { SdpaWithLse } from './ops/sdpa/sdpa';
 export type { SdpaNaiveResult } from './ops/sdpa/sdpa-naive';
 export type { SdpaVarlenWithLse } from './ops/varlen/varlen';
@@ -11,7 +12,7 @@ export type { VarlenOptions, CuSeqlens } from './contract/varlen';
 export type { ReferenceVarlenOutputs } from './reference/varlen';
 export type { SdpaOptions, SdpaNaiveOptions } from './ops/sdpa/validate';
 export type { SdpaTile } from './ops/sdpa/plan';
-export type { WrapOptions } from './ops/tensors/create';
+export type { TensorOptions, WrapOptions } from './ops/tensors/create';
 export type { Neighborhood2dOptions, Neighborhood1dOptions } from './ops/local/validate';
 export type {
   Neighborhood2dOptionsOf,

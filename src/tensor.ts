@@ -1,9 +1,12 @@
 /**
- * Tensors that live on the device. A GpuTensor holds f32 data; a GpuMask holds booleans as bytes
- * (1 = may attend). Both know the context that made them, and refuse use after destroy().
+ * Tensors that live on the device. A GpuTensor holds f32 data, or f16 halves packed two to a
+ * 32-bit word (storage only: kernels widen them to f32, and read() returns them widened); a GpuMask
+ * holds booleans as bytes (1 = may attend). All know the context that made them, and refuse use
+ * after destroy().
  * A tensor is row-major over its shape, except a view (a KV cache's keys and values): element
  * strides over another tensor's buffer. Only the arguments that say so take a view.
  */
+import { decodeF16 } from './contract/f16';
 import { AttentionError, describe } from './errors';
 
 /** @internal What a tensor needs from the context that owns it. */
@@ -18,12 +21,17 @@ export interface TensorOwner {
   readBack(buffer: GPUBuffer, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
 }
 
-export type TensorDtype = 'f32' | 'bool';
+export type TensorDtype = 'f32' | 'f16' | 'bool';
+
+/** The storage types of a GpuTensor: float32, or binary16 (IEEE half) elements packed two to a word. */
+export type FloatDtype = 'f32' | 'f16';
+
+const BYTES: Record<TensorDtype, number> = { f32: 4, f16: 2, bool: 1 };
 
 /** Where a tensor sits in its buffer, ready to bind: offset aligned for binding, plus an element offset. */
 export interface TensorBinding {
   resource: GPUBufferBinding;
-  /** Offset of element 0 from the bound range's start, in elements (f32) or bytes (bool). */
+  /** Offset of element 0 from the bound range's start, in elements (f32, f16: halves) or bytes (bool). */
   elementOffset: number;
 }
 
@@ -94,7 +102,7 @@ abstract class DeviceTensor {
   abstract readonly dtype: TensorDtype;
 
   get bytesPerElement(): number {
-    return this.dtype === 'f32' ? 4 : 1;
+    return BYTES[this.dtype];
   }
 
   get destroyed(): boolean {
@@ -211,19 +219,34 @@ function gather(bytes: ArrayBuffer, shape: readonly number[], strides: readonly 
 }
 
 /**
- * An f32 tensor on the device.
+ * A float tensor on the device: `dtype` 'f32', or 'f16' (halves, two to a 32-bit word; element e
+ * is half e % 2 of word e / 2 from the tensor's start, so a view may start inside a word).
  *
  * @example
  * const t = attn.tensor(new Float32Array([1, 2, 3, 4]), [1, 1, 2, 2]);
  * console.log(await t.read()); // Float32Array [1, 2, 3, 4]
- * t.destroy();
+ * const h = attn.tensor([0.1, 70000], [2], { dtype: 'f16' });
+ * console.log(await h.read()); // Float32Array [0.0999755859375, Infinity]: rounded to f16, widened back
  */
 export class GpuTensor extends DeviceTensor {
-  readonly dtype = 'f32' as const;
+  /** @internal Tensors are made by the context; `dtype` is the storage type (default f32). */
+  constructor(
+    owner: TensorOwner,
+    buffer: GPUBuffer,
+    shape: readonly number[],
+    byteOffset: number,
+    owned: boolean,
+    ready?: Promise<void>,
+    view: ViewLayout | null = null,
+    readonly dtype: FloatDtype = 'f32',
+  ) {
+    super(owner, buffer, shape, byteOffset, owned, ready, view);
+  }
 
-  /** Copies the tensor back to the host. */
+  /** Copies the tensor back to the host; f16 elements are widened to f32 exactly. */
   async read(): Promise<Float32Array> {
-    return new Float32Array(await this.readBytes());
+    const bytes = await this.readBytes();
+    return this.dtype === 'f16' ? decodeF16(new Uint16Array(bytes)) : new Float32Array(bytes);
   }
 }
 
@@ -243,16 +266,31 @@ export class GpuMask extends DeviceTensor {
   }
 }
 
+/** What an argument takes: f32 only (the default), or f16 too where its kernel reads f16 storage. */
+export const [F32_ONLY, F32_OR_F16]: readonly (readonly FloatDtype[])[] = [['f32'], ['f32', 'f16']];
+
 /**
- * Checks that `value` is a live f32 tensor of the context `owner`, as argument `name`: contiguous,
- * unless `strided` (the argument takes views, as attention's q, k and v do).
+ * Checks that `value` is a live float tensor of the context `owner`, as argument `name`, of one of
+ * the storage types `dtypes` (f32 only unless the argument says so): contiguous, unless `strided`
+ * (the argument takes views, as attention's q, k and v do).
  * @example
- * const q = checkTensor(runtime, 'q', maybeTensor); // AttentionError on 'q' otherwise
+ * const q = checkTensor(runtime, 'q', maybeTensor, true, F32_OR_F16); // AttentionError on 'q' otherwise
  */
-export function checkTensor(owner: TensorOwner, name: string, value: unknown, strided = false): GpuTensor {
+export function checkTensor(
+  owner: TensorOwner,
+  name: string,
+  value: unknown,
+  strided = false,
+  dtypes: readonly FloatDtype[] = F32_ONLY,
+): GpuTensor {
+  const wanted = `a GpuTensor (${dtypes.join(' or ')}) made by attn.tensor() or attn.wrap()`;
   if (!(value instanceof GpuTensor)) {
     const given = value instanceof GpuMask ? 'a boolean GpuMask' : describe(value);
-    throw new AttentionError(name, given, 'a GpuTensor (f32) made by attn.tensor() or attn.wrap()');
+    throw new AttentionError(name, given, wanted);
+  }
+  if (!dtypes.includes(value.dtype)) {
+    const why = value.dtype === 'f16' ? `${name} does not take f16 storage yet` : `${name} takes only ${dtypes[0]}`;
+    throw new AttentionError(name, `an ${value.dtype} GpuTensor ${describe(value.shape)}`, `${wanted}: ${why}`);
   }
   value.assertUsable(name, owner, strided);
   return value;

@@ -3,6 +3,7 @@
  * Data is generated deterministically from the case name, so every ring sees the same numbers.
  */
 import type { Alignment, HostTensor, Layout, SdpaOptionsOf, SlidingWindow } from '../src/contract/types';
+import { roundF16 } from '../src/contract/f16';
 
 export interface MaskSpec {
   kind: 'float' | 'bool';
@@ -34,6 +35,8 @@ export interface SdpaCase {
   window?: SlidingWindow;
   dilation?: number;
   globalTokens?: number[];
+  /** Inputs stored as f16 on the GPU: their host data is rounded to f16 first, so the reference sees the same values. */
+  f16?: ('q' | 'k' | 'v' | 'mask')[];
 }
 
 /** The call options of a case (mask and outputs aside); absent fields are left out, not undefined. */
@@ -96,7 +99,13 @@ export interface CaseData {
   k: HostTensor;
   v: HostTensor;
   mask?: HostTensor;
+  /** The GPU storage type of each float input ('f16' where the case says so). */
+  dtypes: { q: 'f32' | 'f16'; k: 'f32' | 'f16'; v: 'f32' | 'f16'; mask: 'f32' | 'f16' };
 }
+
+/** Float data rounded to f16 (still a Float32Array: every f16 is a float32); booleans as they are. */
+const toHalves = <T extends Float32Array | Uint8Array>(data: T): T =>
+  (data instanceof Float32Array ? data.map(roundF16) : data) as T;
 
 /** The inputs of a case, as host tensors in the case's layout. */
 export function caseData(c: SdpaCase): CaseData {
@@ -107,11 +116,14 @@ export function caseData(c: SdpaCase): CaseData {
   const kShape = shapeOf(c, c.Hkv, c.Lk, c.D);
   const vShape = shapeOf(c, c.Hkv, c.Lk, c.Dv);
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-  const q = { data: randomFloats(size(qShape), next, qAmp), shape: qShape };
-  const k = { data: randomFloats(size(kShape), next, kAmp), shape: kShape };
-  const v = { data: randomFloats(size(vShape), next), shape: vShape };
-  const mask = c.mask ? { data: maskData(c.mask, next), shape: c.mask.shape } : undefined;
-  return { q, k, v, mask };
+  const half = (name: 'q' | 'k' | 'v' | 'mask') => (c.f16?.includes(name) ? 'f16' : 'f32');
+  const stored = <T extends Float32Array | Uint8Array>(name: 'q' | 'k' | 'v' | 'mask', data: T) =>
+    half(name) === 'f16' ? toHalves(data) : data;
+  const q = { data: stored('q', randomFloats(size(qShape), next, qAmp)), shape: qShape };
+  const k = { data: stored('k', randomFloats(size(kShape), next, kAmp)), shape: kShape };
+  const v = { data: stored('v', randomFloats(size(vShape), next)), shape: vShape };
+  const mask = c.mask ? { data: stored('mask', maskData(c.mask, next)), shape: c.mask.shape } : undefined;
+  return { q, k, v, mask, dtypes: { q: half('q'), k: half('k'), v: half('v'), mask: half('mask') } };
 }
 
 function base(name: string, p: Partial<SdpaCase>): SdpaCase {
@@ -134,6 +146,42 @@ export const CASES: SdpaCase[] = [
   base('Lq=7 Lk=33', { Lq: 7, Lk: 33, D: 16, Dv: 16 }),
   base('Lq=100 Lk=7', { Lq: 100, Lk: 7, D: 16, Dv: 16 }),
   base('Lq=1 Lk=257 decode', { Lq: 1, Lk: 257, D: 64, Dv: 64 }),
+  // f16 storage (two halves a word; odd dims start rows inside a word), mixed with f32 inputs.
+  base('f16 q k v D=13 Dv=7 causal Lq=37', { Lq: 37, Lk: 37, D: 13, Dv: 7, causal: true, f16: ['q', 'k', 'v'] }),
+  base('f16 k v, f32 q, GQA 4/2 bshd, softcap, f16 float mask', {
+    B: 2,
+    Hq: 4,
+    Hkv: 2,
+    Lq: 20,
+    Lk: 33,
+    D: 32,
+    Dv: 16,
+    layout: 'bshd',
+    softcap: 3,
+    mask: { kind: 'float', shape: [2, 1, 20, 33], fill: 'dead-rows' },
+    f16: ['k', 'v', 'mask'],
+    returnLse: true,
+  }),
+  base('f16 q, f32 k v, decode Lq=1 Lk=1000 GQA 8/2 D=64 (split keys)', {
+    Hq: 8,
+    Hkv: 2,
+    Lq: 1,
+    Lk: 1000,
+    D: 64,
+    Dv: 64,
+    f16: ['q'],
+    returnLse: true,
+  }),
+  base('f16 v, window 5/2 dilation 2, bool mask, D=6', {
+    Lq: 30,
+    Lk: 30,
+    D: 6,
+    Dv: 10,
+    window: { left: 5, right: 2 },
+    dilation: 2,
+    mask: { kind: 'bool', shape: [30, 30], fill: 'random' },
+    f16: ['v'],
+  }),
   base('B=2 H=3', { B: 2, Hq: 3, Hkv: 3, Lq: 20, Lk: 20, D: 16, Dv: 16 }),
   base('GQA Hq=4 Hkv=2', { B: 2, Hq: 4, Hkv: 2, Lq: 33, Lk: 33, D: 32, Dv: 32 }),
   base('MQA Hq=4 Hkv=1', { Hq: 4, Hkv: 1, Lq: 33, Lk: 40, D: 32, Dv: 32 }),

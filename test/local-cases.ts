@@ -5,6 +5,7 @@
  */
 import { reference, type HostTensor } from '../src/index';
 import { rng } from './cases';
+import { roundF16 } from '../src/contract/f16';
 
 export interface LocalCase {
   name: string;
@@ -22,6 +23,8 @@ export interface LocalCase {
   rpb?: boolean;
   channelsLast?: boolean;
   scale?: number;
+  /** q, k, v and rpb stored as f16 on the GPU (their host data rounded to f16 first). */
+  f16?: boolean;
 }
 
 export const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -39,10 +42,8 @@ export function rpbShape(c: LocalCase): number[] {
 /** Host data of a case, deterministic from its name. */
 export function caseInputs(c: LocalCase) {
   const next = rng(c.name);
-  const host = (shape: number[]): HostTensor => ({
-    data: Float32Array.from({ length: size(shape) }, () => next() * 2 - 1),
-    shape,
-  });
+  const value = c.f16 ? () => roundF16(next() * 2 - 1) : () => next() * 2 - 1;
+  const host = (shape: number[]): HostTensor => ({ data: Float32Array.from({ length: size(shape) }, value), shape });
   return {
     q: host(shapeOf(c, c.Hq, c.D)),
     k: host(shapeOf(c, c.Hkv, c.D)),
@@ -161,5 +162,31 @@ export const LOCAL_CASES: LocalCase[] = [
     Dv: 7,
     kernel: 9,
     dilation: 5,
+  },
+  {
+    ...LOCAL_MAP,
+    name: 'f16 2-D 13×17 k=5 dilation [1, 2] rpb GQA Hq=4 Hkv=2 D=7 Dv=5',
+    Hq: 4,
+    Hkv: 2,
+    D: 7,
+    Dv: 5,
+    kernel: 5,
+    dilation: [1, 2],
+    rpb: true,
+    f16: true,
+  },
+  {
+    ...LOCAL_MAP,
+    name: 'f16 1-D L=33 k=7 causal rpb bshd D=9',
+    rank: 1,
+    Y: 1,
+    X: 33,
+    D: 9,
+    Dv: 9,
+    kernel: 7,
+    causal: true,
+    rpb: true,
+    channelsLast: true,
+    f16: true,
   },
 ];

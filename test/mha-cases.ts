@@ -6,6 +6,7 @@
  */
 import { reference, type HostResult, type HostTensor, type ReferenceMhaConfig, type RotaryOptions } from '../src/index';
 import { rng } from './cases';
+import { roundF16 } from '../src/contract/f16';
 
 /** Layer sizes: embedDim, heads, kv heads, head dim, key and value widths (cross-attention). */
 export interface MhaSizes {
@@ -35,6 +36,8 @@ export interface MhaCase extends MhaSizes {
   /** A boolean mask [B, 1, L, Lk] (keys j with (i·Lk + j) % 3 = 1 removed). */
   boolMask?: boolean;
   needWeights?: 'averaged' | 'per head';
+  /** Every float input (weights, biases, x, key, value) stored as f16: its host data rounded to f16 first. */
+  f16?: boolean;
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -105,7 +108,11 @@ export type MhaHostOptions = Record<string, HostTensor | boolean | string | unde
 
 /** The layer config (host weights), x and forward options of a case, deterministic from its name. */
 export function mhaCaseInputs(c: MhaCase): { config: ReferenceMhaConfig; x: HostTensor; options: MhaHostOptions } {
-  const weights = hostWeights(c.name, c, c.packed, c.bias);
+  const stored = <T extends HostTensor>(t: T): T =>
+    c.f16 && t.data instanceof Float32Array ? { ...t, data: t.data.map(roundF16) } : t;
+  const weights = Object.fromEntries(
+    Object.entries(hostWeights(c.name, c, c.packed, c.bias)).map(([name, t]) => [name, stored(t)]),
+  );
   const config = {
     embedDim: c.E,
     numHeads: c.H,
@@ -120,8 +127,8 @@ export function mhaCaseInputs(c: MhaCase): { config: ReferenceMhaConfig; x: Host
   const options: MhaHostOptions = { causal: c.causal, alignment: c.alignment };
   if (c.Lk !== undefined)
     Object.assign(options, {
-      key: random(`${c.name} key`, [c.B, Lk, c.kdim ?? c.E]),
-      value: random(`${c.name} value`, [c.B, Lk, c.vdim ?? c.E]),
+      key: stored(random(`${c.name} key`, [c.B, Lk, c.kdim ?? c.E])),
+      value: stored(random(`${c.name} value`, [c.B, Lk, c.vdim ?? c.E])),
     });
   if (c.padding) options.keyPaddingMask = paddingMask(c.B, Lk);
   if (c.boolMask)
@@ -132,7 +139,7 @@ export function mhaCaseInputs(c: MhaCase): { config: ReferenceMhaConfig; x: Host
   // 'averaged' leaves averageHeads to its default (true, as PyTorch).
   if (c.needWeights)
     Object.assign(options, { needWeights: true, averageHeads: c.needWeights === 'per head' ? false : undefined });
-  return { config, x: random(`${c.name} x`, [c.B, c.L, c.E]), options };
+  return { config, x: stored(random(`${c.name} x`, [c.B, c.L, c.E])), options };
 }
 
 /** The float64 reference's output, and weights when the case asks for them. */
@@ -231,5 +238,14 @@ export const MHA_CASES: MhaCase[] = [
     bias: true,
     padding: true,
     needWeights: 'per head',
+  },
+  {
+    name: 'f16 weights, biases and inputs: E=64 H=8 Hkv=2 cross rotary separate Lk=9',
+    ...GQA,
+    Lk: 9,
+    packed: false,
+    bias: true,
+    rotary: { interleaved: false },
+    f16: true,
   },
 ];

@@ -6,7 +6,7 @@
 import { AttentionError, describe } from '../errors';
 import { checkFlag, checkObject, isPositiveInt } from './checks';
 
-/** Storage types a cache may be asked for; only 'f32' exists today. */
+/** Storage types of a cache: float32, or binary16 (tokens rounded to the nearest f16 as they are appended). */
 export type KvCacheDtype = 'f32' | 'f16';
 
 /** Options of `attn.kvCache` and `reference.kvCache`. */
@@ -21,7 +21,10 @@ export interface KvCacheOptions {
   valueDim?: number;
   /** Tokens held per (batch, head) before the cache first grows. */
   capacity: number;
-  /** Storage type: 'f32' (default). 'f16' is reserved for f16 storage, which is not available yet. */
+  /**
+   * Storage type: 'f32' (default) or 'f16' (half the memory; what is appended is held rounded to the
+   * nearest f16, ties to even; headDim and valueDim must be even).
+   */
   dtype?: KvCacheDtype;
   /** Default true: an append past the capacity doubles it. false: such an append is an AttentionError. */
   growable?: boolean;
@@ -34,7 +37,7 @@ export interface ResolvedKvCacheOptions {
   headDim: number;
   valueDim: number;
   capacity: number;
-  dtype: 'f32';
+  dtype: KvCacheDtype;
   growable: boolean;
 }
 
@@ -71,18 +74,25 @@ export function validateKvCacheOptions(options: unknown): ResolvedKvCacheOptions
   const valueDim =
     o.valueDim === undefined ? headDim : positive('options.valueDim', o.valueDim, 'Dv, the value head dim');
   const capacity = positive('options.capacity', o.capacity, 'tokens held before the cache grows');
-  if (o.dtype === 'f16') {
-    throw new AttentionError(
-      'options.dtype',
-      "'f16'",
-      "'f32' (or absent): f16 storage is not available yet; the option is kept for it",
-    );
+  if (o.dtype !== undefined && o.dtype !== 'f32' && o.dtype !== 'f16') {
+    throw new AttentionError('options.dtype', describe(o.dtype), "'f32' (default) or 'f16'");
   }
-  if (o.dtype !== undefined && o.dtype !== 'f32') {
-    throw new AttentionError('options.dtype', describe(o.dtype), "'f32' (or absent; 'f16' is not available yet)");
+  const dtype: KvCacheDtype = o.dtype === 'f16' ? 'f16' : 'f32';
+  // f16 tokens are moved as whole 32-bit words: every row of keys and values must be a whole number of them.
+  for (const [argument, dim] of [
+    ['options.headDim', headDim],
+    ['options.valueDim', valueDim],
+  ] as const) {
+    if (dtype === 'f16' && dim % 2 !== 0) {
+      throw new AttentionError(
+        argument,
+        `${dim} (odd) with dtype 'f16'`,
+        'an even head dim for an f16 cache (its rows are moved as whole 32-bit words, two halves each)',
+      );
+    }
   }
   const growable = checkFlag('options.growable', o.growable, true);
-  return { batch, kvHeads, headDim, valueDim, capacity, dtype: 'f32', growable };
+  return { batch, kvHeads, headDim, valueDim, capacity, dtype, growable };
 }
 
 /**

@@ -1,12 +1,15 @@
 /**
  * A KV cache in host memory, float64: the same options, checks, growth and errors as `attn.kvCache`,
  * so the reference defines what the GPU cache holds. `keys` and `values` are copies [B, Hkv,
- * length, D|Dv]; the multi-head reference layer appends to it and attends over it.
+ * length, D|Dv]; the multi-head reference layer appends to it and attends over it. With dtype 'f16'
+ * every appended value is held rounded to the nearest f16 (ties to even), as the GPU's f16 stores.
  */
+import { roundF16 } from '../contract/f16';
 import {
   grownCapacity,
   validateKvAppend,
   validateKvCacheOptions,
+  type KvCacheDtype,
   type KvCacheOptions,
   type KvCacheState,
 } from '../contract/kv-cache';
@@ -27,7 +30,7 @@ export class ReferenceKvCache implements KvCacheState {
   readonly headDim: number;
   readonly valueDim: number;
   readonly growable: boolean;
-  readonly dtype = 'f32' as const;
+  readonly dtype: KvCacheDtype;
   #capacity: number;
   #length = 0;
   #keys: Float64Array;
@@ -38,6 +41,7 @@ export class ReferenceKvCache implements KvCacheState {
     const o = validateKvCacheOptions(options);
     [this.batch, this.kvHeads, this.headDim, this.valueDim] = [o.batch, o.kvHeads, o.headDim, o.valueDim];
     this.growable = o.growable;
+    this.dtype = o.dtype;
     this.#capacity = o.capacity;
     this.#keys = new Float64Array(this.#rows(o.capacity) * o.headDim);
     this.#values = new Float64Array(this.#rows(o.capacity) * o.valueDim);
@@ -121,11 +125,12 @@ export class ReferenceKvCache implements KvCacheState {
     this.#capacity = capacity;
   }
 
-  /** Copies n tokens of each (b, h) of `data` [B, Hkv, n, dim] to positions length … length + n − 1. */
+  /** Copies n tokens of each (b, h) of `data` [B, Hkv, n, dim] to positions length … length + n − 1 (rounded to f16 in an f16 cache). */
   #write(store: Float64Array, data: HostTensor['data'], n: number, dim: number): void {
+    const held = this.dtype === 'f16' ? roundF16 : (x: number) => x;
     for (let bh = 0; bh < this.batch * this.kvHeads; bh++) {
       const at = (bh * this.#capacity + this.#length) * dim;
-      for (let e = 0; e < n * dim; e++) store[at + e] = data[bh * n * dim + e];
+      for (let e = 0; e < n * dim; e++) store[at + e] = held(data[bh * n * dim + e]);
     }
   }
 

@@ -11,7 +11,15 @@
  * for (const c of sdpaRunnables()) console.log(c.name, (await c.run(lib, attn)).ok);
  */
 import { CASES, caseData, caseOptions, type SdpaCase } from '../cases';
-import { linearCaseInputs, linearExpected, LINEAR_CASES, type Host, type LinearCase } from '../linear-cases';
+import {
+  bytesAt,
+  linearCaseInputs,
+  linearDtype,
+  linearExpected,
+  LINEAR_CASES,
+  type Host,
+  type LinearCase,
+} from '../linear-cases';
 import { caseInputs, localCaseOptions, localExpected, LOCAL_CASES, type LocalCase } from '../local-cases';
 import { mhaCaseInputs, mhaExpected, MHA_CASES, type MhaCase } from '../mha-cases';
 import { reference } from '../../src/index';
@@ -55,13 +63,14 @@ function compare(what: string, got: Float32Array, want: ArrayLike<number>): Comp
   return { maxErr: r.maxError, failure: r.ok ? undefined : `${what}: ${r.message}` };
 }
 
-function upload(attn: Attention, t: HostTensor): Tensor {
-  return attn.tensor(Float32Array.from(t.data as ArrayLike<number>), [...t.shape]);
+/** A host tensor as an f32 tensor, or as f16 (its data already holds f16 values: stored exactly). */
+function upload(attn: Attention, t: HostTensor, dtype: 'f32' | 'f16' = 'f32'): Tensor {
+  return attn.tensor(Float32Array.from(t.data as ArrayLike<number>), [...t.shape], { dtype });
 }
 
 /** A host tensor on the GPU: Uint8Array data as a boolean GpuMask, else a float tensor. */
-function uploadAny(attn: Attention, t: HostTensor) {
-  return t.data instanceof Uint8Array ? attn.mask(t.data, [...t.shape]) : upload(attn, t);
+function uploadAny(attn: Attention, t: HostTensor, dtype: 'f32' | 'f16' = 'f32') {
+  return t.data instanceof Uint8Array ? attn.mask(t.data, [...t.shape]) : upload(attn, t, dtype);
 }
 
 /** Either a tensor or `{ output, lse?, weights? }`, whatever the call returned. */
@@ -119,8 +128,9 @@ async function runSdpaCase(lib: Lib, attn: Attention, c: SdpaCase): Promise<Outc
   let phase = 'reference';
   const outcome = await guarded(lib, c.name, async (own) => {
     const ref = reference.sdpa(data.q, data.k, data.v, { ...options, mask: data.mask, returnWeights: true });
-    const [q, k, v] = [data.q, data.k, data.v].map((t) => own(upload(attn, t)));
-    const mask = data.mask && own(uploadAny(attn, data.mask));
+    const { dtypes } = data;
+    const [q, k, v] = [data.q, data.k, data.v].map((t, i) => own(upload(attn, t, [dtypes.q, dtypes.k, dtypes.v][i])));
+    const mask = data.mask && own(uploadAny(attn, data.mask, dtypes.mask));
     const gpuOptions = mask ? { ...options, mask } : options;
     const comparisons: Comparison[] = [];
     phase = 'flash';
@@ -150,8 +160,9 @@ function runLocalCase(lib: Lib, attn: Attention, c: LocalCase): Promise<Outcome>
   return guarded(lib, c.name, async (own) => {
     const inputs = caseInputs(c);
     const want = localExpected(c, inputs);
-    const [q, k, v] = [inputs.q, inputs.k, inputs.v].map((t) => own(upload(attn, t)));
-    const rpb = inputs.rpb && own(upload(attn, inputs.rpb));
+    const dtype = c.f16 ? 'f16' : 'f32';
+    const [q, k, v] = [inputs.q, inputs.k, inputs.v].map((t) => own(upload(attn, t, dtype)));
+    const rpb = inputs.rpb && own(upload(attn, inputs.rpb, dtype));
     const run = c.rank === 1 ? attn.neighborhood1d.bind(attn) : attn.neighborhood2d.bind(attn);
     const out = own(run(q, k, v, localCaseOptions(c, rpb)));
     const comparisons: Comparison[] = [];
@@ -167,14 +178,15 @@ function runMhaCase(lib: Lib, attn: Attention, c: MhaCase): Promise<Outcome> {
       Object.fromEntries(
         Object.entries(o).map(([k, v]) => [
           k,
-          v && typeof v === 'object' && 'data' in v ? own(uploadAny(attn, v as HostTensor)) : v,
+          v && typeof v === 'object' && 'data' in v ? own(uploadAny(attn, v as HostTensor, dtype)) : v,
         ]),
       );
     const inputs = mhaCaseInputs(c);
+    const dtype = c.f16 ? 'f16' : 'f32';
     const want = mhaExpected(inputs);
     const weights = onGpu(inputs.config.weights as unknown as Record<string, unknown>);
     const layer = own(attn.multiHeadAttention({ ...inputs.config, weights } as never));
-    const got = outputsOf(layer.forward(own(upload(attn, inputs.x)), onGpu(inputs.options) as never));
+    const got = outputsOf(layer.forward(own(upload(attn, inputs.x, dtype)), onGpu(inputs.options) as never));
     [got.output, got.weights].forEach((t) => t && own(t));
     const comparisons: Comparison[] = [];
     await check(comparisons, 'output', got.output, want.output);
@@ -188,15 +200,17 @@ function runLinearCase(lib: Lib, attn: Attention, c: LinearCase): Promise<Outcom
   return guarded(lib, c.name, async (own) => {
     const inputs = linearCaseInputs(c);
     const put = (t: Host, i: number) => {
-      if (!c.offsets) return own(upload(attn, t));
+      const dtype = linearDtype(c, i);
+      if (!c.offsets) return own(upload(attn, t, dtype));
+      const { offset, bytes } = bytesAt(t, dtype, c.offsets[i]);
       const buffer = own(
         attn.device.createBuffer({
-          size: c.offsets[i] + t.data.byteLength,
+          size: offset + bytes.byteLength,
           usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
         }),
       );
-      attn.device.queue.writeBuffer(buffer, c.offsets[i], t.data);
-      return own(attn.wrap(buffer, [...t.shape], { offset: c.offsets[i] }));
+      attn.device.queue.writeBuffer(buffer, offset, bytes);
+      return own(attn.wrap(buffer, [...t.shape], { offset: c.offsets[i], dtype }));
     };
     const x = put(inputs.x, 0);
     const w = put(inputs.weight, 1);

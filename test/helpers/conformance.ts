@@ -3,11 +3,14 @@
  * copied from shared/conformance; semantics in its README), mapped onto one `sdpa` call each, or
  * (ort.Attention, which projects its input) onto one multi-head-attention layer.
  * Everything sdpa lacks is done on the host (reshapes, KV-cache concatenation, QKV bias, masks
- * built from lengths); a case that needs an operation we do not have yet says which.
+ * built from lengths); a case that needs an operation we do not have yet says which. float16 inputs
+ * are their exact values (every f16 is a float32): the reference takes them as they are, and the
+ * GPU ring stores them as f16 (`storage`).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { validateMaskShape } from '../../src/contract/sdpa';
 import { compareArrays } from './compare';
+import { roundF16 } from '../../src/contract/f16';
 import type { Layout, ReferenceSdpaOptions } from '../../src/contract/types';
 
 export interface CaseTensor {
@@ -67,6 +70,8 @@ export interface SdpaCall {
   mappingChecks: { name: string; hostBuilt: Float32Array; expected: Expected }[];
   /** Outputs the case has that sdpa cannot produce, with why: never compared with a library output. */
   notCompared: string[];
+  /** The GPU storage of q, k, v and a float mask: 'f16' where the case's own tensors are float16. */
+  storage: { q: 'f32' | 'f16'; k: 'f32' | 'f16'; v: 'f32' | 'f16'; mask: 'f32' | 'f16' };
 }
 export interface Unsupported {
   id: string;
@@ -107,7 +112,13 @@ export function loadConformanceCases(): ConformanceCase[] {
 // ---------- host tensor helpers ----------
 
 const num = (x: number | string): number => (typeof x === 'number' ? x : Number(x)); // "-Infinity"
-const f32 = (t: CaseTensor): F32Tensor => ({ data: Float32Array.from(t.data, num), shape: [...t.dims] });
+/**
+ * The values of a tensor: float16 ones are stored as the shortest decimals that round to them (numpy's
+ * repr, e.g. 0.549 for 0.548828125), so they are rounded to f16 to get the values the case computed with.
+ */
+const valuesOf = (t: CaseTensor): number[] =>
+  t.dtype === 'float16' ? t.data.map((x) => roundF16(num(x))) : t.data.map(num);
+const f32 = (t: CaseTensor): F32Tensor => ({ data: Float32Array.from(valuesOf(t)), shape: [...t.dims] });
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Swaps axes 1 and 2 of a 4-D tensor: bshd ⇄ bhsd. */
@@ -208,7 +219,8 @@ function onnxMask(t: CaseTensor, total: number): Term {
   const n = shape[shape.length - 1];
   const rows = sizeOf(shape) / n;
   const data = bool ? new Uint8Array(rows * total) : new Float32Array(rows * total).fill(-Infinity);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) data[r * total + j] = num(t.data[r * n + j]);
+  const values = valuesOf(t);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) data[r * total + j] = values[r * n + j];
   shape[shape.length - 1] = total;
   return { bool, data, shape };
 }
@@ -433,13 +445,23 @@ function whyUnsupported(c: ConformanceCase): string | undefined {
   if (!KNOWN[c.op]) return `unknown op ${c.op}`;
   const unknown = Object.keys(a).filter((n) => !KNOWN[c.op].includes(n));
   if (unknown.length) reasons.push(`needs attributes ${unknown.join(', ')}`);
-  if ([...c.inputs, ...c.outputs].some((t) => t.dtype === 'float16')) reasons.push('needs f16 storage');
   return reasons.length ? reasons.join('; ') : undefined;
+}
+
+/**
+ * Where the case's q, k, v and mask are float16, so are the GPU tensors. A float mask is f16 when the
+ * case's attn_mask / attention_bias is: terms added to it (lengths, causal) are 0 or −∞, which keep
+ * its values f16.
+ */
+function storageOf(c: ConformanceCase, maskIsFloat: boolean): SdpaCall['storage'] {
+  const half = (...names: string[]) => (names.some((n) => input(c, n)?.dtype === 'float16') ? 'f16' : 'f32');
+  const mask = maskIsFloat ? half('attn_mask', 'attention_bias') : 'f32';
+  return { q: half('Q', 'query'), k: half('K', 'key', 'query'), v: half('V', 'value', 'query'), mask };
 }
 
 const expectedOf = (t: CaseTensor): Expected => ({
   name: t.name,
-  data: t.dtype === 'float32' ? Float32Array.from(t.data, num) : t.data.map(num),
+  data: t.dtype === 'float32' ? Float32Array.from(t.data, num) : valuesOf(t),
   shape: [...t.dims],
 });
 
@@ -468,6 +490,7 @@ export function toSdpaCall(c: ConformanceCase): SdpaCall | Unsupported {
     tolerance: { atol: c.tolerance.atol, rtol: c.tolerance.rtol },
     reshapeOutput: outputReshaper(m.qkv.layout, Y.dims.length === 3 ? 'bshd' : 'bhsd', [s.B, s.Hq, s.Sq, s.Dv]),
     ...extraOutputs(c, rest, m.qkv),
+    storage: storageOf(c, mask !== undefined && !(mask.data instanceof Uint8Array)),
   };
 }
 
@@ -487,7 +510,6 @@ function whyNoMhaCall(c: ConformanceCase): string | undefined {
         .map((t) => t.name)
         .join(', ')}`,
     );
-  if ([...c.inputs, ...c.outputs].some((t) => t.dtype === 'float16')) reasons.push('needs f16 storage');
   if (reasons.length === 0 && input(c, 'weights')!.dims[1] / 3 > input(c, 'input')!.dims[2])
     reasons.push('needs an output wider than the layer input (D > Din)');
   return reasons.length ? reasons.join('; ') : undefined;
@@ -529,15 +551,18 @@ export function toConformanceCall(c: ConformanceCase): SdpaCall | MhaCall | Unsu
  * The cases that do not run today, each with the reason the mapping gives, in file order. Both rings
  * (test/reference and test/node) fail when the mapped set differs in either direction: a case that
  * drifts into "unsupported", or a listed one that starts running, means this list is updated on purpose.
+ * None is left: the 5 float16 cases run since f16 storage (the GPU ring stores their inputs as f16).
  */
-export const UNSUPPORTED_CASES: Readonly<Record<string, string>> = {
-  // float16 Q/K/V and Y (expected values computed by numpy in float16): no f16 tensors yet.
-  'onnx-node/test_attention_24_qk_matmul_output_mode3_softmax_precision': 'needs f16 storage',
-  'onnx-node/test_attention_4d_fp16': 'needs f16 storage',
-  'onnx-node/test_attention_4d_gqa_causal_nonpad_decode_fp16': 'needs f16 storage',
-  'onnx-node/test_attention_4d_gqa_with_past_and_present_fp16': 'needs f16 storage',
-  'onnx-ref-window/test_attention_local_window_ext_cache_float16_mask': 'needs f16 storage',
-};
+export const UNSUPPORTED_CASES: Readonly<Record<string, string>> = {};
+
+/** The float16 cases, which the GPU ring runs on f16 tensors (each with its own fp16 tolerance). */
+export const F16_CASES: readonly string[] = [
+  'onnx-node/test_attention_24_qk_matmul_output_mode3_softmax_precision',
+  'onnx-node/test_attention_4d_fp16',
+  'onnx-node/test_attention_4d_gqa_causal_nonpad_decode_fp16',
+  'onnx-node/test_attention_4d_gqa_with_past_and_present_fp16',
+  'onnx-ref-window/test_attention_local_window_ext_cache_float16_mask',
+];
 
 /** The mapped cases that do not run, as id → reason (compare with {@link UNSUPPORTED_CASES}). */
 export const unsupportedById = (mapped: (SdpaCall | MhaCall | Unsupported)[]): Record<string, string> =>

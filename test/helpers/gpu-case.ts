@@ -16,15 +16,15 @@ export interface CaseExpected {
 
 function upload(attn: AttentionContext, c: SdpaCase) {
   const d = caseData(c);
-  const q = attn.tensor(d.q.data as Float32Array, d.q.shape);
-  const k = attn.tensor(d.k.data as Float32Array, d.k.shape);
-  const v = attn.tensor(d.v.data as Float32Array, d.v.shape);
+  const q = attn.tensor(d.q.data as Float32Array, d.q.shape, { dtype: d.dtypes.q });
+  const k = attn.tensor(d.k.data as Float32Array, d.k.shape, { dtype: d.dtypes.k });
+  const v = attn.tensor(d.v.data as Float32Array, d.v.shape, { dtype: d.dtypes.v });
   let mask: GpuTensor | GpuMask | undefined;
   if (d.mask)
     mask =
       d.mask.data instanceof Uint8Array
         ? attn.mask(d.mask.data, d.mask.shape)
-        : attn.tensor(d.mask.data as Float32Array, d.mask.shape);
+        : attn.tensor(d.mask.data as Float32Array, d.mask.shape, { dtype: d.dtypes.mask });
   return { q, k, v, mask, tensors: [q, k, v, ...(mask ? [mask] : [])] };
 }
 

@@ -9,13 +9,16 @@
  * rounding of the stored values; a float32 kernel with another summation order and WGSL's exp
  * cannot promise that, so 1e-5 absolute (under docs/semantics.md's 2e-5 + 1e-4·|ref|) is the floor.
  *
- * The cases that do not run are exactly the named UNSUPPORTED_CASES (test/helpers/conformance.ts), as
- * in the reference ring; every other case's Y / output is compared, and the count is asserted.
+ * The cases that do not run are exactly the named UNSUPPORTED_CASES (test/helpers/conformance.ts, now
+ * none), as in the reference ring; every other case's Y / output is compared, and the count is
+ * asserted. The 5 float16 cases (F16_CASES) run on f16 tensors: q, k, v (and an f16 float mask) are
+ * stored as f16, their values exactly the case's; each is held to its own fp16 tolerance.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttention, type AttentionContext, type GpuMask, type GpuTensor } from '../../src/index';
 import {
   allClose,
+  F16_CASES,
   isMhaCall,
   loadConformanceCases,
   toConformanceCall,
@@ -26,6 +29,7 @@ import {
   type Unsupported,
 } from '../helpers/conformance';
 import { nodeGpu } from '../helpers/node-gpu';
+import { decodeF16, encodeF16 } from '../../src/contract/f16';
 
 const GPU_MIN_ATOL = 1e-5;
 
@@ -36,6 +40,13 @@ const layers = mapped.filter(isMhaCall);
 const unsupported = mapped.filter((m): m is Unsupported => 'unsupported' in m);
 /** `${case id} ${output name}` of each GPU output that matched the case's expected output. */
 const compared: string[] = [];
+
+/** Host data stored as `dtype`: for f16, the values must already be f16 (the case's own), so nothing is rounded. */
+function exact(data: Float32Array, dtype: 'f32' | 'f16'): Float32Array {
+  if (dtype === 'f16')
+    expect(Array.from(decodeF16(encodeF16(data))), 'f16 values stored exactly').toEqual(Array.from(data));
+  return data;
+}
 
 /** Y against the case's expected output, with atol raised to GPU_MIN_ATOL. */
 function expectClose(call: SdpaCall | MhaCall, data: Float32Array): void {
@@ -57,12 +68,14 @@ describe('conformance (GPU, Node/Dawn)', () => {
     );
   });
 
-  it('runs all 146 cases but the 5 listed unsupported ones: 131 through sdpa, 10 as multi-head layers', () => {
+  it('runs all 146 cases: 136 through sdpa (5 of them on f16 tensors), 10 as multi-head layers', () => {
     expect(cases.length).toBe(146);
     // Fails when a case drifts into "unsupported" or a listed one starts running: update the list then.
     expect(unsupportedById(mapped)).toEqual(UNSUPPORTED_CASES);
-    expect(supported.length).toBe(131);
+    expect(supported.length).toBe(136);
     expect(layers.length).toBe(10);
+    const halves = supported.filter((s) => Object.values(s.storage).includes('f16')).map((s) => s.id);
+    expect(halves).toEqual(F16_CASES);
   });
 
   for (const call of layers) {
@@ -100,18 +113,20 @@ describe('conformance (GPU, Node/Dawn)', () => {
       const made: (GpuTensor | GpuMask)[] = [];
       const keep = <T extends GpuTensor | GpuMask>(x: T): T => (made.push(x), x);
       try {
-        const q = keep(attn.tensor(call.q.data, call.q.shape));
-        const k = keep(attn.tensor(call.k.data, call.k.shape));
-        const v = keep(attn.tensor(call.v.data, call.v.shape));
+        const { storage } = call;
+        const q = keep(attn.tensor(exact(call.q.data, storage.q), call.q.shape, { dtype: storage.q }));
+        const k = keep(attn.tensor(exact(call.k.data, storage.k), call.k.shape, { dtype: storage.k }));
+        const v = keep(attn.tensor(exact(call.v.data, storage.v), call.v.shape, { dtype: storage.v }));
         const { mask: hostMask, returnWeights: _unused, ...rest } = call.options;
         const mask =
           hostMask &&
           keep(
             hostMask.data instanceof Uint8Array
               ? attn.mask(hostMask.data, hostMask.shape)
-              : attn.tensor(hostMask.data, hostMask.shape),
+              : attn.tensor(exact(hostMask.data, storage.mask), hostMask.shape, { dtype: storage.mask }),
           );
         const out = keep(attn.sdpa(q, k, v, { ...rest, returnLse: false, mask }));
+        expect([q, k, v].map((t) => t.dtype)).toEqual([storage.q, storage.k, storage.v]);
         expectClose(call, await out.read());
         compared.push(`${call.id} ${call.expected.name}`);
       } finally {
@@ -121,9 +136,9 @@ describe('conformance (GPU, Node/Dawn)', () => {
   }
 
   // Runs after every case above (tests in a file run in order); fails if any of them failed or was skipped.
-  it('compared 141 GPU outputs: 131 Y/output from sdpa and 10 from the multi-head layer', () => {
-    // attn.sdpa returns no weights, so the 4 qk_matmul_output (mode 3) the reference ring compares are not here.
-    expect(compared.length).toBe(141);
-    expect(new Set(compared).size).toBe(141);
+  it('compared 146 GPU outputs: 136 Y/output from sdpa (5 from f16 tensors) and 10 from the multi-head layer', () => {
+    // attn.sdpa returns no weights, so the 5 qk_matmul_output (mode 3) the reference ring compares are not here.
+    expect(compared.length).toBe(146);
+    expect(new Set(compared).size).toBe(146);
   });
 });

@@ -191,9 +191,10 @@ describe('bad input: an AttentionError, the cache unchanged, nothing taken or su
   const v = random('bad v', [B, H, 6, D]);
   const t = (shape: number[]) => upload(random('t', shape));
 
-  it('options: each field named, f16 refused as not available yet, storage past the device limit', () => {
+  it('options: each field named, odd dims with f16, storage past the device limit', () => {
     const good = { batch: 1, kvHeads: 2, headDim: 4, capacity: 4 };
-    expectRejectedOn(attn, () => attn.kvCache({ ...good, dtype: 'f16' }), 'options.dtype', 'not available yet');
+    expectRejectedOn(attn, () => attn.kvCache({ ...good, dtype: 'bf16' as never }), 'options.dtype', "'f16'");
+    expectRejectedOn(attn, () => attn.kvCache({ ...good, dtype: 'f16', headDim: 3 }), 'options.headDim', 'odd');
     expectRejectedOn(attn, () => attn.kvCache({ ...good, capacity: 0 }), 'options.capacity');
     expectRejectedOn(attn, () => attn.kvCache({ ...good, kvHeads: 1.5 }), 'options.kvHeads');
     expectRejectedOn(attn, () => attn.kvCache({ ...good, capacity: 2 ** 30 }), 'options.capacity', 'binding limit');

@@ -8,7 +8,15 @@ import { createAttention, GpuTensor, reference, type AttentionContext } from '..
 import { encodeMatmul, operandOf, rotaryTable, type MatmulCall } from '../../src/ops/linear/encode';
 import { planMatmul } from '../../src/ops/linear/plan';
 import { rng } from '../cases';
-import { linearCaseInputs, linearExpected, LINEAR_CASES, type Host, type LinearCase } from '../linear-cases';
+import {
+  bytesAt,
+  linearCaseInputs,
+  linearDtype,
+  linearExpected,
+  LINEAR_CASES,
+  type Host,
+  type LinearCase,
+} from '../linear-cases';
 import { compareArrays } from '../helpers/compare';
 import { nodeGpu } from '../helpers/node-gpu';
 import { expectRejectedOn } from '../helpers/rejections';
@@ -42,21 +50,28 @@ const random = (seed: string, n: number) => {
 };
 const host = (data: Float32Array, shape: number[]) => ({ data, shape });
 
-/** Uploads `data` into an app buffer at a byte offset (not a multiple of the binding alignment) and wraps it. */
-function wrapAt(data: Float32Array<ArrayBuffer>, shape: number[], byteOffset: number): GpuTensor {
+/**
+ * Uploads `data` into an app buffer at a byte offset (not a multiple of the binding alignment; for
+ * f16 possibly inside a word) and wraps it.
+ */
+function wrapAt(data: Float32Array<ArrayBuffer>, shape: number[], byteOffset: number, dtype: 'f32' | 'f16' = 'f32') {
+  const { offset, bytes } = bytesAt({ data, shape }, dtype, byteOffset);
   const buffer = attn.device.createBuffer({
-    size: byteOffset + data.byteLength,
+    size: offset + bytes.byteLength,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
   });
   appBuffers.push(buffer);
-  attn.device.queue.writeBuffer(buffer, byteOffset, data);
-  return attn.wrap(buffer, shape, { offset: byteOffset });
+  attn.device.queue.writeBuffer(buffer, offset, bytes);
+  return attn.wrap(buffer, shape, { offset: byteOffset, dtype });
 }
 
 /** Runs a case of test/linear-cases.ts (app buffers at its byte offsets where it has them). */
 async function expectLinear(c: LinearCase): Promise<void> {
   const inputs = linearCaseInputs(c);
-  const put = (t: Host, i: number) => (c.offsets ? wrapAt(t.data, t.shape, c.offsets[i]) : upload(t.data, t.shape));
+  const put = (t: Host, i: number) =>
+    c.offsets
+      ? wrapAt(t.data, t.shape, c.offsets[i], linearDtype(c, i))
+      : keep(attn.tensor(t.data, t.shape, { dtype: linearDtype(c, i) }));
   const tensors = [put(inputs.x, 0), put(inputs.weight, 1), ...(inputs.bias ? [put(inputs.bias, 2)] : [])];
   const y = keep(attn.linear(tensors[0], tensors[1], tensors[2]));
   const expected = linearExpected(inputs);

@@ -51,9 +51,13 @@ function keep<T extends GpuTensor | GpuMask>(t: T): T {
   return t;
 }
 
+/** The storage type float tensors are uploaded in (a case with `f16` stores every one as f16). */
+let floatDtype: 'f32' | 'f16' = 'f32';
 const gpu = (t: HostTensor): GpuTensor | GpuMask =>
   keep(
-    t.data instanceof Uint8Array ? attn.mask(t.data, [...t.shape]) : attn.tensor(t.data as Float32Array, [...t.shape]),
+    t.data instanceof Uint8Array
+      ? attn.mask(t.data, [...t.shape])
+      : attn.tensor(t.data as Float32Array, [...t.shape], { dtype: floatDtype }),
   );
 
 type Sizes = MhaSizes;
@@ -123,7 +127,12 @@ describe('the shared case table (test/mha-cases.ts) vs reference.multiHeadAttent
   for (const c of MHA_CASES) {
     it(c.name, async () => {
       const { config, x, options } = mhaCaseInputs(c);
-      await expectLayer(onBoth(config), x, options);
+      floatDtype = c.f16 ? 'f16' : 'f32';
+      try {
+        await expectLayer(onBoth(config), x, options);
+      } finally {
+        floatDtype = 'f32';
+      }
     });
   }
 });

@@ -32,7 +32,7 @@ async function runGpu(
   c: LocalCase,
   inputs: ReturnType<typeof caseInputs>,
 ): Promise<{ data: Float32Array; shape: readonly number[] }> {
-  const up = (t: HostTensor) => attn.tensor(t.data as Float32Array, [...t.shape]);
+  const up = (t: HostTensor) => attn.tensor(t.data as Float32Array, [...t.shape], { dtype: c.f16 ? 'f16' : 'f32' });
   const [q, k, v] = [up(inputs.q), up(inputs.k), up(inputs.v)];
   const rpb = inputs.rpb ? up(inputs.rpb) : undefined;
   const run = c.rank === 1 ? attn.neighborhood1d.bind(attn) : attn.neighborhood2d.bind(attn);

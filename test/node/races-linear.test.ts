@@ -21,9 +21,16 @@ const CONSTS: Record<string, string> = {
   HAS_BIAS: 'true',
   HAS_ROTARY: 'true',
   ROTARY_HALF_SPLIT: 'true',
+  X_F16: 'false',
+  W_F16: 'false',
+  BIAS_F16: 'false',
+  OUT_F16: 'false',
 };
 
-function run(source: string) {
+/** f16 inputs, and the output written as f16 pairs (one word per pair of columns, as into a KV cache's store). */
+const HALVES = { ...CONSTS, X_F16: 'true', W_F16: 'true', BIAS_F16: 'true', OUT_F16: 'true' };
+
+function run(source: string, consts = CONSTS) {
   const layout = shaderLayout(SHADERS.linear.source, 'linear_matmul');
   const [M, N, K] = [8, 8, 12]; // three K steps
   const uniforms = packUniforms(layout.uniform!, {
@@ -61,7 +68,7 @@ function run(source: string) {
       5: new Float32Array(M * N),
     },
   };
-  return detectRaces(specialise(source, CONSTS), 'linear_matmul', [1, 1, 1], bindGroups);
+  return detectRaces(specialise(source, consts), 'linear_matmul', [1, 1, 1], bindGroups);
 }
 
 describe('detectRaces on linear_matmul', () => {
@@ -69,6 +76,23 @@ describe('detectRaces on linear_matmul', () => {
     const result = run(SHADERS.linear.source);
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race with f16 inputs and an f16 output (each word of a column pair written by one invocation)', () => {
+    const result = run(SHADERS.linear.source, HALVES);
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds the race in a copy whose f16 epilogue writes a word another invocation writes', () => {
+    const broken = SHADERS.linear.source.replace(
+      'for (var j = 0u; j < count; j += 2u) {\n        out[(base + col_at[j]) >> 1u]',
+      'for (var j = 0u; j < count; j += 2u) {\n        out[(base + col_at[j]) >> 3u]',
+    );
+    expect(broken).not.toEqual(SHADERS.linear.source);
+    const result = run(broken, HALVES);
+    expect(result.races.length).toBeGreaterThan(0);
+    expect(result.races.some((r) => r.message.includes('out'))).toBe(true);
   });
 
   it('finds the race in a copy without the barrier between loading the tiles and reading them', () => {

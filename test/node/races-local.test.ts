@@ -22,6 +22,10 @@ const CONSTS: Record<string, string> = {
   HAS_RPB: 'true',
   IS_CAUSAL_Y: 'true',
   IS_CAUSAL_X: 'false',
+  Q_F16: 'false',
+  K_F16: 'false',
+  V_F16: 'false',
+  RPB_F16: 'false',
 };
 
 function run(source: string) {

@@ -29,6 +29,10 @@ const CONSTS: Record<string, string> = {
   WRITE_PARTIAL: 'false',
   HAS_ALIBI: 'false',
   HAS_SINKS: 'false',
+  Q_F16: 'false',
+  K_F16: 'false',
+  V_F16: 'false',
+  MASK_F16: 'false',
 };
 
 /** 8 queries, 16 keys, window 0/0, key 13 global: tiles 0–1 hold the band, 2 is skipped, 3 holds the global key. */
@@ -104,6 +108,9 @@ function run(source: string, consts = CONSTS) {
   return detectRaces(specialise(source, consts), 'sdpa_forward', [1, 1, 1], bindGroups);
 }
 
+/** f16 q, k and v (halves two to a word; D = 8 keeps every row in whole words). */
+const HALVES = { ...CONSTS, Q_F16: 'true', K_F16: 'true', V_F16: 'true' };
+
 describe('detectRaces on sdpa_forward', () => {
   it('finds no race in the flash kernel (causal, 2 key tiles of 4 run, 4 invocations)', () => {
     const result = run(SHADERS.sdpa.source);
@@ -113,6 +120,12 @@ describe('detectRaces on sdpa_forward', () => {
 
   it('finds no race with a sliding window and a global token (skipped tiles, 4 invocations)', () => {
     const result = run(SHADERS.sdpa.source, WINDOWED);
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race with f16 q, k and v', () => {
+    const result = run(SHADERS.sdpa.source, HALVES);
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
   });

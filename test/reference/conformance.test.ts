@@ -2,7 +2,8 @@
  * The conformance vectors (ONNX and ONNX Runtime attention tests) through the float64 reference:
  * `reference.sdpa`, or `reference.multiHeadAttention` for ONNX Runtime's Attention (which projects
  * its input). Every case either runs and matches within the case's own tolerance, or is one of the
- * named UNSUPPORTED_CASES (test/helpers/conformance.ts) with the operation it still needs.
+ * named UNSUPPORTED_CASES (test/helpers/conformance.ts, now none) with the operation it still needs.
+ * The 5 float16 cases run on their exact values (every f16 is a float64) with their fp16 tolerances.
  *
  * Only an output the library computed counts as compared. present_key/present_value are built by
  * the harness itself (the library keeps no KV cache): they are checked as a test of the mapping,
@@ -34,6 +35,7 @@ const compared: string[] = [];
 const WEIGHTS_COMPARED = [
   'onnx-node/test_attention_23_fullymasked_qk_matmul_output_mode3_zero',
   'onnx-node/test_attention_24_fullymasked_qk_matmul_output_mode3_zero',
+  'onnx-node/test_attention_24_qk_matmul_output_mode3_softmax_precision',
   'onnx-node/test_attention_4d_with_qk_matmul_softmax',
   'onnx-ref-window/test_attention_local_window_gqa_rank4_mask',
 ];
@@ -53,11 +55,11 @@ describe('conformance (reference)', () => {
     for (const c of cases) expect(c.source, c.id).toHaveProperty('repo');
   });
 
-  it('runs all but the 5 listed unsupported cases: 131 through sdpa, 10 as multi-head layers', () => {
+  it('runs all 146 cases (the 5 float16 ones too): 136 through sdpa, 10 as multi-head layers', () => {
     // Fails when a case drifts into "unsupported" or a listed one starts running: update the list then.
     expect(unsupportedById(mapped)).toEqual(UNSUPPORTED_CASES);
-    expect(unsupported.length).toBe(5);
-    expect(supported.length).toBe(131);
+    expect(unsupported.length).toBe(0);
+    expect(supported.length).toBe(136);
     expect(layers.length).toBe(10);
     expect(layers.map((m) => m.id)).toEqual(cases.filter((c) => c.op === 'ort.Attention').map((c) => c.id));
     expect(supported.filter((s) => s.expectedWeights).map((s) => s.id)).toEqual(WEIGHTS_COMPARED);
@@ -98,17 +100,13 @@ describe('conformance (reference)', () => {
   }
 
   // Runs after every case above (tests in a file run in order); fails if any of them failed or was skipped.
-  it('compared 145 library outputs: 131 Y/output from sdpa, 10 from the layer, 4 qk_matmul_output weights', () => {
-    expect(compared.length).toBe(145);
-    expect(new Set(compared).size).toBe(145);
+  it('compared 151 library outputs: 136 Y/output from sdpa, 10 from the layer, 5 qk_matmul_output weights', () => {
+    expect(compared.length).toBe(151);
+    expect(new Set(compared).size).toBe(151);
     // Every other output is listed as not compared: 3 qk_matmul_output in modes 0-2, 35 × 2 present_*.
     const notCompared = supported.flatMap((s) => s.notCompared);
     expect(notCompared.length).toBe(73);
-    // … or belongs to an unsupported case (6 outputs: one f16 case also has qk_matmul_output).
-    const ids = new Set(Object.keys(UNSUPPORTED_CASES));
-    const unsupportedOutputs = cases.filter((c) => ids.has(c.id)).flatMap((c) => c.outputs);
-    expect(unsupportedOutputs.length).toBe(6);
-    expect(cases.flatMap((c) => c.outputs).length).toBe(145 + 73 + 6);
+    expect(cases.flatMap((c) => c.outputs).length).toBe(151 + 73);
   });
 
   afterAll(() => {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { AttentionError } from '../../src/errors';
 import { reference } from '../../src/reference/index';
 import { kvCache } from '../../src/reference/kv-cache';
+import { roundF16 } from '../../src/contract/f16';
 import type { HostTensor } from '../../src/contract/types';
 import type { ReferenceMhaConfig } from '../../src/reference/multi-head';
 import { hostWeights, random } from '../mha-cases';
@@ -50,6 +51,18 @@ describe('reference.kvCache: contents', () => {
     expect(cache.keys.shape).toEqual([B, H, L, D]);
     expect(cache.values.shape).toEqual([B, H, L, Dv]);
     expect(capacities).toEqual([4, 4, 16, 16, 16, 16, 32, 32, 32, 32]);
+  });
+
+  it('an f16 cache holds every value rounded to the nearest f16 (ties to even), across growth', () => {
+    const cache = kvCache({ batch: B, kvHeads: H, headDim: 4, valueDim: 6, capacity: 2, dtype: 'f16' });
+    const v6 = random('kv v6', [B, H, L, 6]);
+    for (const [from, to] of schedule(L, [3], 5)) cache.append(tokens(k, from, to), tokens(v6, from, to));
+    expectClose(cache.keys.data, Float64Array.from(k.data, roundF16), 0);
+    expectClose(cache.values.data, Float64Array.from(v6.data, roundF16), 0);
+    const edges = { data: [65519, 65520, -1e9, 2 ** -25, 3 * 2 ** -25, NaN, -0, 0.1], shape: [1, 1, 2, 4] };
+    const small = kvCache({ batch: 1, kvHeads: 1, headDim: 4, capacity: 2, dtype: 'f16' });
+    small.append(edges, edges);
+    expect(Array.from(small.keys.data)).toEqual([65504, Infinity, -Infinity, 0, 2 ** -23, NaN, -0, roundF16(0.1)]);
   });
 
   it('one append past double the capacity grows to the next doubling that holds it', () => {
@@ -100,12 +113,14 @@ describe('reference.kvCache: bad input, the cache unchanged', () => {
   };
   const t = (shape: number[]): HostTensor => random('t', shape);
 
-  it('options: each bad field named; f16 refused as not available yet', () => {
+  it('options: each bad field named; f16 needs even head dims', () => {
     const good = { batch: 1, kvHeads: 2, headDim: 4, capacity: 4 };
     expectError(() => kvCache(undefined as never), 'options');
     for (const field of ['batch', 'kvHeads', 'headDim', 'capacity', 'valueDim'])
       expectError(() => kvCache({ ...good, [field]: 0 }), `options.${field}`);
-    expectError(() => kvCache({ ...good, dtype: 'f16' }), 'options.dtype', /not available yet/);
+    expectError(() => kvCache({ ...good, dtype: 'f16', headDim: 5 }), 'options.headDim', /odd/);
+    expectError(() => kvCache({ ...good, dtype: 'f16', valueDim: 3 }), 'options.valueDim', /even head dim/);
+    expect(kvCache({ ...good, dtype: 'f16' }).dtype).toBe('f16');
     expectError(() => kvCache({ ...good, dtype: 'bf16' as never }), 'options.dtype');
     expectError(() => kvCache({ ...good, growable: 1 as never }), 'options.growable');
     expectError(() => kvCache({ ...good, layout: 'bshd' } as never), 'options.layout');

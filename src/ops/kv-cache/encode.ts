@@ -1,6 +1,6 @@
 /**
  * The device side of a KV cache: two stores, keys [B, Hkv, capacity, D] and values [B, Hkv,
- * capacity, Dv] (pooled f32 buffers), the copies that write them (appends, growth), and the views
+ * capacity, Dv] (pooled buffers of f32, or of f16 halves), the copies that write them (appends, growth), and the views
  * attention reads. The public class (kv-cache.ts) appends through it; the multi-head layer writes
  * its projections straight into the stores and commits the tokens here.
  *
@@ -10,16 +10,16 @@
  * earlier view stale, and using one is an AttentionError. A read() of a view holds its store's
  * buffer: growth or destroy returns the buffer to the pool only once such reads have copied it.
  */
-import type { KvCacheState, ResolvedKvCacheOptions } from '../../contract/kv-cache';
+import type { KvCacheDtype, KvCacheState, ResolvedKvCacheOptions } from '../../contract/kv-cache';
 import { AttentionError } from '../../errors';
 import { withErrorScopes } from '../../gpu/error-scopes';
 import type { GpuRuntime, Upstream } from '../../gpu/runtime';
 import { GpuTensor } from '../../tensor';
-import { blockCopies, type CopyRange } from './plan';
+import { blockCopies, elementBytes, type CopyRange } from './plan';
 
 /** What `attn.kvCache()` returns (class KvCache), as the multi-head layer's `cache` option takes it. */
 export interface GpuKvCache extends KvCacheState {
-  readonly dtype: 'f32';
+  readonly dtype: KvCacheDtype;
   readonly destroyed: boolean;
   readonly keys: GpuTensor;
   readonly values: GpuTensor;
@@ -74,6 +74,8 @@ export class KvStorage implements KvCacheState {
   readonly headDim: number;
   readonly valueDim: number;
   readonly growable: boolean;
+  /** The stores' element type: appends take tensors of it, views have it. */
+  readonly dtype: KvCacheDtype;
   length = 0;
   capacity: number;
   /** [B, Hkv, capacity, D] and [B, Hkv, capacity, Dv]; their `ready` is that of the last write. */
@@ -98,6 +100,7 @@ export class KvStorage implements KvCacheState {
       options.valueDim,
     ];
     this.growable = options.growable;
+    this.dtype = options.dtype;
     this.capacity = options.capacity;
     [this.keys, this.values] = this.#stores(options.capacity);
     storages.set(owner, this);
@@ -145,6 +148,7 @@ export class KvStorage implements KvCacheState {
         { byteOffset: 0, rows: this.capacity },
         { byteOffset: 0, rows: capacity },
         0,
+        elementBytes(this),
       ),
     });
     const jobs =
@@ -168,6 +172,7 @@ export class KvStorage implements KvCacheState {
         { byteOffset: from.byteOffset, rows: n },
         { byteOffset: 0, rows: this.capacity },
         this.length,
+        elementBytes(this),
       ),
     });
     return [job(k, this.keys, this.headDim), job(v, this.values, this.valueDim)];
@@ -228,10 +233,10 @@ export class KvStorage implements KvCacheState {
     const store = (dim: number, what: string) => {
       const shape = [this.batch, this.kvHeads, capacity, dim];
       const buffer = this.runtime.pool.acquire(
-        shape.reduce((a, b) => a * b, 1) * 4,
-        `kvCache ${what} [${shape.join(', ')}]`,
+        shape.reduce((a, b) => a * b, 1) * elementBytes(this),
+        `kvCache ${what} ${this.dtype} [${shape.join(', ')}]`,
       );
-      return new GpuTensor(this.runtime, buffer, shape, 0, true);
+      return new GpuTensor(this.runtime, buffer, shape, 0, true, undefined, null, this.dtype);
     };
     return [store(this.headDim, 'keys'), store(this.valueDim, 'values')];
   }
@@ -241,6 +246,7 @@ export class KvStorage implements KvCacheState {
     const stale = () => (this.#epoch === epoch ? null : this.#change);
     const strides = [H * capacity * dim, capacity * dim, dim, 1];
     const shape = [this.batch, H, this.length, dim];
-    return new GpuTensor(this.runtime, store.buffer, shape, 0, false, store.ready, { strides, base: store, stale });
+    const view = { strides, base: store, stale };
+    return new GpuTensor(this.runtime, store.buffer, shape, 0, false, store.ready, view, this.dtype);
   }
 }

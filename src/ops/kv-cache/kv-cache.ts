@@ -3,7 +3,7 @@
  * plan (the capacity, the copies) → encode (copyBufferToBuffer per (batch, head), growth by
  * doubling). See encode.ts for the stores and the rules of the views.
  */
-import type { KvCacheOptions } from '../../contract/kv-cache';
+import type { KvCacheDtype, KvCacheOptions } from '../../contract/kv-cache';
 import type { GpuRuntime } from '../../gpu/runtime';
 import type { GpuTensor } from '../../tensor';
 import { KvStorage, submitCopies, type GpuKvCache } from './encode';
@@ -19,7 +19,6 @@ import { validateAppend, validateKvCache } from './validate';
  * cache.destroy();
  */
 export class KvCache implements GpuKvCache {
-  readonly dtype = 'f32' as const;
   readonly #runtime: GpuRuntime;
   readonly #storage: KvStorage;
 
@@ -29,6 +28,10 @@ export class KvCache implements GpuKvCache {
     this.#storage = new KvStorage(runtime, validateKvCache(runtime, options), this);
   }
 
+  /** The stores' element type, 'f32' or 'f16': appends take tensors of it, `keys` and `values` have it. */
+  get dtype(): KvCacheDtype {
+    return this.#storage.dtype;
+  }
   /** B. */
   get batch(): number {
     return this.#storage.batch;

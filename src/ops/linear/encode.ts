@@ -9,10 +9,12 @@ import { SHADERS } from '../../shaders';
 import { GpuTensor } from '../../tensor';
 import { planMatmul, type MatmulPlan } from './plan';
 
-/** A buffer range and where element 0 of the operand sits in it (in f32 elements). */
+/** A buffer range and where element 0 of the operand sits in it (in elements: f32, or halves when `f16`). */
 export interface MatmulOperand {
   buffer: GPUBufferBinding;
   elementOffset: number;
+  /** Whether the elements are f16 halves, two to a word; absent: f32. */
+  f16?: boolean;
 }
 
 /**
@@ -20,6 +22,8 @@ export interface MatmulOperand {
  * at `elementOffset + b·strideB + l·strideL + head·strideH + d`. Plain [M, N]: rowsPerBatch = M,
  * headDim = N, strideL = N (strideB, strideH unused). bshd [B, L, H, D]: strideB = L·H·D,
  * strideL = H·D, strideH = D. bhsd [B, H, L, D]: strideB = H·L·D, strideL = D, strideH = L·D.
+ * `f16`: written as f16 halves (rounded to nearest even), a pair of columns per word; headDim, N,
+ * elementOffset and the three strides must then be even.
  */
 export interface MatmulOutput extends MatmulOperand {
   rowsPerBatch: number;
@@ -69,7 +73,18 @@ export interface MatmulCall {
 /** A tensor as a GEMM operand (its binding, offset rounded to the device's alignment). */
 export function operandOf(tensor: GpuTensor): MatmulOperand {
   const { resource, elementOffset } = tensor.binding();
-  return { buffer: resource, elementOffset };
+  return { buffer: resource, elementOffset, f16: tensor.dtype === 'f16' };
+}
+
+/** An f16 output is written a word (two columns) at a time: every place a pair starts must be even. */
+function checkHalfOutput(call: MatmulCall): void {
+  const { out } = call;
+  const values = [out.headDim, call.N, out.elementOffset, out.strideB, out.strideL, out.strideH];
+  if (values.some((v) => v % 2 !== 0)) {
+    throw new Error(
+      `encodeMatmul f16 output: headDim, N, elementOffset and strides must be even (got ${values.join(', ')})`,
+    );
+  }
 }
 
 function checkRotary(call: MatmulCall, rotary: MatmulRotary): void {
@@ -134,6 +149,7 @@ export function encodeMatmul(runtime: GpuRuntime, call: MatmulCall, plan?: Matmu
     );
   }
   if (call.rotary) checkRotary(call, call.rotary);
+  if (call.out.f16) checkHalfOutput(call);
   const chosen = plan ?? planMatmul({ M: call.M, N: call.N, K: call.K }, runtime.device.limits);
   const pipeline = runtime.pipelines.get(SHADERS.linear, 'linear_matmul', {
     TILE_M: chosen.tile.tileM,
@@ -144,6 +160,10 @@ export function encodeMatmul(runtime: GpuRuntime, call: MatmulCall, plan?: Matmu
     HAS_BIAS: call.bias !== undefined,
     HAS_ROTARY: call.rotary !== undefined,
     ROTARY_HALF_SPLIT: call.rotary?.halfSplit ?? false,
+    X_F16: call.x.f16 === true,
+    W_F16: call.weight.f16 === true,
+    BIAS_F16: call.bias?.f16 === true,
+    OUT_F16: call.out.f16 === true,
   });
   const buffers = {
     x: call.x.buffer,

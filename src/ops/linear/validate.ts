@@ -5,7 +5,7 @@
 import { linearDims, type MatmulDims } from '../../contract/linear';
 import { checkAllFit } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
-import { checkTensor, type GpuTensor } from '../../tensor';
+import { checkTensor, F32_OR_F16, type GpuTensor } from '../../tensor';
 
 /** Everything encode needs, checked: nothing past this point can throw an AttentionError. */
 export interface ValidatedLinear extends MatmulDims {
@@ -22,9 +22,10 @@ export interface ValidatedLinear extends MatmulDims {
  */
 export function validateLinear(runtime: GpuRuntime, x: unknown, weight: unknown, bias: unknown): ValidatedLinear {
   runtime.assertAlive();
-  const xT = checkTensor(runtime, 'x', x);
-  const wT = checkTensor(runtime, 'weight', weight);
-  const bT = bias === undefined ? undefined : checkTensor(runtime, 'bias', bias);
+  // Each input may hold f16 storage (the GEMM widens it to f32); the output is f32.
+  const xT = checkTensor(runtime, 'x', x, false, F32_OR_F16);
+  const wT = checkTensor(runtime, 'weight', weight, false, F32_OR_F16);
+  const bT = bias === undefined ? undefined : checkTensor(runtime, 'bias', bias, false, F32_OR_F16);
   const dims = linearDims(xT.shape, wT.shape, bT?.shape);
   checkAllFit(runtime.device.limits, { x: xT, weight: wT, bias: bT }, dims.M * dims.N);
   return { x: xT, weight: wT, bias: bT, ...dims };

@@ -65,6 +65,10 @@ function localOverrides(call: LocalCall, plan: NeighborhoodPlan): Record<string,
     HAS_RPB: call.rpb !== null,
     IS_CAUSAL_Y: causal[0],
     IS_CAUSAL_X: causal[1],
+    Q_F16: call.q.dtype === 'f16',
+    K_F16: call.k.dtype === 'f16',
+    V_F16: call.v.dtype === 'f16',
+    RPB_F16: call.rpb?.dtype === 'f16',
   };
 }
 

@@ -10,7 +10,7 @@ import {
 import type { Neighborhood1dOptionsOf, Neighborhood2dOptionsOf } from '../../contract/neighborhood-options';
 import { checkAllFit } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
-import { checkTensor, type GpuTensor } from '../../tensor';
+import { checkTensor, F32_OR_F16, type GpuTensor } from '../../tensor';
 
 /** Options of `attn.neighborhood2d` (rpb: a GpuTensor [Hq, 2ky−1, 2kx−1]). */
 export type Neighborhood2dOptions = Neighborhood2dOptionsOf<GpuTensor>;
@@ -39,11 +39,12 @@ export function validateLocalCall(
   options: unknown,
 ): LocalCall {
   runtime.assertAlive();
-  const qT = checkTensor(runtime, 'q', q);
-  const kT = checkTensor(runtime, 'k', k);
-  const vT = checkTensor(runtime, 'v', v);
+  // Every float input may hold f16 storage (the kernel widens it to f32).
+  const qT = checkTensor(runtime, 'q', q, false, F32_OR_F16);
+  const kT = checkTensor(runtime, 'k', k, false, F32_OR_F16);
+  const vT = checkTensor(runtime, 'v', v, false, F32_OR_F16);
   const o = checkNeighborhoodOptions(options);
-  const rpb = o.rpb === undefined ? null : checkTensor(runtime, 'options.rpb', o.rpb);
+  const rpb = o.rpb === undefined ? null : checkTensor(runtime, 'options.rpb', o.rpb, false, F32_OR_F16);
   const validated = validateNeighborhood(rank, { q: qT.shape, k: kT.shape, v: vT.shape, rpb: rpb?.shape }, o);
   const { B, Hq, Y, X, Dv } = validated.dims;
   const outputElements = B * Hq * Y * X * Dv;

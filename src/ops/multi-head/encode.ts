@@ -16,6 +16,8 @@ import { sliceLayout, type HeadSlice, type LayerPlan, type MhaBuffer, type MhaPl
 /** The buffers one forward writes: the projections' outputs (with a cache: its stores), attention's output, the layer's output, the weights. */
 export interface LayerBuffers {
   projections: Partial<Record<MhaBuffer, GPUBufferBinding>>;
+  /** Whether a KV cache's stores ('keys', 'values') hold f16: K and V are written and read as halves. */
+  halfStores: boolean;
   attention: GPUBufferBinding;
   output: GPUBufferBinding;
   /** With needWeights: per-head weights [B, H, L, Lk], and their mean over heads when averaged. */
@@ -73,6 +75,8 @@ export function encodeProjection(
         rowsPerBatch: s.out.length,
         headDim: c.headDim,
         ...strides,
+        // An f16 cache's store: rounded to f16 in the epilogue, a pair of columns per word (headDim is even).
+        f16: buffers.halfStores && s.out.cache !== undefined,
       },
       rotary,
     },
@@ -88,7 +92,11 @@ export function layerOperands(
   buffers: LayerBuffers,
 ): AttentionOperands {
   const { headDim: hd, numHeads: Hq } = c;
-  const view = (slice: HeadSlice) => ({ resource: buffers.projections[slice.buffer]!, ...sliceLayout(slice, hd) });
+  const view = (slice: HeadSlice) => ({
+    resource: buffers.projections[slice.buffer]!,
+    ...sliceLayout(slice, hd),
+    f16: buffers.halfStores && slice.cache !== undefined,
+  });
   return {
     dims: call.sdpaDims,
     options: call.attention,

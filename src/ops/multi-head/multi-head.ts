@@ -178,7 +178,7 @@ export class MultiHeadAttention {
       const averaged = averageHeads ? take(B * L * Lk, 'multiHeadAttention weights [B, L, Lk]', true) : undefined;
       weights = { perHead, averaged };
     }
-    return { projections, attention, output, weights };
+    return { projections, halfStores: cache?.dtype === 'f16', attention, output, weights };
   }
 
   /**

@@ -43,7 +43,7 @@ function spansOf(ops: AttentionOperands) {
     strides: [v.strides[0], v.strides[1]],
     perKvHead,
     slice: (length - 1) * v.strides[2] + dim,
-    bytesPerElement: 4,
+    bytesPerElement: v.f16 ? 2 : 4,
   });
   const spans = {
     q: view(ops.q, group, Lq, D),
@@ -122,8 +122,16 @@ function chunkCall(
   const group = ops.dims.Hq / ops.dims.Hkv;
   const dims = chunkDims(ops.dims, c);
   const part = (v: AttentionView, span: TensorSpan): AttentionView => ({
-    ...narrow(v.resource, v.elementOffset, chunkStart(span, c), chunkElements(span, c), 4, alignment),
+    ...narrow(
+      v.resource,
+      v.elementOffset,
+      chunkStart(span, c),
+      chunkElements(span, c),
+      span.bytesPerElement,
+      alignment,
+    ),
     strides: v.strides,
+    f16: v.f16,
   });
   const firstHead = c.g0 * group;
   const m: ResolvedModifiers = ops.options.modifiers;

@@ -38,6 +38,8 @@ export interface AttentionView {
   resource: GPUBufferBinding;
   elementOffset: number;
   strides: [number, number, number];
+  /** Whether the elements are f16 halves, two to a word (elementOffset and strides count halves); absent: f32. */
+  f16?: boolean;
 }
 
 /** Where the log-sum-exp [B, Hq, Lq] goes: a binding, and the element of it that holds row 0's. */
@@ -53,9 +55,10 @@ export interface LseView {
  */
 export function tensorView(tensor: GpuTensor, layout: Layout | [number, number, number]): AttentionView {
   const { resource, elementOffset } = tensor.binding();
-  if (Array.isArray(layout)) return { resource, elementOffset, strides: layout };
+  const f16 = tensor.dtype === 'f16';
+  if (Array.isArray(layout)) return { resource, elementOffset, strides: layout, f16 };
   const [b, second, third] = tensor.strides;
-  return { resource, elementOffset, strides: layout === 'bshd' ? [b, third, second] : [b, second, third] };
+  return { resource, elementOffset, strides: layout === 'bshd' ? [b, third, second] : [b, second, third], f16 };
 }
 
 /** Uniform fields `<prefix>_offset`, `<prefix>_stride_b/h/s` for one view. */
@@ -225,6 +228,10 @@ export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): At
       IS_CAUSAL: options.causal,
       HAS_MASK: ops.mask !== null,
       MASK_IS_BOOL: ops.mask?.mask.dtype === 'bool',
+      MASK_F16: ops.mask?.mask.dtype === 'f16',
+      Q_F16: ops.q.f16 === true,
+      K_F16: ops.k.f16 === true,
+      V_F16: ops.v.f16 === true,
       HAS_SOFTCAP: options.softcap > 0,
       WRITE_LSE: options.returnLse,
       ...tables.overrides,

@@ -10,7 +10,7 @@ import type { SdpaOptionsOf } from '../../contract/types';
 import { AttentionError, describe } from '../../errors';
 import { checkAllFit, checkAllocatable } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
-import { checkTensor, GpuMask, GpuTensor, type TensorBinding } from '../../tensor';
+import { checkTensor, F32_OR_F16, GpuMask, GpuTensor, type TensorBinding } from '../../tensor';
 import { TILE_PREFERENCES, type SdpaTile } from './plan';
 
 /** Options of `attn.sdpa`. */
@@ -72,10 +72,11 @@ export function validateAttentionCall(
   options: SdpaOptionsOf<unknown> | undefined,
 ): ValidatedSdpa {
   runtime.assertAlive();
-  // q, k and v may be views (a KV cache's keys and values): the kernels read them by their strides.
-  const qT = checkTensor(runtime, 'q', q, true);
-  const kT = checkTensor(runtime, 'k', k, true);
-  const vT = checkTensor(runtime, 'v', v, true);
+  // q, k and v may be views (a KV cache's keys and values): the kernels read them by their strides,
+  // in f32 or f16 storage each (a float mask too).
+  const qT = checkTensor(runtime, 'q', q, true, F32_OR_F16);
+  const kT = checkTensor(runtime, 'k', k, true, F32_OR_F16);
+  const vT = checkTensor(runtime, 'v', v, true, F32_OR_F16);
   const layout = validateLayout(options?.layout);
   const dims = validateSdpaShapes(qT.shape, kT.shape, vT.shape, layout);
   const resolved = validateSdpaOptions(options, dims);
@@ -84,7 +85,8 @@ export function validateAttentionCall(
   const outputElements = dims.B * dims.Hq * dims.Lq * dims.Dv;
   // The flash op splits work that does not fit one binding (chunks.ts); it only needs buffers that can exist.
   const limits = runtime.device.limits;
-  for (const [name, t] of Object.entries({ q: qT, k: kT, v: vT })) checkAllocatable(limits, name, t.size, t.size * 4);
+  for (const [name, t] of Object.entries({ q: qT, k: kT, v: vT }))
+    checkAllocatable(limits, name, t.size, t.size * t.bytesPerElement);
   checkAllocatable(limits, 'output', outputElements, outputElements * 4);
   return { q: qT, k: kT, v: vT, dims, options: resolved, mask, outputShape };
 }

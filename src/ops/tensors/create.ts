@@ -1,16 +1,25 @@
 /**
  * `attn.tensor`, `attn.mask`, `attn.wrap`: getting data onto the device, validated first.
  */
+import { encodeF16 } from '../../contract/f16';
 import { AttentionError, describe } from '../../errors';
 import { checkAllocatable } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
-import { GpuMask, GpuTensor } from '../../tensor';
+import { GpuMask, GpuTensor, type FloatDtype } from '../../tensor';
+
+export interface TensorOptions {
+  /**
+   * Storage type: `'f32'` (default) or `'f16'`: halves, rounded to the nearest f16 (ties to even)
+   * from a Float32Array or number[], or taken as they are from a Uint16Array of raw f16 bits.
+   */
+  dtype?: FloatDtype;
+}
 
 export interface WrapOptions {
-  /** Byte offset of element 0 in the buffer (a multiple of 4 for f32). Default 0. */
+  /** Byte offset of element 0 in the buffer (a multiple of 4 for f32, of 2 for f16). Default 0. */
   offset?: number;
-  /** `'f32'` (default) or `'bool'` (one byte per element, 1 = may attend). */
-  dtype?: 'f32' | 'bool';
+  /** `'f32'` (default), `'f16'` (halves, two to a word) or `'bool'` (one byte per element, 1 = may attend). */
+  dtype?: 'f32' | 'f16' | 'bool';
 }
 
 function checkShape(shape: unknown): number[] {
@@ -20,13 +29,20 @@ function checkShape(shape: unknown): number[] {
   return shape as number[];
 }
 
-function checkData(data: unknown, shape: number[], kind: 'f32' | 'bool'): ArrayLike<number> {
+const WANTED = {
+  f32: 'a Float32Array or number[]',
+  f16: 'a Float32Array or number[] (rounded to f16), or a Uint16Array of raw f16 bits',
+  bool: 'a Uint8Array or number[] of 0/1',
+};
+
+function checkData(data: unknown, shape: number[], kind: 'f32' | 'f16' | 'bool'): ArrayLike<number> {
+  const float = data instanceof Float32Array || Array.isArray(data);
   const ok =
-    kind === 'f32'
-      ? data instanceof Float32Array || Array.isArray(data)
-      : data instanceof Uint8Array || Array.isArray(data);
-  const wanted = kind === 'f32' ? 'a Float32Array or number[]' : 'a Uint8Array or number[] of 0/1';
-  if (!ok) throw new AttentionError('data', describe(data), wanted);
+    kind === 'bool' ? data instanceof Uint8Array || Array.isArray(data) : float || (kind === 'f16' && isHalves(data));
+  if (!ok) {
+    const hint = kind === 'f32' && isHalves(data) ? " (raw f16 bits: pass { dtype: 'f16' })" : '';
+    throw new AttentionError('data', describe(data), WANTED[kind] + hint);
+  }
   const size = shape.reduce((a, b) => a * b, 1);
   const length = (data as ArrayLike<number>).length;
   if (length !== size)
@@ -34,16 +50,41 @@ function checkData(data: unknown, shape: number[], kind: 'f32' | 'bool'): ArrayL
   return data as ArrayLike<number>;
 }
 
-/** Uploads f32 data into a pooled buffer. */
-export function makeTensor(runtime: GpuRuntime, data: unknown, shape: unknown): GpuTensor {
+const isHalves = (data: unknown): data is Uint16Array => data instanceof Uint16Array;
+
+/** The `dtype` of attn.tensor's options: 'f32' (default) or 'f16'. */
+function checkTensorOptions(options: unknown): FloatDtype {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new AttentionError('options', describe(options), 'an object { dtype? } or undefined');
+  }
+  const dtype = (options as TensorOptions | undefined)?.dtype;
+  if (dtype === undefined) return 'f32';
+  if (dtype !== 'f32' && dtype !== 'f16') throw new AttentionError('options.dtype', describe(dtype), "'f32' or 'f16'");
+  return dtype;
+}
+
+/** f16 bits of the values (rounded, or raw from a Uint16Array), padded to whole 4-byte words. */
+function halvesOf(values: ArrayLike<number>): Uint16Array {
+  const bits = isHalves(values) ? values : encodeF16(values);
+  if (bits.length % 2 === 0) return bits;
+  const padded = new Uint16Array(bits.length + 1);
+  padded.set(bits);
+  return padded;
+}
+
+/** Uploads f32 data, or f16 halves (options.dtype 'f16'), into a pooled buffer. */
+export function makeTensor(runtime: GpuRuntime, data: unknown, shape: unknown, options?: unknown): GpuTensor {
   runtime.assertAlive();
   const dims = checkShape(shape);
-  const values = checkData(data, dims, 'f32');
-  checkAllocatable(runtime.device.limits, 'data', values.length, values.length * 4);
-  const bytes = values instanceof Float32Array ? values : Float32Array.from(values);
-  const buffer = runtime.pool.acquire(bytes.byteLength, `tensor [${dims.join(', ')}]`);
+  const dtype = checkTensorOptions(options);
+  const values = checkData(data, dims, dtype);
+  const unit = dtype === 'f16' ? 2 : 4;
+  checkAllocatable(runtime.device.limits, 'data', values.length, values.length * unit);
+  const bytes =
+    dtype === 'f16' ? halvesOf(values) : values instanceof Float32Array ? values : Float32Array.from(values);
+  const buffer = runtime.pool.acquire(bytes.byteLength, `tensor ${dtype} [${dims.join(', ')}]`);
   runtime.device.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return new GpuTensor(runtime, buffer, dims, 0, true);
+  return new GpuTensor(runtime, buffer, dims, 0, true, undefined, null, dtype);
 }
 
 /** Uploads a boolean mask, one byte per element (padded to whole words for the upload). */
@@ -83,15 +124,15 @@ export function wrapBuffer(
   }
   const dims = checkShape(shape);
   const dtype = options?.dtype === undefined ? 'f32' : options.dtype;
-  if (dtype !== 'f32' && dtype !== 'bool')
-    throw new AttentionError('options.dtype', describe(dtype), "'f32' or 'bool'");
+  if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'bool')
+    throw new AttentionError('options.dtype', describe(dtype), "'f32', 'f16' or 'bool'");
   const offset = options?.offset === undefined ? 0 : options.offset;
-  const unit = dtype === 'f32' ? 4 : 1;
+  const unit = dtype === 'f32' ? 4 : dtype === 'f16' ? 2 : 1;
   if (!Number.isInteger(offset) || offset < 0 || offset % unit !== 0) {
     throw new AttentionError('options.offset', describe(offset), `a non-negative byte offset, a multiple of ${unit}`);
   }
   const bytes = dims.reduce((a, b) => a * b, 1) * unit;
-  // Bindings and copies cover whole 4-byte words: a boolean tensor's last word must lie in the buffer.
+  // Bindings and copies cover whole 4-byte words: a boolean or f16 tensor's last word must lie in the buffer.
   const end = Math.ceil((offset + bytes) / 4) * 4;
   if (end > gpuBuffer.size) {
     const words = end === offset + bytes ? '' : `, ${end} rounded up to whole 4-byte words`;
@@ -101,6 +142,6 @@ export function wrapBuffer(
       `a tensor within the buffer's ${gpuBuffer.size} bytes`,
     );
   }
-  const Tensor = dtype === 'f32' ? GpuTensor : GpuMask;
-  return new Tensor(runtime, gpuBuffer, dims, offset, false);
+  if (dtype === 'bool') return new GpuMask(runtime, gpuBuffer, dims, offset, false);
+  return new GpuTensor(runtime, gpuBuffer, dims, offset, false, undefined, null, dtype);
 }

@@ -19,11 +19,12 @@ import type { ValidatedGpuVarlen } from './validate';
 
 /**
  * Rows start … of a packed [tokens, heads, dim] tensor as an attention view of batch 1: element
- * (0, h, i, d) at element (start + i, h, d). The tensor is row-major (checkTensor refuses views).
+ * (0, h, i, d) at element (start + i, h, d). The tensor is row-major (checkTensor refuses views);
+ * `f16`: its elements are halves.
  */
-function rowsView(binding: TensorBinding, start: number, heads: number, dim: number): AttentionView {
+function rowsView(binding: TensorBinding, start: number, heads: number, dim: number, f16 = false): AttentionView {
   const { resource, elementOffset } = binding;
-  return { resource, elementOffset: elementOffset + start * heads * dim, strides: [0, dim, heads * dim] };
+  return { resource, elementOffset: elementOffset + start * heads * dim, strides: [0, dim, heads * dim], f16 };
 }
 
 /** One sequence as an sdpa call on views of the packed q, k, v and output [totalQ, Hq, Dv]. */
@@ -36,9 +37,9 @@ export function sequenceOperands(
   return {
     dims: s.dims,
     options: s.options,
-    q: rowsView(call.q.binding(), s.qStart, Hq, D),
-    k: rowsView(call.k.binding(), s.kStart, Hkv, D),
-    v: rowsView(call.v.binding(), s.kStart, Hkv, Dv),
+    q: rowsView(call.q.binding(), s.qStart, Hq, D, call.q.dtype === 'f16'),
+    k: rowsView(call.k.binding(), s.kStart, Hkv, D, call.k.dtype === 'f16'),
+    v: rowsView(call.v.binding(), s.kStart, Hkv, Dv, call.v.dtype === 'f16'),
     out: rowsView({ resource: out, elementOffset: 0 }, s.qStart, Hq, Dv),
     mask: null,
     keyPadding: null,

@@ -6,7 +6,7 @@
 import { validateVarlenCall, type ValidatedVarlen } from '../../contract/varlen';
 import { checkAllFit } from '../../gpu/limits';
 import type { GpuRuntime } from '../../gpu/runtime';
-import { checkTensor, type GpuTensor } from '../../tensor';
+import { checkTensor, F32_OR_F16, type GpuTensor } from '../../tensor';
 
 /** A checked packed call with its tensors. */
 export interface ValidatedGpuVarlen extends ValidatedVarlen {
@@ -29,9 +29,9 @@ export function validateVarlenGpuCall(
   options: unknown,
 ): ValidatedGpuVarlen {
   runtime.assertAlive();
-  const qT = checkTensor(runtime, 'q', q);
-  const kT = checkTensor(runtime, 'k', k);
-  const vT = checkTensor(runtime, 'v', v);
+  const qT = checkTensor(runtime, 'q', q, false, F32_OR_F16);
+  const kT = checkTensor(runtime, 'k', k, false, F32_OR_F16);
+  const vT = checkTensor(runtime, 'v', v, false, F32_OR_F16);
   const call = validateVarlenCall(qT.shape, kT.shape, vT.shape, options);
   const { totalQ, Hq, Dv } = call.dims;
   checkAllFit(runtime.device.limits, { q: qT, k: kT, v: vT }, totalQ * Hq * Dv);

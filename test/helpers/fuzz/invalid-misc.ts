@@ -146,7 +146,7 @@ export const WRAP_MUTATIONS: MutationTable = {
     },
   },
   dtype: {
-    values: ['f16', 'float32', 'u8', 1, null],
+    values: ['bf16', 'float32', 'u8', 1, null],
     build: (kit, dtype) => {
       const buffer = kit.buffer(64);
       return {

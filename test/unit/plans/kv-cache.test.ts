@@ -9,7 +9,7 @@ import { blockCopies, checkCapacity, maxCapacity, planCapacity } from '../../../
 import { planMha, sliceLayout } from '../../../src/ops/multi-head/plan';
 import { SWIFTSHADER, WEBGPU_MINIMUM } from '../../helpers/limits';
 
-const sizes = { batch: 1, kvHeads: 8, headDim: 128, valueDim: 64 };
+const sizes = { batch: 1, kvHeads: 8, headDim: 128, valueDim: 64, dtype: 'f32' as const };
 const state = (length: number, capacity: number, growable = true) => ({ ...sizes, length, capacity, growable });
 
 describe('KV cache capacity', () => {
@@ -34,6 +34,17 @@ describe('KV cache capacity', () => {
     expect(() => checkCapacity(sizes, most + 1, WEBGPU_MINIMUM, 'options.capacity')).toThrow(/options.capacity/);
     expect(() => checkCapacity(sizes, most, WEBGPU_MINIMUM, 'options.capacity')).not.toThrow();
   });
+
+  it('an f16 cache holds twice the tokens in the same binding, and says f16 when refusing', () => {
+    const halves = { ...sizes, dtype: 'f16' as const };
+    const most = maxCapacity(halves, WEBGPU_MINIMUM);
+    expect(most).toBe(2 * maxCapacity(sizes, WEBGPU_MINIMUM));
+    expect(() => checkCapacity(halves, most, WEBGPU_MINIMUM, 'options.capacity')).not.toThrow();
+    expect(() => checkCapacity(halves, most + 1, WEBGPU_MINIMUM, 'options.capacity')).toThrow(/options.capacity/);
+    expect(() =>
+      planCapacity({ ...halves, length: most, capacity: most, growable: true }, 1, WEBGPU_MINIMUM, 'k'),
+    ).toThrow(/capacity, max\(D, Dv\)\] of f16 must fit/);
+  });
 });
 
 describe('KV cache copies', () => {
@@ -51,6 +62,17 @@ describe('KV cache copies', () => {
     ]);
     // growth 4 → 8 holding 4: one range per block
     expect(blockCopies(3, 2, 4, { byteOffset: 0, rows: 4 }, { byteOffset: 0, rows: 8 }, 0)).toHaveLength(3);
+  });
+
+  it('f16 stores: 2 bytes an element, and with even dims every range is whole 4-byte words', () => {
+    // [1, 2, 8, 6] f16 store holding 3; one token from a tensor at byte 64
+    const ranges = blockCopies(2, 6, 1, { byteOffset: 64, rows: 1 }, { byteOffset: 0, rows: 8 }, 3, 2);
+    expect(ranges).toEqual([
+      { from: 64, to: 36, bytes: 12 },
+      { from: 76, to: 132, bytes: 12 },
+    ]);
+    for (const r of blockCopies(3, 2, 5, { byteOffset: 0, rows: 5 }, { byteOffset: 0, rows: 7 }, 1, 2))
+      expect([r.from % 4, r.to % 4, r.bytes % 4]).toEqual([0, 0, 0]);
   });
 });
 
