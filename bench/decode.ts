@@ -44,6 +44,8 @@ export const ORT_SHAPES = [
 export interface DecodeCell extends Cell {
   gbps?: number;
   predictedMs?: number;
+  /** Every timed run's ms (in the JSON, and the spread under the tables). */
+  samplesMs?: number[];
 }
 
 type Dtype = 'f32' | 'f16';
@@ -168,13 +170,14 @@ async function timeCell(
     const compiledBefore = t.msPerUnit.has(key);
     const timing =
       compiledBefore && firstMs > (t.policy.budgetS * 1000) / 2
-        ? { medianMs: firstMs, runs: 1, checkedRunOnly: true }
+        ? { medianMs: firstMs, runs: 1, checkedRunOnly: true, samplesMs: [firstMs] }
         : {
             ...(await timeRuns(runner.run, { ...t.policy, warmup: firstMs < 2000 ? t.policy.warmup : 0 })),
             checkedRunOnly: false,
           };
     t.msPerUnit.set(key, timing.medianMs / units);
-    return { ms: timing.medianMs, runs: timing.runs, checkedRunOnly: timing.checkedRunOnly, error, checked };
+    const { medianMs: ms, runs, checkedRunOnly, samplesMs } = timing;
+    return { ms, runs, checkedRunOnly, samplesMs, error, checked };
   } catch (error) {
     return { skipped: errorText(error) };
   }
@@ -263,16 +266,9 @@ function planText(p: SdpaPlan): string {
   return `${p.tile.blockQ}×${p.tile.tileKv}, ${split}, ${p.workgroupCount} wg × ${p.workgroupSize}`;
 }
 
-/** `attn.tensor(data, shape, { dtype })`, typed loosely: f16 storage is being added to the library. */
+/** `attn.tensor(data, shape, { dtype })`: the bench's inputs as f32 or f16 storage. */
 function tensorOf(attn: AttentionContext, data: Float32Array, shape: number[], dtype: Dtype): GpuTensor {
-  if (dtype === 'f32') return attn.tensor(data, shape);
-  const make = attn.tensor.bind(attn) as (d: Float32Array, s: number[], o?: { dtype: Dtype }) => GpuTensor;
-  const t = make(data, shape, { dtype });
-  if ((t as GpuTensor & { dtype?: string }).dtype !== dtype) {
-    t.destroy();
-    throw new Error(`attn.tensor has no { dtype: '${dtype}' } in this version`);
-  }
-  return t;
+  return attn.tensor(data, shape, { dtype });
 }
 
 /** Whether f16 storage runs here: a tiny f16 sdpa call; '' if it does, else why not. */
@@ -575,6 +571,25 @@ function checks(named: Array<[string, DecodeCell | undefined]>): string {
   return parts.length ? parts.join(', ') : '—';
 }
 
+/** How noisy the timed runs were: max ÷ min over each cell's samples (cells of 2 or more runs). */
+function spreadNote(r: DecodeResults): string {
+  const cells: ReadonlyArray<readonly [string, DecodeCell | undefined]> = [
+    ...r.decode.flatMap((row) => DECODE_VARIANTS.map((v) => [`${v.key} Lk=${row.Lk}`, row.cells[v.key]] as const)),
+    ...r.ort.flatMap((row) =>
+      (['ort', 'ortPast', 'flash', 'naive'] as const).map((k) => [`${k} ${row.H}·${row.Lk}·${row.D}`, row[k]] as const),
+    ),
+    ...r.prefill.map((row) => [`prefill L=${row.L}`, row.flash] as const),
+  ];
+  const spreads = cells
+    .filter(([, c]) => (c?.samplesMs?.length ?? 0) >= 2)
+    .map(([name, c]) => [name, Math.max(...c!.samplesMs!) / Math.min(...c!.samplesMs!)] as const)
+    .sort((a, b) => a[1] - b[1]);
+  if (!spreads.length) return 'Spread of the timed runs: no cell had two runs.';
+  const mid = spreads[spreads.length >> 1];
+  const worst = spreads[spreads.length - 1];
+  return `Noise: slowest ÷ fastest of a cell's timed runs, over ${spreads.length} cells: median ${mid[1].toFixed(2)}, worst ${worst[1].toFixed(2)} (${worst[0]}).`;
+}
+
 /** The markdown tables of the decode part, with the notes that say how to read them. */
 export function decodeTables(r: DecodeResults): string {
   const { B, Hq, Hkv, D } = DECODE;
@@ -693,5 +708,7 @@ export function decodeTables(r: DecodeResults): string {
     '',
     '- GFLOP/s unmasked: 4·B·Hq·D·L(L+1)/2 (the pairs a causal row attends) ÷ time; dense count: 4·B·Hq·L²·D ÷ time (twice as many FLOPs, for comparison with figures that count the full square).',
     '- The first length also compiles the pipeline; a later one whose one run would pass --prefill-max-run-s (predicted from the earlier length) is printed as a prediction.',
+    '',
+    spreadNote(r),
   ].join('\n');
 }

@@ -14,7 +14,7 @@
  * --window-lengths 1024,4096,16384, --maps 64,128, --mha-lengths 512,1024 (BERT L, GQA L; --quick:
  * 128,256), --mha-ref-max-macs N (largest whole-layer float64 reference; past it, sampled rows),
  * --decode-lengths 1024,8192,32768 (Lk of the decode table; --quick: 1024,8192),
- * --prefill-lengths 512,4096 (causal GQA prefill; the first also compiles; --quick: 256,512),
+ * --prefill-lengths 512,4096 (causal GQA prefill; the first also compiles; --quick: 128,256),
  * --prefill-max-run-s S (as --max-run-s, for the prefill table; default 600).
  */
 import { writeFileSync } from 'node:fs';
@@ -93,7 +93,7 @@ function parseArgs(args: readonly string[]): Options {
       policy,
       maxRunS,
       lengths: list('--decode-lengths', '1024,8192', '1024,8192,32768'),
-      prefillLengths: list('--prefill-lengths', '256,512', '512,4096'),
+      prefillLengths: list('--prefill-lengths', '128,256', '512,4096'),
       prefillMaxRunS: Number(value('--prefill-max-run-s') ?? 600),
     },
     quick,
