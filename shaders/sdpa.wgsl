@@ -92,6 +92,7 @@ override Q_F16: bool = false;            // q holds f16 halves (else f32)
 override K_F16: bool = false;            // k holds f16 halves
 override V_F16: bool = false;            // v holds f16 halves
 override MASK_F16: bool = false;         // a float mask holds f16 halves
+override PAGED: bool = false;            // k and v are read through a page table (sdpaPaged)
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
@@ -135,6 +136,8 @@ struct SdpaParams {
   alibi_at: u32,        // word of tables where the ALiBi slopes start (one per query head)
   sinks_at: u32,        // word of tables where the sink logits start (one per query head)
   lse_offset: u32,      // element of lse where row 0's log-sum-exp goes (0 with WRITE_PARTIAL)
+  page_size: u32,       // PAGED: tokens per page (else unused)
+  page_table_at: u32,   // PAGED: word of tables where the sequence's page numbers start
   q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_s: u32,
   k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_s: u32,
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
@@ -152,7 +155,8 @@ struct SdpaParams {
 // Unused: a dummy buffer.
 @group(0) @binding(4) var<storage, read> mask: array<u32>;
 // Small per-call tables, u32 words: the global-token bitset from word 0 (bit j = key position j is
-// global), the ALiBi slopes (f32 bits) from alibi_at, the sink logits from sinks_at. Unused: a dummy.
+// global), the ALiBi slopes (f32 bits) from alibi_at, the sink logits from sinks_at, the page table
+// (PAGED) from page_table_at. Unused: a dummy.
 @group(0) @binding(5) var<storage, read> tables: array<u32>;
 // Key-padding mask [B, Lk]: bytes packed four to a word, 1 = padding. Unused: a dummy buffer.
 @group(0) @binding(6) var<storage, read> key_padding: array<u32>;
@@ -284,6 +288,16 @@ fn table_f32(word: u32) -> f32 {
   return bitcast<f32>(tables[word]);
 }
 
+// Where key row j starts, from the (b, kv head) base: j rows on, or with PAGED row j % page_size of
+// page tables[page_table_at + j / page_size]. A paged call has B = 1, and the batch stride of k and
+// v is the stride between pages ([pages, Hkv, page_size, D], the pool of a paged cache).
+fn kv_row(j: u32, page_stride: u32, row_stride: u32) -> u32 {
+  if (PAGED) {
+    return tables[params.page_table_at + j / params.page_size] * page_stride + (j % params.page_size) * row_stride;
+  }
+  return j * row_stride;
+}
+
 fn load_k_tile(t: Tile, key_start: u32, tid: u32) {
   let offset = params.k_offset + t.b * params.k_stride_b + t.kv_h * params.k_stride_h;
   for (var idx = tid; idx < TILE_KV * HEAD_DIM_VEC4; idx += WORKGROUP_SIZE) {
@@ -291,7 +305,7 @@ fn load_k_tile(t: Tile, key_start: u32, tid: u32) {
     let d4 = idx % HEAD_DIM_VEC4;
     let j = key_start + key;
     var value = vec4<f32>(0.0);
-    if (j < params.kv_len) { value = load_k4(offset + j * params.k_stride_s + d4 * 4u, params.head_dim - d4 * 4u); }
+    if (j < params.kv_len) { value = load_k4(offset + kv_row(j, params.k_stride_b, params.k_stride_s) + d4 * 4u, params.head_dim - d4 * 4u); }
     kv_tile[key * KV_STRIDE + d4] = value;
   }
 }
@@ -304,7 +318,7 @@ fn load_v_tile(t: Tile, key_start: u32, tid: u32) {
     let c4 = idx % VALUE_DIM_VEC4;
     let j = key_start + key;
     var value = vec4<f32>(0.0);
-    if (j < params.kv_len) { value = load_v4(offset + j * params.v_stride_s + c4 * 4u, params.value_dim - c4 * 4u); }
+    if (j < params.kv_len) { value = load_v4(offset + kv_row(j, params.v_stride_b, params.v_stride_s) + c4 * 4u, params.value_dim - c4 * 4u); }
     kv_tile[key * KV_STRIDE + c4] = value;
   }
 }

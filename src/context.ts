@@ -13,6 +13,9 @@ import { linear } from './ops/linear/linear';
 import { multiHeadAttention, type MultiHeadAttention } from './ops/multi-head/multi-head';
 import type { MhaConfig } from './ops/multi-head/validate';
 import { kvCache, type KvCache } from './ops/kv-cache/kv-cache';
+import type { PagedAttentionOptions, PagedKvCacheOptions } from './contract/paged';
+import { PagedKvCache } from './ops/paged/paged-kv-cache';
+import { sdpaPaged, type SdpaPagedWithLse } from './ops/paged/sdpa-paged';
 import type { KvCacheOptions } from './contract/kv-cache';
 import { neighborhood1d, neighborhood2d } from './ops/local/neighborhood';
 import type { Neighborhood1dOptions, Neighborhood2dOptions } from './ops/local/validate';
@@ -197,6 +200,34 @@ export class AttentionContext {
    */
   kvCache(options: KvCacheOptions): KvCache {
     return kvCache(this.runtime, options);
+  }
+
+  /**
+   * A paged KV cache for many concurrent sequences: one pool of `numPages` pages of `pageSize`
+   * tokens, keys [numPages, Hkv, pageSize, D] and values [numPages, Hkv, pageSize, Dv], and a page
+   * table per sequence (vLLM's and FlashAttention's block table). `attn.sdpaPaged` reads through it.
+   * @example
+   * const cache = attn.pagedKvCache({ kvHeads: 8, headDim: 128, pageSize: 16, numPages: 1024 });
+   * const a = cache.addSequence();
+   * cache.append([a], k, v);                              // k, v [1, 8, n, 128]
+   */
+  pagedKvCache(options: PagedKvCacheOptions): PagedKvCache {
+    return new PagedKvCache(this.runtime, options);
+  }
+
+  /**
+   * Attention of q [B, Hq, Lq, D] (or bshd), batch row b over the tokens sequence `sequences[b]`
+   * of a paged cache holds, read through its page table; per row as `sdpa` with that sequence's
+   * length as Lk (causal alignment, windows, ALiBi, sinks). Output [B, Hq, Lq, Dv], or
+   * `{ output, lse }` with `returnLse`.
+   * @example
+   * const o = attn.sdpaPaged(q, cache, { sequences: [a, b], causal: true, alignment: 'lower-right' });
+   */
+  sdpaPaged(q: GpuTensor, cache: PagedKvCache, options: PagedAttentionOptions & { returnLse: true }): SdpaPagedWithLse;
+  sdpaPaged(q: GpuTensor, cache: PagedKvCache, options: PagedAttentionOptions & { returnLse?: false }): GpuTensor;
+  sdpaPaged(q: GpuTensor, cache: PagedKvCache, options: PagedAttentionOptions): GpuTensor | SdpaPagedWithLse;
+  sdpaPaged(q: GpuTensor, cache: PagedKvCache, options: PagedAttentionOptions): GpuTensor | SdpaPagedWithLse {
+    return sdpaPaged(this.runtime, q, cache, options);
   }
 
   /** Whether the context can still take work (false after destroy() or a lost device). */

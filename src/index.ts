@@ -49,3 +49,6 @@ export type {
   ReferenceMultiHeadAttention,
 } from './reference/multi-head';
 export type { ReferenceKvCache } from './reference/kv-cache';
+export { PagedKvCache } from './ops/paged/paged-kv-cache';
+export type { SdpaPagedWithLse } from './ops/paged/sdpa-paged';
+export type { PagedKvCacheOptions, PagedAttentionOptions } from './contract/paged';

@@ -33,12 +33,13 @@ const CONSTS: Record<string, string> = {
   K_F16: 'false',
   V_F16: 'false',
   MASK_F16: 'false',
+  PAGED: 'false',
 };
 
 /** 8 queries, 16 keys, window 0/0, key 13 global: tiles 0–1 hold the band, 2 is skipped, 3 holds the global key. */
 const WINDOWED = { ...CONSTS, IS_CAUSAL: 'false', HAS_WINDOW: 'true', HAS_GLOBAL: 'true' };
 
-function run(source: string, consts = CONSTS) {
+function run(source: string, consts = CONSTS, paged = false) {
   const layout = shaderLayout(SHADERS.sdpa.source, 'sdpa_forward');
   const [L, Lk, D] = [8, 16, 8];
   const uniforms = packUniforms(layout.uniform!, {
@@ -67,16 +68,19 @@ function run(source: string, consts = CONSTS) {
     alibi_at: 0,
     sinks_at: 0,
     lse_offset: 0,
+    // Paged: pages of 4 keys, the table [3, 2, 1, 0] from word 1 of the tables (word 0: global bits).
+    page_size: 4,
+    page_table_at: 1,
     q_offset: 0,
     q_stride_b: L * D,
     q_stride_h: L * D,
     q_stride_s: D,
     k_offset: 0,
-    k_stride_b: Lk * D,
+    k_stride_b: paged ? 4 * D : Lk * D,
     k_stride_h: Lk * D,
     k_stride_s: D,
     v_offset: 0,
-    v_stride_b: Lk * D,
+    v_stride_b: paged ? 4 * D : Lk * D,
     v_stride_h: Lk * D,
     v_stride_s: D,
     o_offset: 0,
@@ -99,7 +103,7 @@ function run(source: string, consts = CONSTS) {
       2: data(Lk),
       3: data(Lk),
       4: new Uint32Array(4),
-      5: new Uint32Array([1 << 13, 0, 0, 0]),
+      5: new Uint32Array([1 << 13, 3, 2, 1, 0]),
       6: new Uint32Array(4),
       7: new Float32Array(L * D),
       8: new Float32Array(L),
@@ -126,6 +130,12 @@ describe('detectRaces on sdpa_forward', () => {
 
   it('finds no race with f16 q, k and v', () => {
     const result = run(SHADERS.sdpa.source, HALVES);
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race reading k and v through a page table', () => {
+    const result = run(SHADERS.sdpa.source, { ...CONSTS, PAGED: 'true' }, true);
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
   });

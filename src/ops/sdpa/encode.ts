@@ -33,6 +33,7 @@ export function encodeFlash(
     WORKGROUP_SIZE: plan.workgroupSize,
     ...inputs.overrides,
     WRITE_PARTIAL: split !== null,
+    PAGED: ops.pages != null,
   });
   const uniforms = {
     ...inputs.uniforms,
@@ -45,6 +46,8 @@ export function encodeFlash(
     groups_x: plan.workgroups[0],
     score_scale: options.softcap > 0 ? options.scale / options.softcap : options.scale,
     softcap: options.softcap,
+    page_size: ops.pages?.pageSize ?? 0,
+    page_table_at: inputs.pageTableAt,
   };
   // Where the lse goes: a binding, and the element of it where row 0's value lands.
   const lseView = lse === null ? null : 'resource' in lse ? lse : { resource: lse, elementOffset: 0 };

@@ -108,12 +108,21 @@ export function maskArguments(
 /**
  * The small per-call tables the kernels read from one buffer (`tables`, u32 words): the global-token
  * bitset over the key positions from word 0, then the ALiBi slopes (f32 bits) from `alibi_at`, then
- * the sink logits from `sinks_at`; with the window's uniforms and the overrides that switch them on.
+ * the sink logits from `sinks_at`, then a paged call's page table from `pageTableAt`; with the
+ * window's uniforms and the overrides that switch them on. (`pageTableAt` is not in `uniforms`:
+ * only the flash kernel reads pages.)
  */
 export interface TableArguments {
   resource: GPUBufferBinding;
   uniforms: Record<string, number>;
   overrides: { HAS_WINDOW: boolean; HAS_GLOBAL: boolean; HAS_ALIBI: boolean; HAS_SINKS: boolean };
+  pageTableAt: number;
+}
+
+/** A paged call's keys and values: token j of the sequence is row j % pageSize of page table[j / pageSize]. */
+export interface PageTable {
+  table: readonly number[];
+  pageSize: number;
 }
 
 /** The window's uniforms and the tables (global tokens, ALiBi slopes, sinks): scratch of the submission. */
@@ -122,6 +131,7 @@ export function tableArguments(
   window: ResolvedWindow,
   modifiers: ResolvedModifiers,
   kvLen: number,
+  pages: PageTable | null = null,
 ): TableArguments {
   const on = hasWindow(window);
   const globals = on && window.globalTokens.length > 0;
@@ -129,8 +139,10 @@ export function tableArguments(
   const { alibiSlopes, sinks } = modifiers;
   const slopesAt = bitWords;
   const sinksAt = slopesAt + (alibiSlopes?.length ?? 0);
-  const words = new Uint32Array(sinksAt + (sinks?.length ?? 0));
+  const pageTableAt = sinksAt + (sinks?.length ?? 0);
+  const words = new Uint32Array(pageTableAt + (pages?.table.length ?? 0));
   if (globals) for (const g of window.globalTokens) words[g >>> 5] |= 1 << (g & 31);
+  if (pages) words.set(pages.table, pageTableAt);
   const floats = new Float32Array(words.buffer);
   if (alibiSlopes) floats.set(alibiSlopes, slopesAt);
   if (sinks) floats.set(sinks, sinksAt);
@@ -145,7 +157,7 @@ export function tableArguments(
   const overrides = { HAS_WINDOW: on, HAS_GLOBAL: globals, HAS_ALIBI: alibiSlopes !== null, HAS_SINKS: sinks !== null };
   const resource =
     words.length === 0 ? { buffer: runtime.dummy } : runtime.scope.scratch(words.byteLength, 'attention tables', words);
-  return { resource, uniforms, overrides };
+  return { resource, uniforms, overrides, pageTableAt };
 }
 
 /**
@@ -164,6 +176,8 @@ export interface AttentionOperands {
   mask: CheckedMask | null;
   /** [B, Lk] booleans, 1 = padding (a layer's key-padding mask). */
   keyPadding: GpuMask | null;
+  /** Flash kernel only: k and v are page pools read through this table (B = 1; their batch stride is the page stride). */
+  pages?: PageTable | null;
 }
 
 /** The operands of a checked public call: q, k, v where they lie, the output in `out` (same layout). */
@@ -188,13 +202,15 @@ export interface AttentionInputs {
   /** Sizes, views and optional inputs: every member the two kernels' params share. */
   uniforms: Record<string, number>;
   overrides: Record<string, boolean>;
+  /** Word of the tables where a paged call's page table starts (flash kernel only). */
+  pageTableAt: number;
 }
 
 /** Bindings, shared uniforms and overrides of an attention call. */
 export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): AttentionInputs {
   const { dims, options } = ops;
   const mask = maskArguments(runtime, ops.mask);
-  const tables = tableArguments(runtime, options.window, options.modifiers, dims.Lk);
+  const tables = tableArguments(runtime, options.window, options.modifiers, dims.Lk, ops.pages ?? null);
   const padding = keyPaddingArguments(runtime, ops.keyPadding, dims.Lk);
   const uniforms = {
     batch: dims.B,
@@ -224,6 +240,7 @@ export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): At
       key_padding: padding.resource,
     },
     uniforms,
+    pageTableAt: tables.pageTableAt,
     overrides: {
       IS_CAUSAL: options.causal,
       HAS_MASK: ops.mask !== null,
