@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CASES } from '../cases';
 import { LOCAL_CASES } from '../local-cases';
 import { MHA_CASES } from '../mha-cases';
+import { pagedRunnables } from '../helpers/paged-runners';
 import type { CaseResult } from './page/main';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -222,6 +223,7 @@ describe('case table', () => {
         ...CASES.map((c) => c.name),
         ...LOCAL_CASES.map((c) => `neighborhood ${c.name}`),
         ...MHA_CASES.map((c) => `mha ${c.name}`),
+        ...pagedRunnables().map((c) => c.name),
       ];
       for (const name of names) {
         it(name, (ctx) => {

@@ -52,13 +52,13 @@ export interface Runnable {
   run(lib: Lib, attn: Attention): Promise<Outcome>;
 }
 
-interface Comparison {
+export interface Comparison {
   maxErr: number;
   failure?: string;
 }
 
 /** The Node ring's rule (test/helpers/compare.ts): |got − want| ≤ 2e-5 + 1e-4·|want|, −∞ exact. */
-function compare(what: string, got: Float32Array, want: ArrayLike<number>): Comparison {
+export function compare(what: string, got: Float32Array, want: ArrayLike<number>): Comparison {
   const r = compareArrays(got, want);
   return { maxErr: r.maxError, failure: r.ok ? undefined : `${what}: ${r.message}` };
 }
@@ -88,7 +88,7 @@ async function check(comparisons: Comparison[], what: string, t: Tensor | undefi
   comparisons.push(compare(what, await t.read(), want.data));
 }
 
-function summarise(name: string, comparisons: Comparison[], phases: CaseResult['phases']): Outcome {
+export function summarise(name: string, comparisons: Comparison[], phases: CaseResult['phases']): Outcome {
   const maxErr = Math.max(0, ...comparisons.map((x) => x.maxErr));
   const failures = comparisons.flatMap((x) => (x.failure ? [x.failure] : []));
   return failures.length
@@ -101,7 +101,7 @@ function describeError(lib: Lib, e: unknown): string {
 }
 
 /** Runs `body` with an `own` that collects what to destroy afterwards (in reverse), failures as results. */
-async function guarded(
+export async function guarded(
   lib: Lib,
   name: string,
   body: (own: <T extends { destroy(): void }>(t: T) => T) => Promise<Outcome>,

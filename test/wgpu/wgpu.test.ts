@@ -16,6 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SHADERS } from '../../src/shaders';
 import { BAD_INPUT } from '../bad-input';
 import { linearRunnables, localRunnables, mhaRunnables, sdpaRunnables } from '../helpers/case-runners';
+import { pagedRunnables } from '../helpers/paged-runners';
 import { nodeGpu } from '../helpers/node-gpu';
 import { findDeno } from '../setup/deno';
 import { buildForDeno } from './build';
@@ -149,7 +150,13 @@ if ('reason' in deno && deno.installable && process.env.CI) {
   });
 
   describe('case tables on wgpu vs the float64 reference (built bundle, createAttention() on navigator.gpu)', () => {
-    for (const { name } of [...sdpaRunnables(), ...localRunnables(), ...mhaRunnables(), ...linearRunnables()]) {
+    for (const { name } of [
+      ...sdpaRunnables(),
+      ...localRunnables(),
+      ...mhaRunnables(),
+      ...linearRunnables(),
+      ...pagedRunnables(),
+    ]) {
       if (name in NOT_ON_WGPU) {
         it.skip(`${name} — not on wgpu: ${NOT_ON_WGPU[name]}`, () => {});
         continue;

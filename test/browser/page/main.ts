@@ -19,6 +19,7 @@ import {
   type Lib,
   type Runnable,
 } from '../../helpers/case-runners';
+import { pagedRunnables } from '../../helpers/paged-runners';
 
 export type { CaseResult };
 
@@ -46,7 +47,7 @@ function addRow(r: CaseResult): void {
 
 /** The sdpa table, then the neighbourhood and multi-head tables; `?cases=` keeps only the named ones. */
 function selectedCases(params: URLSearchParams): Runnable[] {
-  const all: Runnable[] = [...sdpaRunnables(), ...localRunnables(), ...mhaRunnables()];
+  const all: Runnable[] = [...sdpaRunnables(), ...localRunnables(), ...mhaRunnables(), ...pagedRunnables()];
   const only = params.get('cases');
   if (!only) return all;
   const names = new Set(only.split(','));

@@ -22,6 +22,7 @@ import { SHADERS } from '../../../src/shaders';
 import { DEFAULT_LIMIT_CASES, encodeRecord, NOT_ON_WGPU, type Environment, type RingRecord } from '../protocol';
 import { TINT_ONLY_ID, TINT_ONLY_KERNEL } from '../tint-only';
 import { badInput, compileShader, deviceLoss } from './checks';
+import { pagedRunnables } from '../../helpers/paged-runners';
 
 interface DenoApi {
   args: string[];
@@ -91,7 +92,13 @@ async function main(): Promise<void> {
   for (const check of await compileShader(attn.device, TINT_ONLY_ID, TINT_ONLY_KERNEL))
     emit({ kind: 'tint-only', check });
 
-  const tables = [...sdpaRunnables(), ...localRunnables(), ...mhaRunnables(), ...linearRunnables()];
+  const tables = [
+    ...sdpaRunnables(),
+    ...localRunnables(),
+    ...mhaRunnables(),
+    ...linearRunnables(),
+    ...pagedRunnables(),
+  ];
   await runCases(
     lib,
     libPath,
