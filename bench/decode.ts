@@ -30,6 +30,10 @@ export interface DecodeOptions {
   /** L of the prefill table, in order: the first also compiles the pipeline (and predicts the next). */
   prefillLengths: number[];
   prefillMaxRunS: number;
+  /** The table against ORT's decode (false with --no-ort: its flash and naive cells are left out too). */
+  ortTable: boolean;
+  /** performance.now() after which no new row starts (run.ts's --time-cap-s); Infinity without. */
+  deadline: number;
 }
 
 /** The decode table's sizes. */
@@ -109,6 +113,10 @@ export interface DecodeResults {
   ort: OrtDecodeRow[];
   ortNotes: string[];
   prefill: PrefillRow[];
+  /** Rows not run because the deadline had passed. */
+  capped: string[];
+  /** Why the ORT table is absent, where it is. */
+  ortTableNote?: string;
 }
 
 const errorText = (error: unknown) =>
@@ -521,20 +529,23 @@ export async function benchDecode(
   log: (line: string) => void,
 ): Promise<DecodeResults> {
   const t: Timer = { policy: options.policy, msPerUnit: new Map() };
+  const capped: string[] = [];
+  const inTime = (what: string) => performance.now() < options.deadline || (capped.push(what), false);
   const f16 = await f16Support(attn);
   const decode: DecodeRow[] = [];
-  for (const Lk of options.lengths) {
+  for (const Lk of options.lengths.filter((Lk) => inTime(`decode Lk=${Lk}`))) {
     decode.push(await decodeRow(attn, t, options, Lk, f16));
     log(`  decode Lk=${Lk} done`);
   }
   const rows: OrtDecodeRow[] = [];
-  for (const shape of ORT_SHAPES) {
+  for (const shape of options.ortTable ? ORT_SHAPES : []) {
+    if (!inTime(`decode vs ORT ${shape.H}·1·${shape.Lk}·${shape.D}`)) continue;
     rows.push(await ortRow(attn, ort, t, options, shape));
     log(`  decode vs ORT ${shape.H}·1·${shape.Lk}·${shape.D} done`);
   }
-  const ortNotes = ort ? [await ortPastCheck(ort)] : [];
+  const ortNotes = ort && options.ortTable ? [await ortPastCheck(ort)] : [];
   const prefill: PrefillRow[] = [];
-  for (const L of options.prefillLengths) {
+  for (const L of options.prefillLengths.filter((L) => inTime(`prefill L=${L}`))) {
     prefill.push(await prefillRow(attn, t, options, L));
     log(`  prefill L=${L} done`);
   }
@@ -543,7 +554,8 @@ export async function benchDecode(
     : ort.hideSubgroups
       ? "the adapter's subgroups hidden from ORT (its subgroup path failed the check above)"
       : "with the adapter's subgroups (they passed the check above)";
-  return { f16: f16 || 'available', ortSubgroups, decode, ort: rows, ortNotes, prefill };
+  const ortTableNote = options.ortTable ? undefined : 'left out (--no-ort)';
+  return { f16: f16 || 'available', ortSubgroups, decode, ort: rows, ortNotes, prefill, capped, ortTableNote };
 }
 
 const fmtMs = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
@@ -683,6 +695,19 @@ export function decodeTables(r: DecodeResults): string {
   const programs = r.ort.map(
     (row) => `${row.H}·${row.Lk}·${row.D}: ${names(row.ortPrograms)} (past + 1 new: ${names(row.ortPastPrograms)})`,
   );
+  const ortSection = r.ortTableNote
+    ? [`### Decode against onnxruntime-web: ${r.ortTableNote}`, '']
+    : [
+        '### Decode against onnxruntime-web (MultiHeadAttention, WebGPU EP), Lq=1, no mask',
+        '',
+        ...o,
+        '',
+        "- The same data to all: q [1, 1, H·D] and the Lk keys and values. flash and naive: `attn.sdpa` / `attn.sdpaNaive` on q [1, 1, H, D], k and v [1, Lk, H, D] with `layout: 'bshd'`, no mask (causal lower-right is the same for one query).",
+        `- ORT: a one-node com.microsoft MultiHeadAttention (num_heads H, scale 1/√D, unidirectional 0, no bias, no mask, no attention_bias), one session per shape and feed with symbolic lengths, inputs and output in GPU buffers on the same adapter, ${r.ortSubgroups}. "K/V as key/value": query [1, 1, H·D], key and value [1, Lk, H·D] (the same bytes as flash), no past, output only. "past + 1 new" (how an exported decoder feeds it): past_key and past_value [1, H, Lk − 1, D] (BNSH), key and value [1, 1, H·D] of the newest token, outputs output, present_key and present_value [1, H, Lk, D] (freed after each run).`,
+        `- ORT programs run (its shader-module labels): ${programs.join('; ')}. Either way MultiHeadAttention first copies K and V into its present (BNSH) buffers (CopyKVCache: all Lk tokens, or the past and the new one), then runs its split-K decode, so ORT's time includes a copy of the whole K/V on every call; flash reads K and V where they are.`,
+        ...r.ortNotes.map((n) => `- ${n}`),
+        '',
+      ];
   return [
     `### Decode, B=${B}, Hq=${Hq}, Hkv=${Hkv}, D=${D}, Lq=1, causal lower-right (ms per token · GB/s of K/V)`,
     '',
@@ -693,15 +718,7 @@ export function decodeTables(r: DecodeResults): string {
     '- "1 split": the planned tile with `kvSplits: 1` (one workgroup per kv head walks every key). "kvCache views": `attn.sdpa` on `cache.keys` / `cache.values` of an `attn.kvCache` holding Lk tokens at capacity 2·Lk (strided views), the same call otherwise.',
     '- "X vs Y" = Y ms ÷ X ms (above 1: X faster). check: worst |gpu − ref| / (2e-5 + 1e-4·|ref|) against the float64 reference on the query row (f16: on the f16-rounded inputs).',
     '',
-    '### Decode against onnxruntime-web (MultiHeadAttention, WebGPU EP), Lq=1, no mask',
-    '',
-    ...o,
-    '',
-    "- The same data to all: q [1, 1, H·D] and the Lk keys and values. flash and naive: `attn.sdpa` / `attn.sdpaNaive` on q [1, 1, H, D], k and v [1, Lk, H, D] with `layout: 'bshd'`, no mask (causal lower-right is the same for one query).",
-    `- ORT: a one-node com.microsoft MultiHeadAttention (num_heads H, scale 1/√D, unidirectional 0, no bias, no mask, no attention_bias), one session per shape and feed with symbolic lengths, inputs and output in GPU buffers on the same adapter, ${r.ortSubgroups}. "K/V as key/value": query [1, 1, H·D], key and value [1, Lk, H·D] (the same bytes as flash), no past, output only. "past + 1 new" (how an exported decoder feeds it): past_key and past_value [1, H, Lk − 1, D] (BNSH), key and value [1, 1, H·D] of the newest token, outputs output, present_key and present_value [1, H, Lk, D] (freed after each run).`,
-    `- ORT programs run (its shader-module labels): ${programs.join('; ')}. Either way MultiHeadAttention first copies K and V into its present (BNSH) buffers (CopyKVCache: all Lk tokens, or the past and the new one), then runs its split-K decode, so ORT's time includes a copy of the whole K/V on every call; flash reads K and V where they are.`,
-    ...r.ortNotes.map((n) => `- ${n}`),
-    '',
+    ...ortSection,
     `### Prefill, B=${B}, Hq=${Hq}, Hkv=${Hkv}, D=${D}, causal, flash as planned`,
     '',
     ...p,

@@ -41,11 +41,27 @@ async function adapterInfo(attn: AttentionContext, gpu: GPU): Promise<Record<str
   return out;
 }
 
-/** Lines describing where the numbers come from. */
-export async function describeEnvironment(attn: AttentionContext, gpu: GPU): Promise<string[]> {
+/** Every limit of the device, name=value (Dawn's limits are enumerable getters). */
+function allLimits(limits: GPUSupportedLimits): string {
+  const entries: string[] = [];
+  for (const name in limits) {
+    const value = (limits as unknown as Record<string, unknown>)[name];
+    if (typeof value === 'number') entries.push(`${name}=${value}`);
+  }
+  return entries.join(', ');
+}
+
+/**
+ * Lines describing where the numbers come from (adapter, features, limits), and the adapter's
+ * info (bench/peak.ts looks the device's peak up by it).
+ */
+export async function describeEnvironment(
+  attn: AttentionContext,
+  gpu: GPU,
+): Promise<{ lines: string[]; info: Record<string, unknown> }> {
   const limits = attn.device.limits;
   const info = await adapterInfo(attn, gpu);
-  return [
+  const lines = [
     '# webgpu-attention bench',
     '',
     `Machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length} cores; Node ${process.version}; webgpu (Dawn) ${packageVersion('webgpu')}; onnxruntime-web ${packageVersion('onnxruntime-web')}`,
@@ -56,7 +72,9 @@ export async function describeEnvironment(attn: AttentionContext, gpu: GPU): Pro
     `Device features: ${[...attn.device.features].sort().join(', ')}`,
     `Limits: workgroup storage ${limits.maxComputeWorkgroupStorageSize} B, invocations ${limits.maxComputeInvocationsPerWorkgroup}, ` +
       `storage binding ${limits.maxStorageBufferBindingSize} B, buffer ${limits.maxBufferSize} B`,
+    `All limits: ${allLimits(limits)}`,
   ];
+  return { lines, info };
 }
 
 /** The flash kernel's tile plan per benchmarked length (src/ops/sdpa-plan.ts). */

@@ -15,7 +15,12 @@
  * 128,256), --mha-ref-max-macs N (largest whole-layer float64 reference; past it, sampled rows),
  * --decode-lengths 1024,8192,32768 (Lk of the decode table; --quick: 1024,8192),
  * --prefill-lengths 512,4096 (causal GQA prefill; the first also compiles; --quick: 128,256),
- * --prefill-max-run-s S (as --max-run-s, for the prefill table; default 600).
+ * --prefill-max-run-s S (as --max-run-s, for the prefill table; default 600),
+ * --time-cap-s S (start no new length or part after S seconds; the rest is reported as skipped),
+ * --peak-gflops N, --peak-gbps N (the device's f32 peak and memory bandwidth, which WebGPU does not
+ * report; also WEBGPU_ATTENTION_PEAK_GFLOPS / _GBPS; else bench/peak.ts's table of NVIDIA GPUs),
+ * --native-ceiling FILE / --native-ceiling-note WHY (PyTorch's figures from bench/torch-sdpa.py, as
+ * dist-bench/run.sh passes them), --info (print the adapter, its limits and features, and stop).
  */
 import { writeFileSync } from 'node:fs';
 import { createAttention, reference, type AttentionContext, type GpuTensor } from '../src/index';
@@ -31,80 +36,20 @@ import {
   type Inputs,
 } from './check';
 import { describeEnvironment, planLines } from './environment';
+import { benchFigures, type BenchResults } from './figures';
+import { loadNative, nativeTable } from './native';
+import { devicePeak, peakLine, peakTable } from './peak';
 import { checkOrt, OrtSessions, OrtWebGpu, type OrtRun, type OrtStatus } from './ort';
 import { attendedPairs, markdownTable, tableNotes, type Cell, type Row } from './report';
-import { benchLocal, localTables, type LocalOptions } from './local';
-import { benchMha, mhaTable, type MhaOptions } from './mha';
-import { benchDecode, decodeTables, type DecodeOptions } from './decode';
-import { timeOnce, timeRuns, type RunPolicy } from './timing';
+import { benchLocal, localTables } from './local';
+import { benchMha, mhaTable } from './mha';
+import { benchDecode, decodeTables } from './decode';
+import { timeOnce, timeRuns } from './timing';
+import { parseArgs, type Options } from './options';
 
 const B = 1,
   H = 8,
   D = 64;
-
-interface Options {
-  lengths: number[];
-  policy: RunPolicy;
-  cpuMax: number;
-  maxRunS: number;
-  ort: boolean;
-  json: string | null;
-  quick: boolean;
-  parts: { sdpa: boolean; local: boolean; mha: boolean; decode: boolean };
-  local: LocalOptions;
-  mha: MhaOptions;
-  decode: DecodeOptions;
-}
-
-function parseArgs(args: readonly string[]): Options {
-  const value = (name: string) => {
-    const at = args.indexOf(name);
-    if (at >= 0 && at + 1 >= args.length) throw new Error(`${name} needs a value`);
-    return at >= 0 ? args[at + 1] : undefined;
-  };
-  const quick = args.includes('--quick');
-  const runs = Number(value('--runs') ?? (quick ? 3 : 5));
-  const only = value('--only');
-  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode'].includes(only))
-    throw new Error(`--only takes sdpa, local, mha or decode, not ${only}`);
-  const policy = { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 };
-  const maxRunS = Number(value('--max-run-s') ?? 150);
-  const list = (name: string, quickDefault: string, fullDefault: string) =>
-    (value(name) ?? (quick ? quickDefault : fullDefault)).split(',').map(Number);
-  return {
-    parts: {
-      sdpa: (only ?? 'sdpa') === 'sdpa',
-      local: (only ?? 'local') === 'local',
-      mha: (only ?? 'mha') === 'mha',
-      decode: (only ?? 'decode') === 'decode',
-    },
-    local: {
-      policy,
-      maxRunS,
-      windowLengths: list('--window-lengths', '1024,4096', '1024,4096,16384'),
-      mapSizes: list('--maps', '64', '64,128'),
-    },
-    mha: {
-      policy,
-      lengths: list('--mha-lengths', '128,256', '512,1024') as [number, number],
-      referenceMaxMacs: Number(value('--mha-ref-max-macs') ?? 4e9),
-    },
-    decode: {
-      policy,
-      maxRunS,
-      lengths: list('--decode-lengths', '1024,8192', '1024,8192,32768'),
-      prefillLengths: list('--prefill-lengths', '128,256', '512,4096'),
-      prefillMaxRunS: Number(value('--prefill-max-run-s') ?? 600),
-    },
-    quick,
-    lengths: (value('--lengths') ?? (quick ? '256,1024' : '256,1024,4096')).split(',').map(Number),
-    policy,
-    cpuMax: Number(value('--cpu-max') ?? 1024),
-    maxRunS,
-    ort: !args.includes('--no-ort'),
-    json: value('--json') ?? null,
-  };
-}
 
 const errorText = (error: unknown) =>
   (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 200);
@@ -280,52 +225,8 @@ async function benchLength(
   return rows;
 }
 
-export async function main(args: readonly string[]): Promise<number> {
-  const options = parseArgs(args);
-  const started = performance.now();
-  const seconds = () => ((performance.now() - started) / 1000).toFixed(0);
-  const gpu = await nodeGpu();
-  const attn = await createAttention({ gpu });
-  const plans = options.parts.sdpa ? planLines(attn.device, options.lengths, H, D) : [];
-  const environment = [...(await describeEnvironment(attn, gpu)), ...plans];
-  environment.forEach((line) => console.log(line));
-  const {
-    ortWeb,
-    ort,
-    status: ortStatus,
-  } = await loadOrt(gpu, options.ort && (options.parts.sdpa || options.parts.decode));
-  ortStatus.lines.forEach((line) => console.log(line));
-  const rows: Row[] = [];
-  const msPerFlop = new Map<string, number>();
-  for (const L of options.parts.sdpa ? options.lengths : []) {
-    rows.push(...(await benchLength(attn, ort, options, L, msPerFlop)));
-    console.error(`  L=${L} done (${seconds()} s)`);
-  }
-  await ort?.release();
-  const log = (line: string) => console.error(`${line} (${seconds()} s)`);
-  const local = options.parts.local ? await benchLocal(attn, options.local, log) : null;
-  const mha = options.parts.mha ? await benchMha(attn, options.mha, log) : null;
-  const decode = options.parts.decode ? await benchDecode(attn, ortWeb, options.decode, log) : null;
-  console.log(`\n${options.quick ? 'Quick run (--quick)' : 'Full run'}: ${seconds()} s in all.\n`);
-  if (options.parts.sdpa) {
-    console.log(markdownTable(rows, ort !== null));
-    console.log(
-      `\n${tableNotes(options.policy.budgetS / 2, ort !== null)
-        .map((n) => `- ${n}`)
-        .join('\n')}`,
-    );
-  }
-  if (local) console.log(`\n${localTables(local)}`);
-  if (mha) console.log(`\n${mhaTable(mha)}`);
-  if (decode) console.log(`\n${decodeTables(decode)}`);
-  if (options.json) {
-    writeFileSync(
-      options.json,
-      `${JSON.stringify({ options, environment, ort: ortStatus, rows, local, mha, decode }, null, 2)}\n`,
-    );
-    console.log(`\nJSON written to ${options.json}`);
-  }
-  attn.destroy();
+/** Whether any checked cell of the run failed its check. */
+function anyWrong({ rows, local, mha, decode }: BenchResults): boolean {
   const localCells = local
     ? [...local.window.flatMap((r) => [r.window, r.full]), ...local.maps.flatMap((r) => [r.local, r.masked])]
     : [];
@@ -336,11 +237,91 @@ export async function main(args: readonly string[]): Promise<number> {
         ...decode.prefill.map((r) => r.flash),
       ]
     : [];
-  const wrong = [
+  return [
     ...rows.flatMap((r) => [r.flash, r.naive]),
     ...localCells,
     ...(mha ?? []).map((r) => r.forward),
     ...decodeCells,
   ].some((cell) => cell.error !== undefined && !(cell.error <= 1));
-  return wrong ? 1 : 0;
+}
+
+/**
+ * Runs the parts asked for. With --time-cap-s, no length or part starts after the cap: what did
+ * not run is listed in `capped`. Decode (with prefill) and the layers run first, full attention and
+ * local attention after them (the packed bench is for the first two); the report keeps its order.
+ */
+async function runParts(
+  attn: AttentionContext,
+  gpu: GPU,
+  options: Options,
+  seconds: () => number,
+): Promise<BenchResults & { ortStatus: OrtStatus; ortLoaded: boolean; capped: string[] }> {
+  const capped: string[] = [];
+  const inTime = (what: string) => seconds() < options.timeCapS || (capped.push(what), false);
+  const log = (line: string) => console.error(`${line} (${seconds().toFixed(0)} s)`);
+  const wantOrt = options.ort && (options.parts.sdpa || options.parts.decode);
+  const { ortWeb, ort, status: ortStatus } = await loadOrt(gpu, wantOrt);
+  ortStatus.lines.forEach((line) => console.log(line));
+  const deadline = performance.now() + (options.timeCapS - seconds()) * 1000;
+  const decode =
+    options.parts.decode && inTime('decode')
+      ? await benchDecode(attn, ortWeb, { ...options.decode, deadline }, log)
+      : null;
+  if (decode) capped.push(...decode.capped);
+  const mha = options.parts.mha && inTime('layers (mha)') ? await benchMha(attn, options.mha, log) : null;
+  const rows: Row[] = [];
+  const msPerFlop = new Map<string, number>();
+  for (const L of options.parts.sdpa ? options.lengths : []) {
+    if (!inTime(`sdpa L=${L}`)) continue;
+    rows.push(...(await benchLength(attn, ort, options, L, msPerFlop)));
+    log(`  L=${L} done`);
+  }
+  await ort?.release();
+  const local = options.parts.local && inTime('local') ? await benchLocal(attn, options.local, log) : null;
+  return { rows, local, mha, decode, ortStatus, ortLoaded: ort !== null, capped };
+}
+
+export async function main(args: readonly string[]): Promise<number> {
+  const options = parseArgs(args);
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  const gpu = await nodeGpu();
+  const attn = await createAttention({ gpu });
+  const plans = options.parts.sdpa && !options.info ? planLines(attn.device, options.lengths, H, D) : [];
+  const { lines, info } = await describeEnvironment(attn, gpu);
+  const peak = devicePeak(info, options.peak);
+  const native = loadNative(options.native.file, options.native.note);
+  const environment = [...lines, peakLine(peak), native.line, ...plans];
+  environment.forEach((line) => console.log(line));
+  if (options.info) {
+    attn.destroy();
+    return 0;
+  }
+  const results = await runParts(attn, gpu, options, seconds);
+  const { rows, local, mha, decode, ortLoaded, capped } = results;
+  console.log(`\n${options.quick ? 'Quick run (--quick)' : 'Full run'}: ${seconds().toFixed(0)} s in all.`);
+  if (capped.length) console.log(`Not run, past --time-cap-s ${options.timeCapS}: ${capped.join(', ')}.`);
+  console.log('');
+  if (options.parts.sdpa) {
+    console.log(markdownTable(rows, ortLoaded));
+    console.log(
+      `\n${tableNotes(options.policy.budgetS / 2, ortLoaded)
+        .map((n) => `- ${n}`)
+        .join('\n')}`,
+    );
+  }
+  if (local) console.log(`\n${localTables(local)}`);
+  if (mha) console.log(`\n${mhaTable(mha)}`);
+  if (decode) console.log(`\n${decodeTables(decode)}`);
+  const figures = benchFigures(results);
+  console.log(`\n${peakTable(figures, peak)}`);
+  if (native.results) console.log(`\n${nativeTable(native.results, figures, peak)}`);
+  if (options.json) {
+    const { ortStatus: ort } = results;
+    const json = { options, environment, peak, ort, rows, local, mha, decode, figures, native: native.results };
+    writeFileSync(options.json, `${JSON.stringify(json, null, 2)}\n`);
+    console.log(`\nJSON written to ${options.json}`);
+  }
+  attn.destroy();
+  return anyWrong(results) ? 1 : 0;
 }
