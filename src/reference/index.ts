@@ -8,6 +8,8 @@ import { multiHeadAttention } from './multi-head';
 import { linear } from './linear';
 import { kvCache } from './kv-cache';
 import { sdpaVarlen } from './varlen';
+import { additive } from './additive';
+import { multiplicative } from './multiplicative';
 
 export type { ReferenceSdpaOutputs } from './sdpa';
 export type { ReferenceVarlenOutputs } from './varlen';
@@ -19,6 +21,9 @@ export type {
   ReferenceMultiHeadAttention,
 } from './multi-head';
 export type { ReferenceKvCache } from './kv-cache';
+export type { ReferenceAdditiveOptions } from './additive';
+export type { ReferenceMultiplicativeOptions } from './multiplicative';
+export type { ReferenceScoreOutputs } from './score-functions';
 export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/types';
 
 /**
@@ -31,5 +36,17 @@ export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/t
  * const z = reference.linear(x, weight, bias); // x [..., K], weight [N, K], bias [N] → [..., N]
  * const cache = reference.kvCache({ batch: 1, kvHeads: 2, headDim: 4, capacity: 16 }); // cache.append(k, v)
  * const packed = reference.sdpaVarlen(q3, k3, v3, { cuSeqlensQ: [0, 2, 5], cuSeqlensK: [0, 2, 5] }); // q3 [5, H, D]
+ * const bahdanau = reference.additive(q, k, v, { wq, wk, va }); // q [B, Lq, Dq], wq [A, Dq], wk [A, Dk], va [A]
+ * const luong = reference.multiplicative(q, k, v, { weight }); // weight [Dq, Dk]
  */
-export const reference = { sdpa, sdpaVarlen, neighborhood2d, neighborhood1d, multiHeadAttention, linear, kvCache };
+export const reference = {
+  sdpa,
+  sdpaVarlen,
+  neighborhood2d,
+  neighborhood1d,
+  multiHeadAttention,
+  linear,
+  kvCache,
+  additive,
+  multiplicative,
+};
