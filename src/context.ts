@@ -16,6 +16,9 @@ import { kvCache, type KvCache } from './ops/kv-cache/kv-cache';
 import type { PagedAttentionOptions, PagedKvCacheOptions } from './contract/paged';
 import { PagedKvCache } from './ops/paged/paged-kv-cache';
 import { sdpaPaged, type SdpaPagedWithLse } from './ops/paged/sdpa-paged';
+import { additive } from './ops/score-functions/additive';
+import { multiplicative } from './ops/score-functions/multiplicative';
+import type { AdditiveOptions, MultiplicativeOptions, ScoreResult } from './ops/score-functions/validate';
 import type { KvCacheOptions } from './contract/kv-cache';
 import { neighborhood1d, neighborhood2d } from './ops/local/neighborhood';
 import type { Neighborhood1dOptions, Neighborhood2dOptions } from './ops/local/validate';
@@ -228,6 +231,23 @@ export class AttentionContext {
   sdpaPaged(q: GpuTensor, cache: PagedKvCache, options: PagedAttentionOptions): GpuTensor | SdpaPagedWithLse;
   sdpaPaged(q: GpuTensor, cache: PagedKvCache, options: PagedAttentionOptions): GpuTensor | SdpaPagedWithLse {
     return sdpaPaged(this.runtime, q, cache, options);
+  }
+
+  /**
+   * Additive (Bahdanau) attention, score = vaᵀ·tanh(wq·qᵢ + wk·kⱼ + bias): q [B, Lq, Dq], k [B, Lk, Dk],
+   * v [B, Lk, Dv] → [B, Lq, Dv], or `{ output, weights }` with `returnWeights`.
+   * @example const o = attn.additive(q, k, v, { wq, wk, va, causal: true }); // wq [A, Dq], wk [A, Dk], va [A]
+   */
+  additive<O extends AdditiveOptions>(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: O): ScoreResult<O> {
+    return additive(this.runtime, q, k, v, options) as ScoreResult<O>;
+  }
+
+  /**
+   * Multiplicative (Luong "general") attention, score = scale·qᵢᵀ·W·kⱼ (scale default 1); shapes as additive.
+   * @example const o = attn.multiplicative(q, k, v, { weight, mask }); // weight [Dq, Dk]
+   */
+  multiplicative<O extends MultiplicativeOptions>(q: GpuTensor, k: GpuTensor, v: GpuTensor, o: O): ScoreResult<O> {
+    return multiplicative(this.runtime, q, k, v, o) as ScoreResult<O>;
   }
 
   /** Whether the context can still take work (false after destroy() or a lost device). */

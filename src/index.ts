@@ -52,3 +52,15 @@ export type { ReferenceKvCache } from './reference/kv-cache';
 export { PagedKvCache } from './ops/paged/paged-kv-cache';
 export type { SdpaPagedWithLse } from './ops/paged/sdpa-paged';
 export type { PagedKvCacheOptions, PagedAttentionOptions } from './contract/paged';
+export type {
+  AdditiveOptions,
+  MultiplicativeOptions,
+  ScoreFunctionOutputs,
+  ScoreResult,
+} from './ops/score-functions/validate';
+export type { AdditiveOptionsOf, MultiplicativeOptionsOf, ScoreOutputsOf } from './contract/score-functions';
+export type {
+  ReferenceAdditiveOptions,
+  ReferenceMultiplicativeOptions,
+  ReferenceScoreOutputs,
+} from './reference/index';

@@ -7,6 +7,7 @@ import sdpaNaiveSource from '../shaders/sdpa-naive.wgsl?raw';
 import sdpaMergeSource from '../shaders/sdpa-merge.wgsl?raw';
 import linearSource from '../shaders/linear.wgsl?raw';
 import localSource from '../shaders/local.wgsl?raw';
+import additiveSource from '../shaders/additive.wgsl?raw';
 import type { ShaderModuleSpec } from './gpu/pipeline-cache';
 
 export const SHADERS = {
@@ -15,4 +16,5 @@ export const SHADERS = {
   sdpaMerge: { id: 'sdpa-merge.wgsl', source: sdpaMergeSource },
   linear: { id: 'linear.wgsl', source: linearSource },
   local: { id: 'local.wgsl', source: localSource },
+  additive: { id: 'additive.wgsl', source: additiveSource },
 } satisfies Record<string, ShaderModuleSpec>;

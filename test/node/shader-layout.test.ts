@@ -15,6 +15,8 @@ const ENTRY_POINTS: [keyof typeof SHADERS, string][] = [
   ['sdpaNaive', 'sdpa_naive_output'],
   ['local', 'local_neighborhood'],
   ['linear', 'linear_matmul'],
+  ['additive', 'additive_forward'],
+  ['additive', 'additive_weights'],
 ];
 
 describe('reflected shader layouts', () => {
