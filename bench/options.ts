@@ -5,6 +5,7 @@
 import type { DecodeOptions } from './decode';
 import type { LocalOptions } from './local';
 import type { MhaOptions } from './mha';
+import type { ScoreOptions } from './score-functions';
 import type { RunPolicy } from './timing';
 
 export interface Options {
@@ -15,7 +16,7 @@ export interface Options {
   ort: boolean;
   json: string | null;
   quick: boolean;
-  parts: { sdpa: boolean; local: boolean; mha: boolean; decode: boolean };
+  parts: { sdpa: boolean; local: boolean; mha: boolean; decode: boolean; scores: boolean };
   /** Only print the environment (--info). */
   info: boolean;
   /** Seconds after which no new length or part starts (--time-cap-s); Infinity without. */
@@ -25,6 +26,7 @@ export interface Options {
   local: LocalOptions;
   mha: MhaOptions;
   decode: DecodeOptions;
+  scores: ScoreOptions;
 }
 
 export function parseArgs(args: readonly string[]): Options {
@@ -36,8 +38,8 @@ export function parseArgs(args: readonly string[]): Options {
   const quick = args.includes('--quick');
   const runs = Number(value('--runs') ?? (quick ? 3 : 5));
   const only = value('--only');
-  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode'].includes(only))
-    throw new Error(`--only takes sdpa, local, mha or decode, not ${only}`);
+  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode', 'scores'].includes(only))
+    throw new Error(`--only takes sdpa, local, mha, decode or scores, not ${only}`);
   const policy = { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 };
   const maxRunS = Number(value('--max-run-s') ?? 150);
   const positive = (name: string, env: string) => {
@@ -55,6 +57,7 @@ export function parseArgs(args: readonly string[]): Options {
       local: (only ?? 'local') === 'local',
       mha: (only ?? 'mha') === 'mha',
       decode: (only ?? 'decode') === 'decode',
+      scores: (only ?? 'scores') === 'scores',
     },
     local: {
       policy,
@@ -83,6 +86,7 @@ export function parseArgs(args: readonly string[]): Options {
       prefillLengths: list('--prefill-lengths', '128,256', '512,4096'),
       prefillMaxRunS: Number(value('--prefill-max-run-s') ?? 600),
     },
+    scores: { policy, lengths: list('--score-lengths', '256', '512') },
     quick,
     lengths: (value('--lengths') ?? (quick ? '256,1024' : '256,1024,4096')).split(',').map(Number),
     policy,

@@ -8,9 +8,10 @@
  * Options: --quick (L ∈ {256, 1024}, fewer runs), --json FILE, --lengths 256,1024, --runs N,
  * --cpu-max L (largest L the CPU reference is timed at; default 1024), --max-run-s S (skip a cell
  * whose one run is predicted, from the previous length, to take longer), --no-ort,
- * --only sdpa|local|mha|decode (one part: full attention vs naive/ORT/CPU, the local-attention
- * tables of bench/local.ts, the multi-head-attention layers of bench/mha.ts, or decoding and
- * prefill at Hq=32, Hkv=8, D=128 of bench/decode.ts; default all),
+ * --only sdpa|local|mha|decode|scores (one part: full attention vs naive/ORT/CPU, the local-attention
+ * tables of bench/local.ts, the multi-head-attention layers of bench/mha.ts, decoding and
+ * prefill at Hq=32, Hkv=8, D=128 of bench/decode.ts, or the additive and multiplicative score
+ * functions against flash of bench/score-functions.ts, --score-lengths 512; default all),
  * --window-lengths 1024,4096,16384, --maps 64,128, --mha-lengths 512,1024 (BERT L, GQA L; --quick:
  * 128,256), --mha-ref-max-macs N (largest whole-layer float64 reference; past it, sampled rows),
  * --decode-lengths 1024,8192,32768 (Lk of the decode table; --quick: 1024,8192),
@@ -44,6 +45,7 @@ import { attendedPairs, markdownTable, tableNotes, type Cell, type Row } from '.
 import { benchLocal, localTables } from './local';
 import { benchMha, mhaTable } from './mha';
 import { benchDecode, decodeTables } from './decode';
+import { benchScoreFunctions, scoreTable, scoreWrong, type ScoreRow } from './score-functions';
 import { timeOnce, timeRuns } from './timing';
 import { parseArgs, type Options } from './options';
 
@@ -255,7 +257,7 @@ async function runParts(
   gpu: GPU,
   options: Options,
   seconds: () => number,
-): Promise<BenchResults & { ortStatus: OrtStatus; ortLoaded: boolean; capped: string[] }> {
+): Promise<BenchResults & { ortStatus: OrtStatus; ortLoaded: boolean; capped: string[]; scores: ScoreRow[] | null }> {
   const capped: string[] = [];
   const inTime = (what: string) => seconds() < options.timeCapS || (capped.push(what), false);
   const log = (line: string) => console.error(`${line} (${seconds().toFixed(0)} s)`);
@@ -278,7 +280,8 @@ async function runParts(
   }
   await ort?.release();
   const local = options.parts.local && inTime('local') ? await benchLocal(attn, options.local, log) : null;
-  return { rows, local, mha, decode, ortStatus, ortLoaded: ort !== null, capped };
+  const scores = options.parts.scores && inTime('scores') ? await benchScoreFunctions(attn, options.scores, log) : null;
+  return { rows, local, mha, decode, ortStatus, ortLoaded: ort !== null, capped, scores };
 }
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -313,6 +316,7 @@ export async function main(args: readonly string[]): Promise<number> {
   if (local) console.log(`\n${localTables(local)}`);
   if (mha) console.log(`\n${mhaTable(mha)}`);
   if (decode) console.log(`\n${decodeTables(decode)}`);
+  if (results.scores) console.log(`\n${scoreTable(results.scores)}`);
   const figures = benchFigures(results);
   console.log(`\n${peakTable(figures, peak)}`);
   if (native.results) console.log(`\n${nativeTable(native.results, figures, peak)}`);
@@ -323,5 +327,5 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(`\nJSON written to ${options.json}`);
   }
   attn.destroy();
-  return anyWrong(results) ? 1 : 0;
+  return anyWrong(results) || (results.scores && scoreWrong(results.scores)) ? 1 : 0;
 }
