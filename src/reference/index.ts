@@ -8,6 +8,8 @@ import { multiHeadAttention } from './multi-head';
 import { linear } from './linear';
 import { kvCache } from './kv-cache';
 import { sdpaVarlen } from './varlen';
+import { linearAttention } from './linear-attention';
+import { linformer } from './linformer';
 import { additive } from './additive';
 import { multiplicative } from './multiplicative';
 
@@ -21,6 +23,7 @@ export type {
   ReferenceMultiHeadAttention,
 } from './multi-head';
 export type { ReferenceKvCache } from './kv-cache';
+export type { ReferenceLinformerOptions } from './linformer';
 export type { ReferenceAdditiveOptions } from './additive';
 export type { ReferenceMultiplicativeOptions } from './multiplicative';
 export type { ReferenceScoreOutputs } from './score-functions';
@@ -36,6 +39,8 @@ export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/t
  * const z = reference.linear(x, weight, bias); // x [..., K], weight [N, K], bias [N] → [..., N]
  * const cache = reference.kvCache({ batch: 1, kvHeads: 2, headDim: 4, capacity: 16 }); // cache.append(k, v)
  * const packed = reference.sdpaVarlen(q3, k3, v3, { cuSeqlensQ: [0, 2, 5], cuSeqlensK: [0, 2, 5] }); // q3 [5, H, D]
+ * const lin = reference.linearAttention(q, k, v, { featureMap: 'elu+1', causal: true });
+ * const low = reference.linformer(q, k, v, { projectK: E, projectV: F }); // E, F [r, Lk]
  * const bahdanau = reference.additive(q, k, v, { wq, wk, va }); // q [B, Lq, Dq], wq [A, Dq], wk [A, Dk], va [A]
  * const luong = reference.multiplicative(q, k, v, { weight }); // weight [Dq, Dk]
  */
@@ -49,4 +54,6 @@ export const reference = {
   kvCache,
   additive,
   multiplicative,
+  linearAttention,
+  linformer,
 };
