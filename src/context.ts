@@ -9,6 +9,8 @@ import { sdpaNaive, type SdpaNaiveResult } from './ops/sdpa/sdpa-naive';
 import type { SdpaNaiveOptions, SdpaOptions } from './ops/sdpa/validate';
 import { sdpaVarlen, type SdpaVarlenWithLse } from './ops/varlen/varlen';
 import type { VarlenOptions } from './contract/varlen';
+import { linearAttention, type LinearAttentionOptions } from './ops/linear-attention/linear-attention';
+import { linformer, type LinformerOptions, type LinformerWithLse } from './ops/linformer/linformer';
 import { linear } from './ops/linear/linear';
 import { multiHeadAttention, type MultiHeadAttention } from './ops/multi-head/multi-head';
 import type { MhaConfig } from './ops/multi-head/validate';
@@ -144,6 +146,27 @@ export class AttentionContext {
   sdpaVarlen(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: VarlenOptions): GpuTensor | SdpaVarlenWithLse;
   sdpaVarlen(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: VarlenOptions): GpuTensor | SdpaVarlenWithLse {
     return sdpaVarlen(this.runtime, q, k, v, options);
+  }
+
+  /** Linear attention at O(L·D·Dv) (ops/linear-attention). @example attn.linearAttention(q, k, v, { causal: true }) */
+  linearAttention(q: GpuTensor, k: GpuTensor, v: GpuTensor, options?: LinearAttentionOptions): GpuTensor {
+    return linearAttention(this.runtime, q, k, v, options);
+  }
+
+  /**
+   * Linformer: sdpa(q, E·k, F·v), keys and values projected along the sequence by E, F [r, Lk].
+   * @example const o = attn.linformer(q, k, v, { projectK: E, projectV: F }); // + scale, mask [.., Lq, r], …
+   */
+  linformer(
+    q: GpuTensor,
+    k: GpuTensor,
+    v: GpuTensor,
+    options: LinformerOptions & { returnLse: true },
+  ): LinformerWithLse;
+  linformer(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: LinformerOptions & { returnLse?: false }): GpuTensor;
+  linformer(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: LinformerOptions): GpuTensor | LinformerWithLse;
+  linformer(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: LinformerOptions): GpuTensor | LinformerWithLse {
+    return linformer(this.runtime, q, k, v, options);
   }
 
   /**

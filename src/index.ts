@@ -52,6 +52,11 @@ export type { ReferenceKvCache } from './reference/kv-cache';
 export { PagedKvCache } from './ops/paged/paged-kv-cache';
 export type { SdpaPagedWithLse } from './ops/paged/sdpa-paged';
 export type { PagedKvCacheOptions, PagedAttentionOptions } from './contract/paged';
+export type { LinearAttentionOptions, FeatureMap } from './contract/linear-attention';
+export type { LinformerOptionsOf } from './contract/linformer';
+export type { LinformerOptions } from './ops/linformer/validate';
+export type { LinformerWithLse } from './ops/linformer/linformer';
+export type { ReferenceLinformerOptions } from './reference/linformer';
 export type {
   AdditiveOptions,
   MultiplicativeOptions,

@@ -7,6 +7,8 @@ import sdpaNaiveSource from '../shaders/sdpa-naive.wgsl?raw';
 import sdpaMergeSource from '../shaders/sdpa-merge.wgsl?raw';
 import linearSource from '../shaders/linear.wgsl?raw';
 import localSource from '../shaders/local.wgsl?raw';
+import linearAttentionSource from '../shaders/linear-attention.wgsl?raw';
+import linformerSource from '../shaders/linformer.wgsl?raw';
 import additiveSource from '../shaders/additive.wgsl?raw';
 import type { ShaderModuleSpec } from './gpu/pipeline-cache';
 
@@ -16,5 +18,7 @@ export const SHADERS = {
   sdpaMerge: { id: 'sdpa-merge.wgsl', source: sdpaMergeSource },
   linear: { id: 'linear.wgsl', source: linearSource },
   local: { id: 'local.wgsl', source: localSource },
+  linearAttention: { id: 'linear-attention.wgsl', source: linearAttentionSource },
+  linformer: { id: 'linformer.wgsl', source: linformerSource },
   additive: { id: 'additive.wgsl', source: additiveSource },
 } satisfies Record<string, ShaderModuleSpec>;

@@ -15,6 +15,9 @@ const ENTRY_POINTS: [keyof typeof SHADERS, string][] = [
   ['sdpaNaive', 'sdpa_naive_output'],
   ['local', 'local_neighborhood'],
   ['linear', 'linear_matmul'],
+  ['linearAttention', 'linear_attention_state'],
+  ['linearAttention', 'linear_attention_output'],
+  ['linformer', 'linformer_project'],
   ['additive', 'additive_forward'],
   ['additive', 'additive_weights'],
 ];
