@@ -42,6 +42,9 @@ override Q_F16: bool = false;
 override K_F16: bool = false;
 override V_F16: bool = false;
 override MASK_F16: bool = false;
+override IS_SIGMOID: bool = false;      // weights sigmoid(s + sigmoid_bias), not normalised, no lse
+override HAS_TOPK: bool = false;        // only the top_k largest logits of a row join its softmax
+override HAS_BLOCK_MASK: bool = false;  // a bit per (query block, key block), as in sdpa.wgsl
 
 const REMOVED: f32 = -1.0;  // the weight of a removed key until sdpa_naive_weights
 
@@ -76,6 +79,14 @@ struct SdpaNaiveParams {
   sink_tokens: i32,    // keys j < sink_tokens are visible whatever the window
   alibi_at: u32,       // tables word of the first ALiBi slope (one per query head)
   sinks_at: u32,       // tables word of the first sink logit (one per query head)
+  sigmoid_bias: f32,   // IS_SIGMOID: b of sigmoid(s + b)
+  top_k: u32,          // HAS_TOPK: logits kept per row
+  bm_at: u32,          // HAS_BLOCK_MASK: the block bits, addressed as in sdpa.wgsl
+  bm_stride_b: u32,
+  bm_stride_h: u32,
+  bm_k_blocks: u32,
+  bm_block_q: u32,
+  bm_block_k: u32,
   q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_s: u32,
   k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_s: u32,
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
@@ -150,6 +161,11 @@ fn is_allowed(b: u32, h: u32, i: u32, j: u32) -> bool {
   if (HAS_KEY_PADDING && key_is_padding(b, j)) { return false; }
   if (IS_CAUSAL && i32(j) > p) { return false; }
   if (HAS_WINDOW && !window_allows(p, i32(j))) { return false; }
+  if (HAS_BLOCK_MASK) {
+    let bit = b * params.bm_stride_b + h * params.bm_stride_h + (i / params.bm_block_q) * params.bm_k_blocks +
+              j / params.bm_block_k;
+    if (((tables[params.bm_at + bit / 32u] >> (bit % 32u)) & 1u) == 0u) { return false; }
+  }
   if (HAS_MASK && MASK_IS_BOOL) {
     let at = params.m_offset + b * params.m_stride_b + h * params.m_stride_h + i * params.m_stride_q + j * params.m_stride_k;
     return ((mask[at / 4u] >> ((at % 4u) * 8u)) & 0xffu) != 0u;
@@ -189,11 +205,66 @@ fn sdpa_naive_scores(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   weights[index] = s;
 }
 
+// Top-k's order of logits as u32 (x < y ⇔ key(x) < key(y); −0 as +0, so equal logits tie).
+fn order_key(x: f32) -> u32 {
+  let bits = bitcast<u32>(select(x, 0.0, x == 0.0));
+  return select(bits | 0x80000000u, ~bits, (bits & 0x80000000u) != 0u);
+}
+
+// Logits of the row (neither −∞ nor NaN) whose key is at least t.
+fn count_at_least(base: u32, t: u32) -> u32 {
+  var n = 0u;
+  for (var j = 0u; j < params.kv_len; j++) {
+    let s = weights[base + j];
+    if (!(s == params.minus_infinity) && !is_nan(s) && order_key(s) >= t) { n++; }
+  }
+  return n;
+}
+
+// Top-k: removes (−∞) every logit of the row but the top_k largest, ties to the lower key. The k-th
+// largest key T is found bit by bit (the largest T with at least top_k keys ≥ T), then keys above T
+// stay and keys equal to T stay in key order while places remain.
+fn keep_top_k(base: u32) {
+  if (count_at_least(base, 0u) <= params.top_k) { return; }
+  var threshold = 0u;
+  for (var bit = 32u; bit > 0u; bit--) {
+    let candidate = threshold | (1u << (bit - 1u));
+    if (count_at_least(base, candidate) >= params.top_k) { threshold = candidate; }
+  }
+  var ties = params.top_k - count_at_least(base, threshold + 1u);
+  for (var j = 0u; j < params.kv_len; j++) {
+    let s = weights[base + j];
+    if (s == params.minus_infinity || is_nan(s)) { continue; }
+    let key = order_key(s);
+    var keep = key > threshold;
+    if (key == threshold && ties > 0u) {
+      keep = true;
+      ties--;
+    }
+    if (!keep) { weights[base + j] = params.minus_infinity; }
+  }
+}
+
+// Sigmoid attention's weights: sigmoid(s + b), REMOVED for −∞, NaN kept; no sum, no lse.
+fn sigmoid_row(base: u32) {
+  for (var j = 0u; j < params.kv_len; j++) {
+    let logit = weights[base + j];
+    let x = logit + params.sigmoid_bias;
+    let p = select(1.0 / (1.0 + exp(-x)), x, is_nan(x));
+    weights[base + j] = select(p, REMOVED, logit == params.minus_infinity);
+  }
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sdpa_naive_softmax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = flat_index(wg, lid);
   if (row >= params.batch * params.q_heads * params.q_len) { return; }
   let base = row * params.kv_len;
+  if (IS_SIGMOID) {
+    sigmoid_row(base);
+    return;
+  }
+  if (HAS_TOPK) { keep_top_k(base); }
   // A sink logit joins the max and the sum (it has no weight of its own).
   var sink = params.minus_infinity;
   if (HAS_SINKS) { sink = table_f32(params.sinks_at + (row / params.q_len) % params.q_heads); }

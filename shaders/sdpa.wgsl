@@ -93,6 +93,8 @@ override K_F16: bool = false;            // k holds f16 halves
 override V_F16: bool = false;            // v holds f16 halves
 override MASK_F16: bool = false;         // a float mask holds f16 halves
 override PAGED: bool = false;            // k and v are read through a page table (sdpaPaged)
+override IS_SIGMOID: bool = false;       // weights sigmoid(s + sigmoid_bias), not normalised (no split)
+override HAS_BLOCK_MASK: bool = false;   // block-sparse: a bit per (query block, key block); tiles off skipped
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
@@ -138,6 +140,16 @@ struct SdpaParams {
   lse_offset: u32,      // element of lse where row 0's log-sum-exp goes (0 with WRITE_PARTIAL)
   page_size: u32,       // PAGED: tokens per page (else unused)
   page_table_at: u32,   // PAGED: word of tables where the sequence's page numbers start
+  sigmoid_bias: f32,    // IS_SIGMOID: b of sigmoid(s + b)
+  top_k: u32,           // sdpa_topk: keys kept per query (1 … TOPK_MAX)
+  bm_at: u32,           // HAS_BLOCK_MASK: word of tables where the block bits start; bit
+  bm_stride_b: u32,     //   b·bm_stride_b + h·bm_stride_h + (i / bm_block_q)·bm_k_blocks + j / bm_block_k
+  bm_stride_h: u32,     //   is block (i, j)'s of batch b, query head h (1 = on)
+  bm_k_blocks: u32,
+  bm_block_q: u32,
+  bm_block_k: u32,
+  tile_bits_at: u32,    // HAS_BLOCK_MASK: word where the per-block key-tile bits start (1 = some block on)
+  tile_words: u32,      //   words of tile bits per block of rows
   q_offset: u32, q_stride_b: u32, q_stride_h: u32, q_stride_s: u32,
   k_offset: u32, k_stride_b: u32, k_stride_h: u32, k_stride_s: u32,
   v_offset: u32, v_stride_b: u32, v_stride_h: u32, v_stride_s: u32,
@@ -379,6 +391,20 @@ fn window_allows(positions: vec4<i32>, j: u32, row_in_block: u32, key_in_tile: u
   return inside;
 }
 
+// Whether the block of query i and key j (batch b, query head h) is on in the block mask.
+fn block_allows(b: u32, h: u32, i: u32, j: u32) -> bool {
+  let bit = b * params.bm_stride_b + h * params.bm_stride_h + (i / params.bm_block_q) * params.bm_k_blocks +
+            j / params.bm_block_k;
+  return ((tables[params.bm_at + bit / 32u] >> (bit % 32u)) & 1u) != 0u;
+}
+
+// Whether key tile `key_tile` holds a key of an on block for some row of the workgroup's block of
+// rows `row_block` (the host's bits): tiles without one are skipped, so the cost follows the blocks on.
+fn tile_on(row_block: u32, key_tile: u32) -> bool {
+  let word = tables[params.tile_bits_at + row_block * params.tile_words + key_tile / 32u];
+  return ((word >> (key_tile % 32u)) & 1u) != 0u;
+}
+
 fn finish_scores(t: Tile, dots: vec4<f32>, rho: u32, j: u32, key_in_tile: u32, globals: vec2<u32>) -> vec4<f32> {
   // Logits of packed rows ρ … ρ+3 against key j; −∞ where the key is not allowed. Each lane has its
   // own head and query (the rows may cross from one head of the group to the next).
@@ -398,6 +424,11 @@ fn finish_scores(t: Tile, dots: vec4<f32>, rho: u32, j: u32, key_in_tile: u32, g
   }
   if (HAS_KEY_PADDING) {
     allowed &= vec4<bool>(!key_is_padding(t.b, j));
+  }
+  if (HAS_BLOCK_MASK) {
+    let jj = min(j, params.kv_len - 1u);
+    allowed &= vec4<bool>(block_allows(t.b, heads.x, queries.x, jj), block_allows(t.b, heads.y, queries.y, jj),
+                          block_allows(t.b, heads.z, queries.z, jj), block_allows(t.b, heads.w, queries.w, jj));
   }
   var s = dots * params.score_scale;
   if (HAS_SOFTCAP) { s = params.softcap * safe_tanh(s); }
@@ -457,6 +488,21 @@ fn store_scores(t: Tile, s: vec4<f32>, rb: u32, key: u32, key_start: u32, global
   p_tile[key * (BLOCK_Q / 4u) + rb] = finish_scores(t, s, rho, j, key, globals);
 }
 
+// Sigmoid attention: P = sigmoid(S + b) = 1 / (1 + 2^(−(S + b)·log₂e)), REMOVED for a −∞ logit, NaN
+// kept; nothing to rescale (α = 1) and no sum (the output is not divided).
+fn sigmoid_weights(tid: u32) {
+  for (var rb = tid; rb < BLOCK_Q / 4u; rb += WORKGROUP_SIZE) {
+    for (var j = 0u; j < params.tile_kv; j++) {
+      let at = j * (BLOCK_Q / 4u) + rb;
+      let s = p_tile[at];
+      let x = s + vec4<f32>(params.sigmoid_bias);
+      let p = select(1.0 / (1.0 + exp2(-x * LOG2E)), x, is_nan(x));
+      p_tile[at] = select(p, vec4<f32>(REMOVED), s == vec4<f32>(params.minus_infinity));
+    }
+    row_alpha[rb] = vec4<f32>(1.0);
+  }
+}
+
 fn online_softmax(tid: u32) {
   // One invocation per 4 rows (a vec4 of P): new running max, the rescale α of what was
   // accumulated, P = exp2((S − max)·log₂e), REMOVED for a −∞ logit. While a row has seen only −∞
@@ -464,6 +510,10 @@ fn online_softmax(tid: u32) {
   // Whole-vec4 writes only: a write to one lane of a shared vec4 may be carried out as a
   // read-modify-write of the vector, a race between neighbours.
   let minus_infinity = vec4<f32>(params.minus_infinity);
+  if (IS_SIGMOID) {
+    sigmoid_weights(tid);
+    return;
+  }
   for (var rb = tid; rb < BLOCK_Q / 4u; rb += WORKGROUP_SIZE) {
     let old_max = row_max[rb];
     var new_max = old_max;
@@ -585,9 +635,11 @@ fn write_output(t: Tile, acc: array<vec4<f32>, 4>, rb: u32, c: u32) {
     let sum = vec4<f32>(row_sum[rb][r]);
     var value = acc[r];
     var base = (((t.b * params.q_heads + h) * params.q_len + i) * params.kv_splits + t.split) * params.value_dim + d;
-    if (!WRITE_PARTIAL) {  // the final output: normalised, where the caller's layout puts it
-      value = select(value / sum, vec4<f32>(0.0), sum == vec4<f32>(0.0));  // 0: no key
-      value = select(value, sum, is_nan(sum));
+    if (!WRITE_PARTIAL) {  // the final output: normalised (softmax), where the caller's layout puts it
+      if (!IS_SIGMOID) {
+        value = select(value / sum, vec4<f32>(0.0), sum == vec4<f32>(0.0));  // 0: no key
+        value = select(value, sum, is_nan(sum));
+      }
       base = params.o_offset + t.b * params.o_stride_b + h * params.o_stride_h + i * params.o_stride_s + d;
     }
     for (var lane = 0u; lane < min(params.value_dim - d, 4u); lane++) {
@@ -636,6 +688,7 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
       if (HAS_GLOBAL) { globals.y = global_run(i32(key_start)) & (0xffffffffu >> (32u - TILE_KV)); }
       if (!tile_needed(t, tile, globals.y, globals.x != 0u)) { continue; }
     }
+    if (HAS_BLOCK_MASK && !tile_on(wid / params.kv_splits, tile)) { continue; }
     load_k_tile(t, key_start, tid);
     workgroupBarrier();
     compute_scores(t, key_start, globals, tid);
@@ -648,4 +701,122 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   }
   write_output(t, acc, rb, c);
   if (WRITE_LSE || WRITE_PARTIAL) { write_stats(t, tid); }
+}
+
+// ── Top-k attention (entry sdpa_topk) ──────────────────────────────────────────────────────────
+// Each query keeps the top_k (≤ TOPK_MAX) largest logits — after causal, windows, masks, key padding
+// and the block mask, exactly as the flash pass computes them — and softmaxes over those alone.
+// WORKGROUP_SIZE = BLOCK_Q / 4: invocation t owns packed rows 4t … 4t+3 (the lanes of a vec4) and
+// keeps each row's list sorted in private memory while the K tiles stream past (no Lq × Lk matrix
+// anywhere). Keys arrive in increasing order, and a logit enters only when strictly larger than the
+// list's last, so ties go to the lower key. −∞ (removed) never enters; a NaN logit makes its row NaN.
+// Then each row's weights over its list, and P·V reading the kept V rows straight from v.
+const TOPK_MAX: u32 = 32u;
+
+// A NaN at run time (a NaN constant is not a valid WGSL constant): −∞ − (−∞).
+fn quiet_nan() -> f32 {
+  return params.minus_infinity - params.minus_infinity;
+}
+
+// Puts logit x of key j into lane r's sorted list, if it is among the top_k so far.
+fn insert_top(top_s: ptr<function, array<vec4<f32>, TOPK_MAX>>, top_j: ptr<function, array<vec4<u32>, TOPK_MAX>>,
+              x: f32, j: u32, r: u32) {
+  if (!(x > (*top_s)[params.top_k - 1u][r])) { return; }
+  var at = params.top_k - 1u;
+  while (at > 0u && x > (*top_s)[at - 1u][r]) {
+    (*top_s)[at][r] = (*top_s)[at - 1u][r];
+    (*top_j)[at][r] = (*top_j)[at - 1u][r];
+    at--;
+  }
+  (*top_s)[at][r] = x;
+  (*top_j)[at][r] = j;
+}
+
+// Scores of the invocation's 4 rows against the tile's keys, into the lists.
+fn score_tile_top(t: Tile, rb: u32, key_start: u32, globals: vec2<u32>, top_s: ptr<function, array<vec4<f32>, TOPK_MAX>>,
+                  top_j: ptr<function, array<vec4<u32>, TOPK_MAX>>) -> vec4<bool> {
+  var nan_rows = vec4<bool>(false);
+  for (var key = 0u; key < params.tile_kv; key++) {
+    var dots = vec4<f32>(0.0);
+    for (var d = 0u; d < params.head_dim_vec4; d++) {
+      let kk = kv_tile[key * KV_STRIDE + d];
+      dots += vec4<f32>(dot(q_tile[(rb * 4u) * HEAD_DIM_VEC4 + d], kk), dot(q_tile[(rb * 4u + 1u) * HEAD_DIM_VEC4 + d], kk),
+                        dot(q_tile[(rb * 4u + 2u) * HEAD_DIM_VEC4 + d], kk), dot(q_tile[(rb * 4u + 3u) * HEAD_DIM_VEC4 + d], kk));
+    }
+    let s = finish_scores(t, dots, t.row_start + rb * 4u, key_start + key, key, globals);
+    nan_rows |= is_nan(s);
+    for (var r = 0u; r < 4u; r++) { insert_top(top_s, top_j, s[r], key_start + key, r); }
+  }
+  return nan_rows;
+}
+
+// Row ρ = 4·rb + r's output (its list's softmax times the kept V rows) and log-sum-exp.
+fn write_top_row(t: Tile, rb: u32, r: u32, top_s: ptr<function, array<vec4<f32>, TOPK_MAX>>,
+                 top_j: ptr<function, array<vec4<u32>, TOPK_MAX>>, nan_row: bool) {
+  let rho = t.row_start + rb * 4u + r;
+  let h = t.kv_h * params.kv_group + rho / params.q_len;
+  let i = rho % params.q_len;
+  let peak = (*top_s)[0][r];
+  let shift = select(peak, 0.0, peak == params.minus_infinity);
+  var sum = 0.0;
+  for (var n = 0u; n < params.top_k; n++) {
+    let d = (*top_s)[n][r] - shift;
+    sum += select(select(exp2(d * LOG2E), d, is_nan(vec4<f32>(d)).x), 0.0, (*top_s)[n][r] == params.minus_infinity);
+  }
+  let nan = nan_row | is_nan(vec4<f32>(sum)).x;
+  let v_base = params.v_offset + t.b * params.v_stride_b + t.kv_h * params.v_stride_h;
+  let o_base = params.o_offset + t.b * params.o_stride_b + h * params.o_stride_h + i * params.o_stride_s;
+  for (var c4 = 0u; c4 < VALUE_DIM_VEC4; c4++) {
+    var acc = vec4<f32>(0.0);
+    for (var n = 0u; n < params.top_k; n++) {
+      let s = (*top_s)[n][r];
+      if (s == params.minus_infinity) { break; }
+      let d = s - shift;
+      let p = select(exp2(d * LOG2E), d, is_nan(vec4<f32>(d)).x);
+      let row = v_base + kv_row((*top_j)[n][r], params.v_stride_b, params.v_stride_s);
+      acc += p * load_v4(row + c4 * 4u, params.value_dim - c4 * 4u);
+    }
+    var value = select(acc / sum, vec4<f32>(0.0), sum == 0.0);
+    value = select(value, vec4<f32>(quiet_nan()), nan);
+    for (var lane = 0u; lane < min(params.value_dim - c4 * 4u, 4u); lane++) {
+      out[o_base + c4 * 4u + lane] = value[lane];
+    }
+  }
+  if (WRITE_LSE) {
+    let at = (t.b * params.q_heads + h) * params.q_len + i;
+    var value = select(shift + log(sum), params.minus_infinity, sum == 0.0);
+    lse[params.lse_offset + at] = select(value, quiet_nan(), nan);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sdpa_topk(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let wid = wg.x + wg.y * params.groups_x;
+  if (wid >= params.batch * (params.q_heads / params.kv_group) * params.q_blocks) { return; }
+  let t = locate_tile(wid);
+  var top_s: array<vec4<f32>, TOPK_MAX>;
+  var top_j: array<vec4<u32>, TOPK_MAX>;
+  for (var n = 0u; n < TOPK_MAX; n++) { top_s[n] = vec4<f32>(params.minus_infinity); }
+  var nan_rows = vec4<bool>(false);
+  load_q_tile(t, tid);
+  workgroupBarrier();
+  let tiles = key_tile_range(t);
+  var globals = vec2<u32>(0u);
+  if (HAS_GLOBAL) { globals.x = global_rows(t); }
+  for (var tile = tiles.x; tile < tiles.y; tile++) {
+    let key_start = tile * TILE_KV;
+    if (walks_past_band()) {
+      if (HAS_GLOBAL) { globals.y = global_run(i32(key_start)) & (0xffffffffu >> (32u - TILE_KV)); }
+      if (!tile_needed(t, tile, globals.y, globals.x != 0u)) { continue; }
+    }
+    if (HAS_BLOCK_MASK && !tile_on(wid, tile)) { continue; }
+    load_k_tile(t, key_start, tid);
+    workgroupBarrier();
+    nan_rows |= score_tile_top(t, tid, key_start, globals, &top_s, &top_j);
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < 4u; r++) {
+    if (t.row_start + tid * 4u + r >= params.group_rows) { break; }
+    write_top_row(t, tid, r, &top_s, &top_j, nan_rows[r]);
+  }
 }

@@ -228,27 +228,12 @@ export class AttentionContext {
     return kvCache(this.runtime, options);
   }
 
-  /**
-   * A paged KV cache for many concurrent sequences: one pool of `numPages` pages of `pageSize`
-   * tokens, keys [numPages, Hkv, pageSize, D] and values [numPages, Hkv, pageSize, Dv], and a page
-   * table per sequence (vLLM's and FlashAttention's block table). `attn.sdpaPaged` reads through it.
-   * @example
-   * const cache = attn.pagedKvCache({ kvHeads: 8, headDim: 128, pageSize: 16, numPages: 1024 });
-   * const a = cache.addSequence();
-   * cache.append([a], k, v);                              // k, v [1, 8, n, 128]
-   */
+  /** A paged KV cache (ops/paged/paged-kv-cache.ts). @example attn.pagedKvCache({ kvHeads: 8, headDim: 128, pageSize: 16, numPages: 1024 }) */
   pagedKvCache(options: PagedKvCacheOptions): PagedKvCache {
     return new PagedKvCache(this.runtime, options);
   }
 
-  /**
-   * Attention of q [B, Hq, Lq, D] (or bshd), batch row b over the tokens sequence `sequences[b]`
-   * of a paged cache holds, read through its page table; per row as `sdpa` with that sequence's
-   * length as Lk (causal alignment, windows, ALiBi, sinks). Output [B, Hq, Lq, Dv], or
-   * `{ output, lse }` with `returnLse`.
-   * @example
-   * const o = attn.sdpaPaged(q, cache, { sequences: [a, b], causal: true, alignment: 'lower-right' });
-   */
+  /** Attention through a paged cache's page tables (ops/paged/sdpa-paged.ts). @example attn.sdpaPaged(q, cache, { sequences: [a, b], causal: true, alignment: 'lower-right' }) */
   sdpaPaged(q: GpuTensor, cache: PagedKvCache, options: PagedAttentionOptions & { returnLse: true }): SdpaPagedWithLse;
   sdpaPaged(q: GpuTensor, cache: PagedKvCache, options: PagedAttentionOptions & { returnLse?: false }): GpuTensor;
   sdpaPaged(q: GpuTensor, cache: PagedKvCache, options: PagedAttentionOptions): GpuTensor | SdpaPagedWithLse;

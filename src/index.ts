@@ -5,6 +5,8 @@ export { AttentionError, GpuError, DeviceLostError } from './errors';
 export { reference } from './reference/index';
 export { alibiSlopes } from './contract/modifiers';
 export { roundF16 } from './contract/f16';
+export { sparsePatterns } from './contract/sparse-patterns';
+export type { BlockMask, Normalization } from './contract/variants';
 export type { SdpaWithLse } from './ops/sdpa/sdpa';
 export type { SdpaNaiveResult } from './ops/sdpa/sdpa-naive';
 export type { SdpaVarlenWithLse } from './ops/varlen/varlen';

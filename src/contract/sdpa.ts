@@ -7,6 +7,7 @@ import { AttentionError, describe } from '../errors';
 import { checkFactor, checkFlag, F32_MAX, isPositiveInt } from './checks';
 import type { Alignment, Layout, SdpaOptionsOf } from './types';
 import { validateModifiers, type ResolvedModifiers } from './modifiers';
+import { validateVariants, type ResolvedVariants } from './variants';
 import { validateWindow, type ResolvedWindow } from './window';
 
 /** Sizes of one sdpa call, whatever the layout. */
@@ -34,6 +35,8 @@ export interface ResolvedSdpaOptions {
   window: ResolvedWindow;
   /** ALiBi slopes and learned sinks, per query head (null when absent). */
   modifiers: ResolvedModifiers;
+  /** Sigmoid normalisation, top-k, block mask (NO_VARIANTS when none is asked for). */
+  variants: ResolvedVariants;
 }
 
 /** Element strides of a broadcast mask over [b, h, i, j]; 0 where the mask broadcasts. */
@@ -139,7 +142,8 @@ export function validateSdpaOptions(options: SdpaOptionsOf<unknown> | undefined,
   const offset = alignment === 'lower-right' ? dims.Lk - dims.Lq : 0;
   const window = validateWindow(o.window, o.dilation, o.globalTokens, dims, o.sinkTokens);
   const modifiers = validateModifiers(o, dims.Hq);
-  return { scale, softcap, causal, offset, layout, returnLse, window, modifiers };
+  const variants = validateVariants(o, dims);
+  return { scale, softcap, causal, offset, layout, returnLse, window, modifiers, variants };
 }
 
 /**

@@ -1,4 +1,5 @@
 /** Shared option and host-tensor types of the public API (GPU and CPU reference alike). */
+import type { BlockMask, Normalization } from './variants';
 
 /** A tensor in host memory, row-major over `shape`. Uint8Array data is a boolean mask (1 = may attend). */
 export interface HostTensor {
@@ -64,6 +65,17 @@ export interface SdpaOptionsOf<M> {
    * denominator and has no value, so the row's weights sum to less than 1.
    */
   sinks?: readonly number[] | Float32Array | Float64Array;
+  /**
+   * `'softmax'` (default) or `'sigmoid'`: weights sigmoid(s + sigmoidBias), not normalised over the
+   * keys (sigmoid attention, 2024). Sigmoid takes no `sinks`, `topK` or `returnLse`.
+   */
+  normalization?: Normalization;
+  /** b of sigmoid(s + b); default −ln Lk. Only with `normalization: 'sigmoid'`. */
+  sigmoidBias?: number;
+  /** Softmax over the n highest logits of each query only (after masks, causal and windows; ties to the lower key). 1 = hard attention. */
+  topK?: number;
+  /** Block-sparse attention: `{ mask, blockSize: [bq, bk] }`, mask a host boolean tensor [B|1, Hq|1, ⌈Lq/bq⌉, ⌈Lk/bk⌉]; blocks that are off are never computed. */
+  blockMask?: BlockMask;
 }
 
 /** `{ left, right }` of a sliding window, in dilated steps; −1 = unbounded on that side. */

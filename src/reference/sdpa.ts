@@ -15,7 +15,8 @@ import {
 import { windowAllows } from '../contract/window';
 import type { HostResult, HostTensor, Layout, ReferenceSdpaOptions } from '../contract/types';
 import { asHostTensor, checkHostLength } from './host';
-import { accumulateRow, softmaxRow } from './softmax';
+import { accumulateRow, sigmoidRow, softmaxRow } from './softmax';
+import { blockOn, topKeep, type ResolvedVariants } from '../contract/variants';
 
 /** What `reference.sdpa` returns when `returnLse` or `returnWeights` is set. */
 export interface ReferenceSdpaOutputs {
@@ -107,6 +108,21 @@ function rowLogits(
   }
 }
 
+/**
+ * Block mask and top-k on one row's logits: keys of blocks that are off, and keys top-k drops,
+ * become −∞ (removed). NaN logits stay, so they reach the row as in softmax.
+ */
+function applyVariants(logits: Float64Array, v: ResolvedVariants, b: number, h: number, i: number): void {
+  const m = v.blockMask;
+  if (m)
+    for (let j = 0; j < logits.length; j++)
+      if (!blockOn(m, b, h, Math.floor(i / m.bq), Math.floor(j / m.bk))) logits[j] = -Infinity;
+  if (v.topK > 0) {
+    const keep = topKeep(logits, v.topK);
+    for (let j = 0; j < logits.length; j++) if (!keep[j] && logits[j] > -Infinity) logits[j] = -Infinity;
+  }
+}
+
 interface Inputs {
   q: HostTensor;
   k: HostTensor;
@@ -157,8 +173,12 @@ function compute({ q, k, v, dims, o, mask, keyPadding }: Inputs, bufs: Buffers):
         const rowMask = paddedRow(maskRow(mask, b, h, i), keyPadding, b, Lk);
         const slope = o.modifiers.alibiSlopes?.[h] ?? 0;
         rowLogits(logits, q.data, qAt(b, h, i), k.data, (j) => kAt(b, g, j), D, o, i, rowMask, global, slope);
+        applyVariants(logits, o.variants, b, h, i);
         const row = (b * Hq + h) * Lq + i;
-        const lse = softmaxRow(logits, p, o.modifiers.sinks?.[h]);
+        const lse =
+          o.variants.normalization === 'sigmoid'
+            ? sigmoidRow(logits, p, o.variants.sigmoidBias)
+            : softmaxRow(logits, p, o.modifiers.sinks?.[h]);
         if (bufs.lse) bufs.lse[row] = lse;
         if (bufs.weights) bufs.weights.set(p, row * Lk);
         accumulateRow(logits, p, (j) => vAt(b, g, j), v.data, Dv, bufs.out, outAt(b, h, i));

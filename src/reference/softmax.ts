@@ -40,6 +40,21 @@ export function softmaxRow(logits: Float64Array, weights: Float64Array, sink = -
 }
 
 /**
+ * Sigmoid attention's weights: sigmoid(logit + bias) for each key, 0 for a removed key (−∞), NaN for
+ * a NaN logit; no normalisation over the keys. Returns NaN (sigmoid has no log-sum-exp).
+ * @example
+ * const w = new Float64Array(2);
+ * sigmoidRow(Float64Array.of(0, -Infinity), w, 0); // w = [0.5, 0]
+ */
+export function sigmoidRow(logits: Float64Array, weights: Float64Array, bias: number): number {
+  for (let j = 0; j < logits.length; j++) {
+    const x = logits[j] + bias;
+    weights[j] = logits[j] === -Infinity ? 0 : 1 / (1 + Math.exp(-x));
+  }
+  return NaN;
+}
+
+/**
  * Adds Σ_j weights[j] · value(j)[c] into `out` from `at`, over the keys whose logit is not −∞ (a
  * removed key's value row is not read; a kept key's is, even when its weight is 0, so 0 · NaN is NaN).
  */

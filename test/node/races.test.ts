@@ -34,13 +34,15 @@ const CONSTS: Record<string, string> = {
   V_F16: 'false',
   MASK_F16: 'false',
   PAGED: 'false',
+  IS_SIGMOID: 'false',
+  HAS_BLOCK_MASK: 'false',
 };
 
 /** 8 queries, 16 keys, window 0/0, key 13 global: tiles 0–1 hold the band, 2 is skipped, 3 holds the global key. */
 const WINDOWED = { ...CONSTS, IS_CAUSAL: 'false', HAS_WINDOW: 'true', HAS_GLOBAL: 'true' };
 
-function run(source: string, consts = CONSTS, paged = false) {
-  const layout = shaderLayout(SHADERS.sdpa.source, 'sdpa_forward');
+function run(source: string, consts = CONSTS, paged = false, entry = 'sdpa_forward') {
+  const layout = shaderLayout(SHADERS.sdpa.source, entry);
   const [L, Lk, D] = [8, 16, 8];
   const uniforms = packUniforms(layout.uniform!, {
     batch: 1,
@@ -71,6 +73,17 @@ function run(source: string, consts = CONSTS, paged = false) {
     // Paged: pages of 4 keys, the table [3, 2, 1, 0] from word 1 of the tables (word 0: global bits).
     page_size: 4,
     page_table_at: 1,
+    sigmoid_bias: -1,
+    top_k: 3,
+    // Block mask: blocks of 4 × 4 (2 × 4 of them), bits from word 5; tile bits (one word per row block) from word 6.
+    bm_at: 5,
+    bm_stride_b: 0,
+    bm_stride_h: 0,
+    bm_k_blocks: 4,
+    bm_block_q: 4,
+    bm_block_k: 4,
+    tile_bits_at: 6,
+    tile_words: 1,
     q_offset: 0,
     q_stride_b: L * D,
     q_stride_h: L * D,
@@ -103,13 +116,14 @@ function run(source: string, consts = CONSTS, paged = false) {
       2: data(Lk),
       3: data(Lk),
       4: new Uint32Array(4),
-      5: new Uint32Array([1 << 13, 3, 2, 1, 0]),
+      // Global bits, the page table, the block bits (blocks (0,0), (0,2), (1,1), (1,3) on), the tile bits.
+      5: new Uint32Array([1 << 13, 3, 2, 1, 0, 0b1010_0101, 0b1111]),
       6: new Uint32Array(4),
       7: new Float32Array(L * D),
       8: new Float32Array(L),
     },
   };
-  return detectRaces(specialise(source, consts), 'sdpa_forward', [1, 1, 1], bindGroups);
+  return detectRaces(specialise(source, consts), entry, [1, 1, 1], bindGroups);
 }
 
 /** f16 q, k and v (halves two to a word; D = 8 keeps every row in whole words). */
@@ -136,6 +150,18 @@ describe('detectRaces on sdpa_forward', () => {
 
   it('finds no race reading k and v through a page table', () => {
     const result = run(SHADERS.sdpa.source, { ...CONSTS, PAGED: 'true' }, true);
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race with sigmoid weights and a block mask', () => {
+    const result = run(SHADERS.sdpa.source, { ...CONSTS, IS_SIGMOID: 'true', HAS_BLOCK_MASK: 'true' });
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race in the top-k entry (2 invocations of 4 rows, lists of 3)', () => {
+    const result = run(SHADERS.sdpa.source, { ...CONSTS, WORKGROUP_SIZE: '2u' }, false, 'sdpa_topk');
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
   });

@@ -9,6 +9,7 @@ import { SHADERS } from '../../src/shaders';
 
 const ENTRY_POINTS: [keyof typeof SHADERS, string][] = [
   ['sdpa', 'sdpa_forward'],
+  ['sdpa', 'sdpa_topk'],
   ['sdpaMerge', 'sdpa_merge'],
   ['sdpaNaive', 'sdpa_naive_scores'],
   ['sdpaNaive', 'sdpa_naive_softmax'],

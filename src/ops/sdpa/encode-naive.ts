@@ -35,7 +35,11 @@ export function encodeNaive(
 ): KernelDispatch[] {
   const { weights, lse, headMean } = outputs;
   const inputs = attentionInputs(runtime, ops);
-  const overrides = { ...inputs.overrides, WORKGROUP_SIZE: NAIVE_WORKGROUP_SIZE };
+  const overrides = {
+    ...inputs.overrides,
+    HAS_TOPK: ops.options.variants.topK > 0,
+    WORKGROUP_SIZE: NAIVE_WORKGROUP_SIZE,
+  };
   const buffers = { ...inputs.buffers, weights, out: ops.out.resource, lse: lse ?? { buffer: runtime.dummyOutput } };
   const base = { ...inputs.uniforms, scale: ops.options.scale, softcap: ops.options.softcap };
   const pass = (

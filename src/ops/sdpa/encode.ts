@@ -5,6 +5,7 @@
  */
 import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
 import { SHADERS } from '../../shaders';
+import { blockTileBits } from './block-tiles';
 import { attentionInputs, type AttentionOperands, type LseView } from './operands';
 import { MERGE_WORKGROUP_SIZE, type SdpaPlan } from './plan';
 
@@ -22,9 +23,11 @@ export function encodeFlash(
   lse: GPUBufferBinding | LseView | null,
 ): KernelDispatch[] {
   const { options } = ops;
-  const inputs = attentionInputs(runtime, ops);
+  const { blockMask, topK } = options.variants;
+  const tileBits = blockMask && blockTileBits(blockMask, ops.dims, { ...plan.tile, qBlocks: plan.qBlocks });
+  const inputs = attentionInputs(runtime, ops, tileBits);
   const split = plan.merge;
-  const pipeline = runtime.pipelines.get(SHADERS.sdpa, 'sdpa_forward', {
+  const pipeline = runtime.pipelines.get(SHADERS.sdpa, topK > 0 ? 'sdpa_topk' : 'sdpa_forward', {
     BLOCK_Q: plan.tile.blockQ,
     TILE_KV: plan.tile.tileKv,
     HEAD_DIM_VEC4: plan.headDimVec4,
@@ -47,7 +50,7 @@ export function encodeFlash(
     score_scale: options.softcap > 0 ? options.scale / options.softcap : options.scale,
     softcap: options.softcap,
     page_size: ops.pages?.pageSize ?? 0,
-    page_table_at: inputs.pageTableAt,
+    ...inputs.flashUniforms,
   };
   // Where the lse goes: a binding, and the element of it where row 0's value lands.
   const lseView = lse === null ? null : 'resource' in lse ? lse : { resource: lse, elementOffset: 0 };

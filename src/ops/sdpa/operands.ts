@@ -3,10 +3,10 @@
  * offsets and strides, the optional inputs (mask, window, key padding) with their uniforms and
  * overrides. The multi-head layer builds the same operands over its projection buffers.
  */
+import { blockMaskBits, type TileBits } from './block-tiles';
+import { tableArguments, type PageTable } from './tables';
 import type { Layout } from '../../contract/types';
 import type { ResolvedSdpaOptions, SdpaDims } from '../../contract/sdpa';
-import type { ResolvedModifiers } from '../../contract/modifiers';
-import { hasWindow, type ResolvedWindow } from '../../contract/window';
 import type { GpuRuntime } from '../../gpu/runtime';
 import type { GpuMask, GpuTensor, TensorBinding } from '../../tensor';
 import type { CheckedMask, ValidatedSdpa } from './validate';
@@ -106,61 +106,6 @@ export function maskArguments(
 }
 
 /**
- * The small per-call tables the kernels read from one buffer (`tables`, u32 words): the global-token
- * bitset over the key positions from word 0, then the ALiBi slopes (f32 bits) from `alibi_at`, then
- * the sink logits from `sinks_at`, then a paged call's page table from `pageTableAt`; with the
- * window's uniforms and the overrides that switch them on. (`pageTableAt` is not in `uniforms`:
- * only the flash kernel reads pages.)
- */
-export interface TableArguments {
-  resource: GPUBufferBinding;
-  uniforms: Record<string, number>;
-  overrides: { HAS_WINDOW: boolean; HAS_GLOBAL: boolean; HAS_ALIBI: boolean; HAS_SINKS: boolean };
-  pageTableAt: number;
-}
-
-/** A paged call's keys and values: token j of the sequence is row j % pageSize of page table[j / pageSize]. */
-export interface PageTable {
-  table: readonly number[];
-  pageSize: number;
-}
-
-/** The window's uniforms and the tables (global tokens, ALiBi slopes, sinks): scratch of the submission. */
-export function tableArguments(
-  runtime: GpuRuntime,
-  window: ResolvedWindow,
-  modifiers: ResolvedModifiers,
-  kvLen: number,
-  pages: PageTable | null = null,
-): TableArguments {
-  const on = hasWindow(window);
-  const globals = on && window.globalTokens.length > 0;
-  const bitWords = globals ? Math.ceil(kvLen / 32) : 0;
-  const { alibiSlopes, sinks } = modifiers;
-  const slopesAt = bitWords;
-  const sinksAt = slopesAt + (alibiSlopes?.length ?? 0);
-  const pageTableAt = sinksAt + (sinks?.length ?? 0);
-  const words = new Uint32Array(pageTableAt + (pages?.table.length ?? 0));
-  if (globals) for (const g of window.globalTokens) words[g >>> 5] |= 1 << (g & 31);
-  if (pages) words.set(pages.table, pageTableAt);
-  const floats = new Float32Array(words.buffer);
-  if (alibiSlopes) floats.set(alibiSlopes, slopesAt);
-  if (sinks) floats.set(sinks, sinksAt);
-  const uniforms = {
-    window_left: window.left,
-    window_right: window.right,
-    dilation: window.dilation,
-    sink_tokens: on ? window.sinkTokens : 0,
-    alibi_at: slopesAt,
-    sinks_at: sinksAt,
-  };
-  const overrides = { HAS_WINDOW: on, HAS_GLOBAL: globals, HAS_ALIBI: alibiSlopes !== null, HAS_SINKS: sinks !== null };
-  const resource =
-    words.length === 0 ? { buffer: runtime.dummy } : runtime.scope.scratch(words.byteLength, 'attention tables', words);
-  return { resource, uniforms, overrides, pageTableAt };
-}
-
-/**
  * An attention call on views of buffers (the internal entry): a layer's projections write q, k
  * and v in their own layout, and the output goes where the next GEMM reads it. Nothing here is
  * checked again: the caller validated sizes, and every view must cover what the strides address.
@@ -202,15 +147,24 @@ export interface AttentionInputs {
   /** Sizes, views and optional inputs: every member the two kernels' params share. */
   uniforms: Record<string, number>;
   overrides: Record<string, boolean>;
-  /** Word of the tables where a paged call's page table starts (flash kernel only). */
-  pageTableAt: number;
+  /** Uniforms only the flash kernel has (page table, tile bits). */
+  flashUniforms: Record<string, number>;
 }
 
-/** Bindings, shared uniforms and overrides of an attention call. */
-export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): AttentionInputs {
+/**
+ * Bindings, shared uniforms and overrides of an attention call; `tileBits`: the flash plan's tile
+ * bits of a block mask (null for the naive kernel, which has none).
+ */
+export function attentionInputs(
+  runtime: GpuRuntime,
+  ops: AttentionOperands,
+  tileBits: TileBits | null = null,
+): AttentionInputs {
   const { dims, options } = ops;
   const mask = maskArguments(runtime, ops.mask);
-  const tables = tableArguments(runtime, options.window, options.modifiers, dims.Lk, ops.pages ?? null);
+  const { blockMask, normalization, sigmoidBias, topK } = options.variants;
+  const blocks = blockMask && { mask: blockMask, maskBits: blockMaskBits(blockMask), tileBits };
+  const tables = tableArguments(runtime, options.window, options.modifiers, dims.Lk, ops.pages ?? null, blocks);
   const padding = keyPaddingArguments(runtime, ops.keyPadding, dims.Lk);
   const uniforms = {
     batch: dims.B,
@@ -229,6 +183,8 @@ export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): At
     ...mask.uniforms,
     ...tables.uniforms,
     ...padding.uniforms,
+    sigmoid_bias: sigmoidBias,
+    top_k: topK,
   };
   return {
     buffers: {
@@ -240,7 +196,7 @@ export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): At
       key_padding: padding.resource,
     },
     uniforms,
-    pageTableAt: tables.pageTableAt,
+    flashUniforms: tables.flashUniforms,
     overrides: {
       IS_CAUSAL: options.causal,
       HAS_MASK: ops.mask !== null,
@@ -251,6 +207,8 @@ export function attentionInputs(runtime: GpuRuntime, ops: AttentionOperands): At
       V_F16: ops.v.f16 === true,
       HAS_SOFTCAP: options.softcap > 0,
       WRITE_LSE: options.returnLse,
+      IS_SIGMOID: normalization === 'sigmoid',
+      HAS_BLOCK_MASK: blockMask !== null,
       ...tables.overrides,
       ...padding.overrides,
     },

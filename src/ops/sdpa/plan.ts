@@ -3,6 +3,7 @@
  * device's limits, so it is unit-tested without a GPU.
  */
 import type { SdpaDims } from '../../contract/sdpa';
+import { NO_VARIANTS, type ResolvedVariants } from '../../contract/variants';
 import { AttentionError } from '../../errors';
 import { bindableBytes, checkFits, foldGrid, type DeviceLimits } from '../../gpu/limits';
 
@@ -65,6 +66,9 @@ export function workgroupBytes(tile: SdpaTile, headDimVec4: number, kvStride: nu
   );
 }
 
+/** The most keys a query keeps in the flash kernel's top-k lists (TOPK_MAX of sdpa.wgsl); more run on the naive kernel. */
+export const TOPK_MAX = 32;
+
 /** The merge pass's workgroup size (sdpa-merge.wgsl). */
 export const MERGE_WORKGROUP_SIZE = 256;
 
@@ -91,7 +95,15 @@ function planSplits(blocks: number, keyTiles: number, forced: number | undefined
  * @example
  * planSdpa(dims, limits).tile; // { blockQ: 32, tileKv: 32 } for D = Dv = 64 on 32 KiB devices
  */
-export function planSdpa(dims: SdpaDims, limits: DeviceLimits, forced?: SdpaTile, argument = 'q'): SdpaPlan {
+export function planSdpa(
+  dims: SdpaDims,
+  limits: DeviceLimits,
+  forced?: SdpaTile,
+  argument = 'q',
+  variants: Pick<ResolvedVariants, 'normalization' | 'topK'> = NO_VARIANTS,
+): SdpaPlan {
+  // Sigmoid has no running max to merge by, and top-k keeps each row's list in one workgroup: one split.
+  const oneSplit = variants.normalization === 'sigmoid' || variants.topK > 0;
   const headDimVec4 = ceilDiv(dims.D, 4);
   const valueDimVec4 = ceilDiv(dims.Dv, 4);
   const widest = Math.max(headDimVec4, valueDimVec4);
@@ -114,7 +126,7 @@ export function planSdpa(dims: SdpaDims, limits: DeviceLimits, forced?: SdpaTile
   const qBlocks = ceilDiv(groupRows, tile.blockQ);
   const blocks = qBlocks * dims.B * dims.Hkv;
   const keyTiles = Math.max(1, ceilDiv(dims.Lk, tile.tileKv)); // a call with no key still runs one (empty) tile range
-  let [kvSplits, tilesPerSplit] = planSplits(blocks, keyTiles, forced?.kvSplits);
+  let [kvSplits, tilesPerSplit] = oneSplit ? [1, keyTiles] : planSplits(blocks, keyTiles, forced?.kvSplits);
   const rows = dims.B * dims.Hq * dims.Lq;
   // The partials must fit one binding; a planned split that would not is dropped (a forced one is refused).
   const partialElements = rows * kvSplits * Math.max(dims.Dv, 2);
@@ -137,7 +149,8 @@ export function planSdpa(dims: SdpaDims, limits: DeviceLimits, forced?: SdpaTile
     headDimVec4,
     valueDimVec4,
     kvStride,
-    workgroupSize: (tile.blockQ / 4) * valueDimVec4,
+    // sdpa_topk: one invocation per 4 rows (their lists); the flash pass: 4 rows × 4 columns each.
+    workgroupSize: variants.topK > 0 ? tile.blockQ / 4 : (tile.blockQ / 4) * valueDimVec4,
     workgroupBytes: workgroupBytes(tile, headDimVec4, kvStride),
     groupRows,
     qBlocks,

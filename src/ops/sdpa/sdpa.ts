@@ -6,7 +6,9 @@ import { GpuTensor } from '../../tensor';
 import { encodeFlash } from './encode';
 import { chunkCalls, chunkDims, planCallChunks } from './chunked';
 import { operandsOf } from './operands';
-import { planSdpa } from './plan';
+import { planSdpa, TOPK_MAX } from './plan';
+import { sdpaNaive } from './sdpa-naive';
+import { AttentionError } from '../../errors';
 import { checkTile, validateAttentionCall, type SdpaOptions } from './validate';
 
 /** What `attn.sdpa` returns with `returnLse: true`. */
@@ -29,10 +31,23 @@ export function sdpa(
 ): GpuTensor | SdpaWithLse {
   const call = validateAttentionCall(runtime, q, k, v, options);
   const tile = checkTile(options?.tile);
+  const { variants } = call.options;
+  // Top-k past the kernel's private lists runs on the materialised scores (refused where they cannot exist).
+  if (variants.topK > TOPK_MAX) {
+    const { tile: _tile, ...rest } = options ?? {};
+    return sdpaNaive(runtime, q, k, v, rest) as GpuTensor | SdpaWithLse;
+  }
   const limits = runtime.device.limits;
   // Tensors past one binding run in chunks over batches or kv heads (chunks.ts), each planned here.
   const chunks = planCallChunks(operandsOf(call, { buffer: runtime.dummyOutput }), call.options.returnLse, limits);
-  const plans = chunks.map((c) => planSdpa(chunkDims(call.dims, c), limits, tile));
+  if (chunks.length > 1 && variants.blockMask) {
+    throw new AttentionError(
+      'options.blockMask',
+      `a block mask on tensors past one buffer binding (${chunks.length} chunks)`,
+      'tensors within maxStorageBufferBindingSize for block-sparse attention',
+    );
+  }
+  const plans = chunks.map((c) => planSdpa(chunkDims(call.dims, c), limits, tile, 'q', variants));
   const { B, Hq, Lq, Dv } = call.dims;
   const { result, ready } = runtime.submit([call.q, call.k, call.v, call.mask?.mask], (scope) => {
     const out = scope.output(B * Hq * Lq * Dv * 4, 'sdpa output');
