@@ -4,6 +4,8 @@
  */
 import type { Alignment, HostTensor, Layout, SdpaOptionsOf, SlidingWindow } from '../src/contract/types';
 import { roundF16 } from '../src/contract/f16';
+import { sparsePatterns } from '../src/contract/sparse-patterns';
+import type { BlockMask, Normalization } from '../src/contract/variants';
 
 export interface MaskSpec {
   kind: 'float' | 'bool';
@@ -37,6 +39,10 @@ export interface SdpaCase {
   globalTokens?: number[];
   /** Inputs stored as f16 on the GPU: their host data is rounded to f16 first, so the reference sees the same values. */
   f16?: ('q' | 'k' | 'v' | 'mask')[];
+  normalization?: Normalization;
+  sigmoidBias?: number;
+  topK?: number;
+  blockMask?: BlockMask;
 }
 
 /** The call options of a case (mask and outputs aside); absent fields are left out, not undefined. */
@@ -50,6 +56,10 @@ export function caseOptions(c: SdpaCase): SdpaOptionsOf<never> {
     window: c.window,
     dilation: c.dilation,
     globalTokens: c.globalTokens,
+    normalization: c.normalization,
+    sigmoidBias: c.sigmoidBias,
+    topK: c.topK,
+    blockMask: c.blockMask,
   };
   for (const key of Object.keys(o)) if (o[key] === undefined) delete o[key];
   return o as SdpaOptionsOf<never>;
@@ -280,7 +290,53 @@ export const CASES: SdpaCase[] = [
   base('scores ±1e4 causal lse', { Lq: 33, Lk: 33, D: 64, Dv: 64, scoreMagnitude: 1e4, causal: true, returnLse: true }),
   base('lse D=64', { B: 2, Hq: 2, Hkv: 2, Lq: 65, Lk: 100, D: 64, Dv: 64, returnLse: true }),
   ...WINDOW_CASES(),
+  ...VARIANT_CASES(),
 ];
+
+/** Sigmoid, top-k and block-sparse attention (docs/semantics.md §6b), odd sizes. */
+function VARIANT_CASES(): SdpaCase[] {
+  return [
+    base('sigmoid causal GQA 4/2 L=77 D=40', {
+      Hq: 4,
+      Hkv: 2,
+      Lq: 77,
+      Lk: 77,
+      D: 40,
+      Dv: 40,
+      causal: true,
+      normalization: 'sigmoid',
+    }),
+    base('hard attention (topK 1) bool mask', {
+      Lq: 33,
+      Lk: 50,
+      D: 16,
+      Dv: 16,
+      topK: 1,
+      returnLse: true,
+      mask: { kind: 'bool', shape: [33, 50], fill: 'random' },
+    }),
+    base('topK 9 window 20/20 L=100', {
+      Hq: 2,
+      Hkv: 1,
+      Lq: 100,
+      Lk: 100,
+      D: 16,
+      Dv: 8,
+      topK: 9,
+      window: { left: 20, right: 20 },
+    }),
+    base('block-sparse BigBird 16-token blocks L=150', {
+      Hq: 2,
+      Hkv: 2,
+      Lq: 150,
+      Lk: 150,
+      D: 16,
+      Dv: 16,
+      returnLse: true,
+      blockMask: sparsePatterns.bigBird({ length: 150, blockSize: 16, window: 3, global: 1, random: 2, seed: 5 }),
+    }),
+  ];
+}
 
 /** Sliding windows, dilation and global tokens (issue #4). Few distinct head dims: each costs compiles. */
 function WINDOW_CASES(): SdpaCase[] {

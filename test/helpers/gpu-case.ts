@@ -47,13 +47,18 @@ export async function runFlash(attn: AttentionContext, c: SdpaCase): Promise<Cas
   }
 }
 
-/** The case through `attn.sdpaNaive`, with weights and log-sum-exp. */
+/** Whether a case has a log-sum-exp (sigmoid attention has none, and refuses returnLse). */
+export const hasLse = (c: SdpaCase): boolean => c.normalization !== 'sigmoid';
+
+/** The case through `attn.sdpaNaive`, with weights and log-sum-exp (empty without one). */
 export async function runNaive(attn: AttentionContext, c: SdpaCase): Promise<Required<CaseOutputs>> {
   const { q, k, v, mask, tensors } = upload(attn, c);
   try {
-    const r = attn.sdpaNaive(q, k, v, { ...caseOptions(c), mask, returnWeights: true, returnLse: true });
-    const out = { output: await r.output.read(), lse: await r.lse!.read(), weights: await r.weights!.read() };
-    [r.output, r.lse!, r.weights!].forEach((t) => t.destroy());
+    const returnLse = hasLse(c);
+    const r = attn.sdpaNaive(q, k, v, { ...caseOptions(c), mask, returnWeights: true, returnLse });
+    const lse = r.lse ? await r.lse.read() : new Float32Array(0);
+    const out = { output: await r.output.read(), lse, weights: await r.weights!.read() };
+    [r.output, r.lse, r.weights!].forEach((t) => t?.destroy());
     return out;
   } finally {
     tensors.forEach((t) => t.destroy());
@@ -63,7 +68,7 @@ export async function runNaive(attn: AttentionContext, c: SdpaCase): Promise<Req
 /** The float64 reference for a case, with lse and weights. */
 export function expectedFor(c: SdpaCase): Required<CaseExpected> {
   const d = caseData(c);
-  const options: ReferenceSdpaOptions = { ...caseOptions(c), mask: d.mask, returnLse: true, returnWeights: true };
-  const r = reference.sdpa(d.q, d.k, d.v, options as ReferenceSdpaOptions & { returnLse: true; returnWeights: true });
-  return { output: r.output.data, lse: r.lse!.data, weights: r.weights!.data };
+  const options = { ...caseOptions(c), mask: d.mask, returnLse: hasLse(c), returnWeights: true };
+  const r = reference.sdpa(d.q, d.k, d.v, options as ReferenceSdpaOptions & { returnWeights: true });
+  return { output: r.output.data, lse: r.lse?.data ?? new Float64Array(0), weights: r.weights!.data };
 }

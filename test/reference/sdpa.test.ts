@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { AttentionError } from '../../src/errors';
 import { validateMaskShape, validateSdpaOptions, validateSdpaShapes } from '../../src/contract/sdpa';
 import { NO_WINDOW } from '../../src/contract/window';
+import { NO_VARIANTS } from '../../src/contract/variants';
 import { reference } from '../../src/reference/index';
 import type { HostTensor, Layout, ReferenceSdpaOptions } from '../../src/contract/types';
 import { CASES, caseData, caseOptions, rng } from '../cases';
@@ -449,6 +450,7 @@ describe('sdpa-validate (shared with the GPU op)', () => {
       returnLse: false,
       window: NO_WINDOW,
       modifiers: { alibiSlopes: null, sinks: null },
+      variants: NO_VARIANTS,
     });
     expect(validateSdpaOptions({ causal: true, alignment: 'lower-right' }, dims).offset).toBe(2);
   });
