@@ -95,6 +95,7 @@ override MASK_F16: bool = false;         // a float mask holds f16 halves
 override PAGED: bool = false;            // k and v are read through a page table (sdpaPaged)
 override IS_SIGMOID: bool = false;       // weights sigmoid(s + sigmoid_bias), not normalised (no split)
 override HAS_BLOCK_MASK: bool = false;   // block-sparse: a bit per (query block, key block); tiles off skipped
+override ONE_ROW: bool = false;          // BLOCK_Q = 4 holding one real row (decoding without GQA): lane 0 only
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
@@ -451,7 +452,29 @@ fn finish_scores(t: Tile, dots: vec4<f32>, rho: u32, j: u32, key_in_tile: u32, g
   return select(vec4<f32>(params.minus_infinity), s, allowed);
 }
 
+// One real row (ONE_ROW): the lanes are 4 keys kb + n·(TILE_KV / 4) of row 0, so no work goes to the
+// three padding rows a vec4 of rows would carry; each key's logit is finished alone (rows 1–3: −∞).
+fn compute_scores_one_row(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
+  let key_blocks = TILE_KV / 4u;
+  for (var kb = tid; kb < key_blocks; kb += WORKGROUP_SIZE) {
+    var s = vec4<f32>(0.0);
+    for (var d = 0u; d < params.head_dim_vec4; d++) {
+      let q0 = q_tile[d];
+      s += vec4<f32>(dot(q0, kv_tile[kb * KV_STRIDE + d]), dot(q0, kv_tile[(kb + key_blocks) * KV_STRIDE + d]),
+                     dot(q0, kv_tile[(kb + 2u * key_blocks) * KV_STRIDE + d]),
+                     dot(q0, kv_tile[(kb + 3u * key_blocks) * KV_STRIDE + d]));
+    }
+    for (var n = 0u; n < 4u; n++) {
+      store_scores(t, vec4<f32>(s[n], 0.0, 0.0, 0.0), 0u, kb + n * key_blocks, key_start, globals);
+    }
+  }
+}
+
 fn compute_scores(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
+  if (ONE_ROW) {
+    compute_scores_one_row(t, key_start, globals, tid);
+    return;
+  }
   // Register block: rows 4·rb … +3 against keys kb + n·(TILE_KV / 4), n = 0 … 3.
   let key_blocks = TILE_KV / 4u;
   for (var blk = tid; blk < (BLOCK_Q / 4u) * key_blocks; blk += WORKGROUP_SIZE) {
@@ -540,6 +563,15 @@ fn online_softmax(tid: u32) {
 
 fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
   let alpha = row_alpha[rb];
+  if (ONE_ROW) {  // rows 1–3 are padding: their P is REMOVED and their output never written
+    var a = (*acc)[0] * alpha.x;
+    for (var j = 0u; j < params.tile_kv; j++) {
+      let p = p_tile[j].x;
+      a += select(vec4<f32>(0.0), p * kv_tile[j * KV_STRIDE + c], !(p == REMOVED));
+    }
+    (*acc)[0] = a;
+    return;
+  }
   var a0 = (*acc)[0] * alpha.x;
   var a1 = (*acc)[1] * alpha.y;
   var a2 = (*acc)[2] * alpha.z;

@@ -35,6 +35,7 @@ const CONSTS: Record<string, string> = {
   MASK_F16: 'false',
   PAGED: 'false',
   IS_SIGMOID: 'false',
+  ONE_ROW: 'false',
   HAS_BLOCK_MASK: 'false',
 };
 
@@ -156,6 +157,12 @@ describe('detectRaces on sdpa_forward', () => {
 
   it('finds no race with sigmoid weights and a block mask', () => {
     const result = run(SHADERS.sdpa.source, { ...CONSTS, IS_SIGMOID: 'true', HAS_BLOCK_MASK: 'true' });
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race in the one-row path (keys in the lanes, BLOCK_Q = 4)', () => {
+    const result = run(SHADERS.sdpa.source, { ...CONSTS, BLOCK_Q: '4u', ONE_ROW: 'true' });
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
   });

@@ -37,6 +37,8 @@ export function encodeFlash(
     ...inputs.overrides,
     WRITE_PARTIAL: split !== null,
     PAGED: ops.pages != null,
+    // Decoding without grouped-query heads: one real row in a block of 4, computed alone.
+    ONE_ROW: plan.tile.blockQ === 4 && plan.groupRows === 1 && topK === 0,
   });
   const uniforms = {
     ...inputs.uniforms,
