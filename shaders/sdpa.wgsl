@@ -464,9 +464,10 @@ fn compute_scores_one_row(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32)
                      dot(q0, kv_tile[(kb + 2u * key_blocks) * KV_STRIDE + d]),
                      dot(q0, kv_tile[(kb + 3u * key_blocks) * KV_STRIDE + d]));
     }
-    for (var n = 0u; n < 4u; n++) {
-      store_scores(t, vec4<f32>(s[n], 0.0, 0.0, 0.0), 0u, kb + n * key_blocks, key_start, globals);
-    }
+    store_scores(t, vec4<f32>(s.x, 0.0, 0.0, 0.0), 0u, kb, key_start, globals);
+    store_scores(t, vec4<f32>(s.y, 0.0, 0.0, 0.0), 0u, kb + key_blocks, key_start, globals);
+    store_scores(t, vec4<f32>(s.z, 0.0, 0.0, 0.0), 0u, kb + 2u * key_blocks, key_start, globals);
+    store_scores(t, vec4<f32>(s.w, 0.0, 0.0, 0.0), 0u, kb + 3u * key_blocks, key_start, globals);
   }
 }
 
@@ -566,7 +567,7 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
   if (ONE_ROW) {  // rows 1–3 are padding: their P is REMOVED and their output never written
     var a = (*acc)[0] * alpha.x;
     for (var j = 0u; j < params.tile_kv; j++) {
-      let p = p_tile[j].x;
+      let p = p_tile[j * (BLOCK_Q / 4u) + rb][0];
       a += select(vec4<f32>(0.0), p * kv_tile[j * KV_STRIDE + c], !(p == REMOVED));
     }
     (*acc)[0] = a;
