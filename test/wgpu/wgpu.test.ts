@@ -17,6 +17,7 @@ import { SHADERS } from '../../src/shaders';
 import { BAD_INPUT } from '../bad-input';
 import { linearRunnables, localRunnables, mhaRunnables, sdpaRunnables } from '../helpers/case-runners';
 import { pagedRunnables } from '../helpers/paged-runners';
+import { longInputRunnables } from '../helpers/long-runners';
 import { nodeGpu } from '../helpers/node-gpu';
 import { findDeno } from '../setup/deno';
 import { buildForDeno } from './build';
@@ -156,6 +157,7 @@ if ('reason' in deno && deno.installable && process.env.CI) {
       ...mhaRunnables(),
       ...linearRunnables(),
       ...pagedRunnables(),
+      ...longInputRunnables(),
     ]) {
       if (name in NOT_ON_WGPU) {
         it.skip(`${name} — not on wgpu: ${NOT_ON_WGPU[name]}`, () => {});

@@ -20,6 +20,7 @@ import {
   type Runnable,
 } from '../../helpers/case-runners';
 import { pagedRunnables } from '../../helpers/paged-runners';
+import { longInputRunnables } from '../../helpers/long-runners';
 
 export type { CaseResult };
 
@@ -47,7 +48,13 @@ function addRow(r: CaseResult): void {
 
 /** The sdpa table, then the neighbourhood and multi-head tables; `?cases=` keeps only the named ones. */
 function selectedCases(params: URLSearchParams): Runnable[] {
-  const all: Runnable[] = [...sdpaRunnables(), ...localRunnables(), ...mhaRunnables(), ...pagedRunnables()];
+  const all: Runnable[] = [
+    ...sdpaRunnables(),
+    ...localRunnables(),
+    ...mhaRunnables(),
+    ...pagedRunnables(),
+    ...longInputRunnables(),
+  ];
   const only = params.get('cases');
   if (!only) return all;
   const names = new Set(only.split(','));

@@ -23,6 +23,7 @@ import { DEFAULT_LIMIT_CASES, encodeRecord, NOT_ON_WGPU, type Environment, type 
 import { TINT_ONLY_ID, TINT_ONLY_KERNEL } from '../tint-only';
 import { badInput, compileShader, deviceLoss } from './checks';
 import { pagedRunnables } from '../../helpers/paged-runners';
+import { longInputRunnables } from '../../helpers/long-runners';
 
 interface DenoApi {
   args: string[];
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
     ...mhaRunnables(),
     ...linearRunnables(),
     ...pagedRunnables(),
+    ...longInputRunnables(),
   ];
   await runCases(
     lib,
