@@ -11,16 +11,17 @@
 //   load pq rows, va; O = 0                       (once)        ─ barrier
 //   for each key tile causal allows:              (the others are never loaded)
 //     load pk tile                                              ─ barrier
-//     S = Σ_a va·tanh(pq + pk), masked            each invocation: 4 queries × 4 keys ─ barrier
+//     S = Σ_a va·tanh(pq + pk), masked            blocks of 4 queries × 1 key ─ barrier
 //     online softmax → P, α  ┐                    one invocation per 4 queries (vec4)
 //     load v tile (into the pk tile)  ┘                          ─ barrier
 //     O = α·O + P·V                               each invocation: 4 queries × 4 columns ─ barrier
 //   O /= row sum; write O (and, with WRITE_STATS, each row's max and sum)
 //
 // The work per tile is BLOCK_Q·TILE_KV·A tanh terms, far more than the BLOCK_Q·TILE_KV·Dv products
-// of P·V, so WORKGROUP_SIZE is planned for the scores ((BLOCK_Q/4)·(TILE_KV/4) blocks) and the
-// output accumulates in workgroup memory (o_tile), whatever Dv is: every loop is strided by
-// WORKGROUP_SIZE, and an o_tile entry is only ever touched by the invocation that owns its index.
+// of P·V, so WORKGROUP_SIZE is planned for the scores ((BLOCK_Q/4)·(TILE_KV/4) invocations, 4
+// blocks of 4 queries × 1 key each) and the output accumulates in workgroup memory (o_tile),
+// whatever Dv is: every loop is strided by WORKGROUP_SIZE, and an o_tile entry is only ever
+// touched by the invocation that owns its index.
 //
 // additive_weights (returnWeights): one invocation per (b, i, j) recomputes the score and writes
 // weight = exp(s − max)/sum from the row's max and sum that the forward left in `stats`: the weights
@@ -236,35 +237,20 @@ fn load_v_tile(b: u32, key_start: u32, tid: u32) {
 }
 
 fn compute_scores(b: u32, row_start: u32, key_start: u32, tid: u32) {
-  // Register block: queries 4·rb … +3 against keys kb + n·(TILE_KV / 4), n = 0 … 3.
-  let key_blocks = TILE_KV / 4u;
-  for (var blk = tid; blk < (BLOCK_Q / 4u) * key_blocks; blk += WORKGROUP_SIZE) {
-    let rb = blk / key_blocks;
-    let kb = blk % key_blocks;
-    var s0 = vec4<f32>(0.0);  // one vec4 per key, lanes = the 4 queries
-    var s1 = vec4<f32>(0.0);
-    var s2 = vec4<f32>(0.0);
-    var s3 = vec4<f32>(0.0);
+  // One block: queries 4·rb … +3 against one key. Four terms per step, not sixteen: each term is a
+  // tanh, which dominates the work, and a larger register block multiplies the code that shader
+  // compilers (SwiftShader's above all) take seconds over.
+  for (var blk = tid; blk < (BLOCK_Q / 4u) * TILE_KV; blk += WORKGROUP_SIZE) {
+    let rb = blk / TILE_KV;
+    let key = blk % TILE_KV;
+    var s = vec4<f32>(0.0);  // lanes = the 4 queries
     for (var a = 0u; a < params.att_dim_vec4; a++) {
       let w = va_tile[a];
-      let q0 = q_tile[(rb * 4u) * ATT_DIM_VEC4 + a];
-      let q1 = q_tile[(rb * 4u + 1u) * ATT_DIM_VEC4 + a];
-      let q2 = q_tile[(rb * 4u + 2u) * ATT_DIM_VEC4 + a];
-      let q3 = q_tile[(rb * 4u + 3u) * ATT_DIM_VEC4 + a];
-      let k0 = kv_tile[kb * KV_STRIDE + a];
-      let k1 = kv_tile[(kb + key_blocks) * KV_STRIDE + a];
-      let k2 = kv_tile[(kb + 2u * key_blocks) * KV_STRIDE + a];
-      let k3 = kv_tile[(kb + 3u * key_blocks) * KV_STRIDE + a];
-      s0 += vec4<f32>(term(q0, k0, w), term(q1, k0, w), term(q2, k0, w), term(q3, k0, w));
-      s1 += vec4<f32>(term(q0, k1, w), term(q1, k1, w), term(q2, k1, w), term(q3, k1, w));
-      s2 += vec4<f32>(term(q0, k2, w), term(q1, k2, w), term(q2, k2, w), term(q3, k2, w));
-      s3 += vec4<f32>(term(q0, k3, w), term(q1, k3, w), term(q2, k3, w), term(q3, k3, w));
+      let k4 = kv_tile[key * KV_STRIDE + a];
+      s += vec4<f32>(term(q_tile[(rb * 4u) * ATT_DIM_VEC4 + a], k4, w), term(q_tile[(rb * 4u + 1u) * ATT_DIM_VEC4 + a], k4, w),
+                     term(q_tile[(rb * 4u + 2u) * ATT_DIM_VEC4 + a], k4, w), term(q_tile[(rb * 4u + 3u) * ATT_DIM_VEC4 + a], k4, w));
     }
-    let i0 = row_start + rb * 4u;
-    p_tile[kb * (BLOCK_Q / 4u) + rb] = finish_scores(b, s0, i0, key_start + kb);
-    p_tile[(kb + key_blocks) * (BLOCK_Q / 4u) + rb] = finish_scores(b, s1, i0, key_start + kb + key_blocks);
-    p_tile[(kb + 2u * key_blocks) * (BLOCK_Q / 4u) + rb] = finish_scores(b, s2, i0, key_start + kb + 2u * key_blocks);
-    p_tile[(kb + 3u * key_blocks) * (BLOCK_Q / 4u) + rb] = finish_scores(b, s3, i0, key_start + kb + 3u * key_blocks);
+    p_tile[key * (BLOCK_Q / 4u) + rb] = finish_scores(b, s, row_start + rb * 4u, key_start + key);
   }
 }
 

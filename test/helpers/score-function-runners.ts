@@ -96,6 +96,10 @@ export function scoreExpected(c: ScoreCase, inputs: ScoreInputs): { output: Host
   return c.returnWeights ? (r as { output: HostResult; weights: HostResult }) : { output: r as HostResult };
 }
 
+/**
+ * The cases every ring runs (the browser and wgpu rings too, so few: each new pipeline costs seconds
+ * of SwiftShader compiles there); test/node/score-functions.test.ts runs more.
+ */
 export const SCORE_CASES: ScoreCase[] = [
   {
     name: 'additive B=2 Lq=77 Lk=50 Dq=40 Dk=24 Dv=40 A=24, bias, bool mask with an empty row, weights',
@@ -105,6 +109,18 @@ export const SCORE_CASES: ScoreCase[] = [
     mask: 'bool',
     returnWeights: true,
   },
+  {
+    name: 'multiplicative causal Lq=Lk=77 Dq=24 Dk=40 Dv=8, float mask with a −∞ row, f16 inputs',
+    op: 'multiplicative',
+    ...{ B: 1, Lq: 77, Lk: 77, Dq: 24, Dk: 40, Dv: 8 },
+    causal: true,
+    mask: 'float',
+    f16: true,
+  },
+];
+
+/** Node-ring cases beyond SCORE_CASES. */
+export const MORE_SCORE_CASES: ScoreCase[] = [
   {
     name: 'additive causal Lq=Lk=77 D=40 Dv=12 A=24, float mask with a −∞ row, f16 inputs',
     op: 'additive',

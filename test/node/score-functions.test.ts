@@ -12,7 +12,7 @@ import { createAttention, reference, type AttentionContext, type GpuTensor, type
 import { compareArrays } from '../helpers/compare';
 import { nodeGpu } from '../helpers/node-gpu';
 import { expectRejectedOn } from '../helpers/rejections';
-import { runScoreCase, SCORE_CASES, type ScoreCase } from '../helpers/score-function-runners';
+import { MORE_SCORE_CASES, runScoreCase, SCORE_CASES, type ScoreCase } from '../helpers/score-function-runners';
 import { random } from '../mha-cases';
 
 let attn: AttentionContext;
@@ -57,6 +57,12 @@ const NODE_CASES: ScoreCase[] = [
     f16: true,
   },
   {
+    name: 'multiplicative B=2 Lq=1 Lk=700 Dq=40 Dk=24 Dv=40 (decoding: the flash kernel splits the keys), key padding',
+    op: 'multiplicative',
+    ...{ B: 2, Lq: 1, Lk: 700, Dq: 40, Dk: 24, Dv: 40 },
+    mask: 'padding',
+  },
+  {
     name: 'multiplicative B=2 Lq=77 Lk=50 Dq=40 Dk=24 Dv=40, float mask, default scale',
     op: 'multiplicative',
     ...{ B: 2, Lq: 77, Lk: 50, Dq: 40, Dk: 24, Dv: 40 },
@@ -65,7 +71,7 @@ const NODE_CASES: ScoreCase[] = [
 ];
 
 describe('against the float64 reference', () => {
-  for (const c of [...SCORE_CASES, ...NODE_CASES]) {
+  for (const c of [...SCORE_CASES, ...MORE_SCORE_CASES, ...NODE_CASES]) {
     it(c.name, async () => {
       const before = attn.stats.liveBuffers;
       const r = await runScoreCase(lib, attn as never, c);

@@ -99,6 +99,11 @@ describe('planMultiplicative', () => {
     );
   });
 
+  it('splits the keys of a decoding-shaped call (one query, 700 keys) as sdpa does', () => {
+    const plan = planMultiplicative({ ...DIMS, Lq: 1, Lk: 700 }, call, SWIFTSHADER);
+    expect('flash' in plan.attention && plan.attention.flash.kvSplits).toBeGreaterThan(1);
+  });
+
   it('takes the naive passes with returnWeights, and refuses scores that cannot exist there', () => {
     expect('naive' in planMultiplicative(DIMS, { ...call, returnWeights: true }, SWIFTSHADER).attention).toBe(true);
     const small = { ...SWIFTSHADER, maxStorageBufferBindingSize: 4 * 2 * 77 * 50 - 4 };
