@@ -6,6 +6,7 @@ import type { DecodeOptions } from './decode';
 import type { LocalOptions } from './local';
 import type { MhaOptions } from './mha';
 import type { ScoreOptions } from './score-functions';
+import type { LongOptions } from './long-inputs';
 import type { RunPolicy } from './timing';
 
 export interface Options {
@@ -16,7 +17,7 @@ export interface Options {
   ort: boolean;
   json: string | null;
   quick: boolean;
-  parts: { sdpa: boolean; local: boolean; mha: boolean; decode: boolean; scores: boolean };
+  parts: { sdpa: boolean; local: boolean; mha: boolean; decode: boolean; scores: boolean; long: boolean };
   /** Only print the environment (--info). */
   info: boolean;
   /** Seconds after which no new length or part starts (--time-cap-s); Infinity without. */
@@ -27,6 +28,7 @@ export interface Options {
   mha: MhaOptions;
   decode: DecodeOptions;
   scores: ScoreOptions;
+  long: LongOptions;
 }
 
 export function parseArgs(args: readonly string[]): Options {
@@ -38,8 +40,8 @@ export function parseArgs(args: readonly string[]): Options {
   const quick = args.includes('--quick');
   const runs = Number(value('--runs') ?? (quick ? 3 : 5));
   const only = value('--only');
-  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode', 'scores'].includes(only))
-    throw new Error(`--only takes sdpa, local, mha, decode or scores, not ${only}`);
+  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode', 'scores', 'long'].includes(only))
+    throw new Error(`--only takes sdpa, local, mha, decode, scores or long, not ${only}`);
   const policy = { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 };
   const maxRunS = Number(value('--max-run-s') ?? 150);
   const positive = (name: string, env: string) => {
@@ -58,6 +60,7 @@ export function parseArgs(args: readonly string[]): Options {
       mha: (only ?? 'mha') === 'mha',
       decode: (only ?? 'decode') === 'decode',
       scores: (only ?? 'scores') === 'scores',
+      long: (only ?? 'long') === 'long',
     },
     local: {
       policy,
@@ -87,6 +90,12 @@ export function parseArgs(args: readonly string[]): Options {
       prefillMaxRunS: Number(value('--prefill-max-run-s') ?? 600),
     },
     scores: { policy, lengths: list('--score-lengths', '256', '512') },
+    long: {
+      policy,
+      maxRunS,
+      lengths: list('--long-lengths', '1024,4096', '1024,16384'),
+      rank: Number(value('--long-rank') ?? 256),
+    },
     quick,
     lengths: (value('--lengths') ?? (quick ? '256,1024' : '256,1024,4096')).split(',').map(Number),
     policy,

@@ -11,7 +11,9 @@
  * --only sdpa|local|mha|decode|scores (one part: full attention vs naive/ORT/CPU, the local-attention
  * tables of bench/local.ts, the multi-head-attention layers of bench/mha.ts, decoding and
  * prefill at Hq=32, Hkv=8, D=128 of bench/decode.ts, or the additive and multiplicative score
- * functions against flash of bench/score-functions.ts, --score-lengths 512; default all),
+ * functions against flash of bench/score-functions.ts, --score-lengths 512, or linear attention and
+ * Linformer against flash of bench/long-inputs.ts, --long-lengths 1024,16384 (--quick: 1024,4096),
+ * --long-rank 256; default all),
  * --window-lengths 1024,4096,16384, --maps 64,128, --mha-lengths 512,1024 (BERT L, GQA L; --quick:
  * 128,256), --mha-ref-max-macs N (largest whole-layer float64 reference; past it, sampled rows),
  * --decode-lengths 1024,8192,32768 (Lk of the decode table; --quick: 1024,8192),
@@ -46,6 +48,7 @@ import { benchLocal, localTables } from './local';
 import { benchMha, mhaTable } from './mha';
 import { benchDecode, decodeTables } from './decode';
 import { benchScoreFunctions, scoreTable, scoreWrong, type ScoreRow } from './score-functions';
+import { benchLong, longTable, longWrong, type LongRow } from './long-inputs';
 import { timeOnce, timeRuns } from './timing';
 import { parseArgs, type Options } from './options';
 
@@ -257,7 +260,15 @@ async function runParts(
   gpu: GPU,
   options: Options,
   seconds: () => number,
-): Promise<BenchResults & { ortStatus: OrtStatus; ortLoaded: boolean; capped: string[]; scores: ScoreRow[] | null }> {
+): Promise<
+  BenchResults & {
+    ortStatus: OrtStatus;
+    ortLoaded: boolean;
+    capped: string[];
+    scores: ScoreRow[] | null;
+    long: LongRow[] | null;
+  }
+> {
   const capped: string[] = [];
   const inTime = (what: string) => seconds() < options.timeCapS || (capped.push(what), false);
   const log = (line: string) => console.error(`${line} (${seconds().toFixed(0)} s)`);
@@ -281,7 +292,8 @@ async function runParts(
   await ort?.release();
   const local = options.parts.local && inTime('local') ? await benchLocal(attn, options.local, log) : null;
   const scores = options.parts.scores && inTime('scores') ? await benchScoreFunctions(attn, options.scores, log) : null;
-  return { rows, local, mha, decode, ortStatus, ortLoaded: ort !== null, capped, scores };
+  const long = options.parts.long && inTime('long inputs') ? await benchLong(attn, options.long, log) : null;
+  return { rows, local, mha, decode, ortStatus, ortLoaded: ort !== null, capped, scores, long };
 }
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -317,6 +329,7 @@ export async function main(args: readonly string[]): Promise<number> {
   if (mha) console.log(`\n${mhaTable(mha)}`);
   if (decode) console.log(`\n${decodeTables(decode)}`);
   if (results.scores) console.log(`\n${scoreTable(results.scores)}`);
+  if (results.long) console.log(`\n${longTable(results.long, options.long.rank)}`);
   const figures = benchFigures(results);
   console.log(`\n${peakTable(figures, peak)}`);
   if (native.results) console.log(`\n${nativeTable(native.results, figures, peak)}`);
@@ -327,5 +340,6 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(`\nJSON written to ${options.json}`);
   }
   attn.destroy();
-  return anyWrong(results) || (results.scores && scoreWrong(results.scores)) ? 1 : 0;
+  const wrong = anyWrong(results) || (results.scores && scoreWrong(results.scores));
+  return wrong || (results.long && longWrong(results.long)) ? 1 : 0;
 }
