@@ -20,6 +20,7 @@ import {
   type Runnable,
 } from '../../helpers/case-runners';
 import { pagedRunnables } from '../../helpers/paged-runners';
+import { scoreRunnables } from '../../helpers/score-function-runners';
 import { longInputRunnables } from '../../helpers/long-runners';
 
 export type { CaseResult };
@@ -53,6 +54,7 @@ function selectedCases(params: URLSearchParams): Runnable[] {
     ...localRunnables(),
     ...mhaRunnables(),
     ...pagedRunnables(),
+    ...scoreRunnables(),
     ...longInputRunnables(),
   ];
   const only = params.get('cases');
