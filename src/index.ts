@@ -71,3 +71,11 @@ export type {
   ReferenceMultiplicativeOptions,
   ReferenceScoreOutputs,
 } from './reference/index';
+export type {
+  EdgeIndex,
+  EdgeIndexData,
+  GraphOptions,
+  GraphAttentionOptionsOf,
+  GraphAttentionOutputsOf,
+} from './contract/graph';
+export type { HostGraph, ReferenceGraphAttentionOptions, ReferenceGraphAttentionOutputs } from './reference/index';

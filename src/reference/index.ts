@@ -12,6 +12,7 @@ import { linearAttention } from './linear-attention';
 import { linformer } from './linformer';
 import { additive } from './additive';
 import { multiplicative } from './multiplicative';
+import { graph, graphAttention } from './graph';
 
 export type { ReferenceSdpaOutputs } from './sdpa';
 export type { ReferenceVarlenOutputs } from './varlen';
@@ -26,6 +27,7 @@ export type { ReferenceKvCache } from './kv-cache';
 export type { ReferenceLinformerOptions } from './linformer';
 export type { ReferenceAdditiveOptions } from './additive';
 export type { ReferenceMultiplicativeOptions } from './multiplicative';
+export type { HostGraph, ReferenceGraphAttentionOptions, ReferenceGraphAttentionOutputs } from './graph';
 export type { ReferenceScoreOutputs } from './score-functions';
 export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/types';
 
@@ -43,6 +45,7 @@ export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/t
  * const low = reference.linformer(q, k, v, { projectK: E, projectV: F }); // E, F [r, Lk]
  * const bahdanau = reference.additive(q, k, v, { wq, wk, va }); // q [B, Lq, Dq], wq [A, Dq], wk [A, Dk], va [A]
  * const luong = reference.multiplicative(q, k, v, { weight }); // weight [Dq, Dk]
+ * const gat = reference.graphAttention(x, reference.graph(edgeIndex, N), { weight, attSrc, attDst, heads: 3 }); // GATConv
  */
 export const reference = {
   sdpa,
@@ -54,6 +57,8 @@ export const reference = {
   kvCache,
   additive,
   multiplicative,
+  graph,
+  graphAttention,
   linearAttention,
   linformer,
 };
