@@ -20,6 +20,10 @@ import { PagedKvCache } from './ops/paged/paged-kv-cache';
 import { sdpaPaged, type SdpaPagedWithLse } from './ops/paged/sdpa-paged';
 import { additive } from './ops/score-functions/additive';
 import { multiplicative } from './ops/score-functions/multiplicative';
+import { GpuGraph } from './ops/graph/graph';
+import { graphAttention } from './ops/graph/graph-attention';
+import type { GraphAttentionOptions, GraphAttentionResult } from './ops/graph/validate';
+import type { EdgeIndex, GraphOptions } from './contract/graph';
 import type { AdditiveOptions, MultiplicativeOptions, ScoreResult } from './ops/score-functions/validate';
 import type { KvCacheOptions } from './contract/kv-cache';
 import { neighborhood1d, neighborhood2d } from './ops/local/neighborhood';
@@ -256,6 +260,16 @@ export class AttentionContext {
    */
   multiplicative<O extends MultiplicativeOptions>(q: GpuTensor, k: GpuTensor, v: GpuTensor, o: O): ScoreResult<O> {
     return multiplicative(this.runtime, q, k, v, o) as ScoreResult<O>;
+  }
+
+  /** PyG's edge_index [2, E] kept on the device by target (ops/graph/graph.ts). @example const g = attn.graph(edgeIndex, N) */
+  graph(edgeIndex: EdgeIndex, numNodes: number, options?: GraphOptions): GpuGraph {
+    return new GpuGraph(this.runtime, edgeIndex, numNodes, options);
+  }
+
+  /** Graph attention as PyG's GATConv (ops/graph/graph-attention.ts). @example attn.graphAttention(x, g, { weight, attSrc, attDst, heads: 3 }) */
+  graphAttention<O extends GraphAttentionOptions>(x: GpuTensor, graph: GpuGraph, options: O): GraphAttentionResult<O> {
+    return graphAttention(this.runtime, x, graph, options) as GraphAttentionResult<O>;
   }
 
   /** Whether the context can still take work (false after destroy() or a lost device). */

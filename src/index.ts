@@ -71,6 +71,8 @@ export type {
   ReferenceMultiplicativeOptions,
   ReferenceScoreOutputs,
 } from './reference/index';
+export { GpuGraph } from './ops/graph/graph';
+export type { GraphAttentionOptions, GraphAttentionOutputs, GraphAttentionResult } from './ops/graph/validate';
 export type {
   EdgeIndex,
   EdgeIndexData,

@@ -10,6 +10,7 @@ import localSource from '../shaders/local.wgsl?raw';
 import linearAttentionSource from '../shaders/linear-attention.wgsl?raw';
 import linformerSource from '../shaders/linformer.wgsl?raw';
 import additiveSource from '../shaders/additive.wgsl?raw';
+import graphSource from '../shaders/graph.wgsl?raw';
 import type { ShaderModuleSpec } from './gpu/pipeline-cache';
 
 export const SHADERS = {
@@ -21,4 +22,5 @@ export const SHADERS = {
   linearAttention: { id: 'linear-attention.wgsl', source: linearAttentionSource },
   linformer: { id: 'linformer.wgsl', source: linformerSource },
   additive: { id: 'additive.wgsl', source: additiveSource },
+  graph: { id: 'graph.wgsl', source: graphSource },
 } satisfies Record<string, ShaderModuleSpec>;

@@ -21,6 +21,9 @@ const ENTRY_POINTS: [keyof typeof SHADERS, string][] = [
   ['linformer', 'linformer_project'],
   ['additive', 'additive_forward'],
   ['additive', 'additive_weights'],
+  ['graph', 'graph_scores'],
+  ['graph', 'graph_softmax'],
+  ['graph', 'graph_aggregate'],
 ];
 
 describe('reflected shader layouts', () => {
