@@ -29,6 +29,8 @@ export default defineConfig({
           name: 'reference',
           include: ['test/reference/**/*.test.ts'],
           environment: 'node',
+          // Host-only work (float64 references up to L = 1024): seconds on a quiet 2-core machine, more on a busy one.
+          testTimeout: 30_000,
         },
       },
       {
@@ -37,6 +39,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Host-only work (float64 references up to L = 1024): seconds on a quiet 2-core machine, more on a busy one.
+          testTimeout: 30_000,
         },
       },
       {

@@ -30,10 +30,14 @@ import { neighborhood1d, neighborhood2d } from './ops/local/neighborhood';
 import type { Neighborhood1dOptions, Neighborhood2dOptions } from './ops/local/validate';
 import { makeMask, makeTensor, wrapBuffer, type TensorOptions, type WrapOptions } from './ops/tensors/create';
 import type { GpuMask, GpuTensor } from './tensor';
+import { tune, type TuneShape } from './ops/sdpa/tune';
+import { checkTuning, keepTuning, type Tuning } from './ops/sdpa/tuning';
 
 export interface CreateAttentionOptions extends DeviceOptions {
   /** Log each new pipeline's WGSL source and overrides. */
   debug?: boolean;
+  /** What `attn.tune()` returned (on this device or another): its tile choices are used. */
+  tuning?: Tuning;
 }
 
 /**
@@ -45,8 +49,10 @@ export interface CreateAttentionOptions extends DeviceOptions {
  * const attn3 = await createAttention({ gpu: create([]) });    // Node (Dawn)
  */
 export async function createAttention(options: CreateAttentionOptions = {}): Promise<AttentionContext> {
+  const tuning = options.tuning === undefined ? null : checkTuning(options.tuning);
   const acquired = await acquireDevice(options);
   const context = new AttentionContext(acquired.device, acquired.ownsDevice, acquired.gpu);
+  if (tuning) keepTuning(context.runtime, tuning.entries);
   context.debug = options.debug ?? false;
   return context;
 }
@@ -136,15 +142,7 @@ export class AttentionContext {
     return sdpaNaive(this.runtime, q, k, v, options);
   }
 
-  /**
-   * Attention over variable-length sequences packed back to back (FlashAttention's
-   * flash_attn_varlen_func), so padding costs nothing: q [totalQ, Hq, D], k [totalK, Hkv, D],
-   * v [totalK, Hkv, Dv]; sequence b's queries (rows cuSeqlensQ[b] … cuSeqlensQ[b + 1] − 1) see only
-   * its own keys. Returns [totalQ, Hq, Dv], or `{ output, lse }` with lse [Hq, totalQ].
-   * @example
-   * // two sequences of 3 and 5 tokens; FlashAttention's causal=True is alignment 'lower-right'
-   * const o = attn.sdpaVarlen(q, k, v, { cuSeqlensQ: [0, 3, 8], cuSeqlensK: [0, 3, 8], causal: true });
-   */
+  /** Packed variable-length sequences (ops/varlen). @example attn.sdpaVarlen(q, k, v, { cuSeqlensQ: [0, 3, 8], cuSeqlensK: [0, 3, 8] }) */
   sdpaVarlen(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: VarlenOptions & { returnLse: true }): SdpaVarlenWithLse;
   sdpaVarlen(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: VarlenOptions & { returnLse?: false }): GpuTensor;
   sdpaVarlen(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: VarlenOptions): GpuTensor | SdpaVarlenWithLse;
@@ -173,23 +171,12 @@ export class AttentionContext {
     return linformer(this.runtime, q, k, v, options);
   }
 
-  /**
-   * A linear layer, y = x · weightᵀ + bias (PyTorch's nn.Linear): x [..., K], weight [N, K]
-   * ([out, in]), bias [N] → y [..., N].
-   * @example
-   * const y = attn.linear(x, weight, bias); // x [2, 5, 8], weight [3, 8], bias [3] → y [2, 5, 3]
-   */
+  /** y = x · weightᵀ + bias, PyTorch's nn.Linear (ops/linear). @example attn.linear(x, weight, bias) // [2, 5, 8] · [3, 8]ᵀ → [2, 5, 3] */
   linear(x: GpuTensor, weight: GpuTensor, bias?: GpuTensor): GpuTensor {
     return linear(this.runtime, x, weight, bias);
   }
 
-  /**
-   * 2-D neighbourhood attention (NATTEN): each query sees the kernel-sized window of keys around
-   * it (dilated, per-axis causal, optional relative position bias). q [B, Hq, Y, X, D] ('bhyxd')
-   * or [B, Y, X, Hq, D] ('byxhd'); returns [B, Hq, Y, X, Dv] in the same layout.
-   * @example
-   * const o = attn.neighborhood2d(q, k, v, { kernel: 7, dilation: 2, rpb });
-   */
+  /** 2-D neighbourhood attention, NATTEN (ops/local). @example attn.neighborhood2d(q, k, v, { kernel: 7, dilation: 2, rpb }) */
   neighborhood2d(q: GpuTensor, k: GpuTensor, v: GpuTensor, options: Neighborhood2dOptions): GpuTensor {
     return neighborhood2d(this.runtime, q, k, v, options);
   }
@@ -270,6 +257,21 @@ export class AttentionContext {
   /** Graph attention as PyG's GATConv (ops/graph/graph-attention.ts). @example attn.graphAttention(x, g, { weight, attSrc, attDst, heads: 3 }) */
   graphAttention<O extends GraphAttentionOptions>(x: GpuTensor, graph: GpuGraph, options: O): GraphAttentionResult<O> {
     return graphAttention(this.runtime, x, graph, options) as GraphAttentionResult<O>;
+  }
+
+  /**
+   * Times the flash kernel's tilings for each shape's class on this device and keeps the fastest
+   * (ops/sdpa/tune.ts); store the result and pass it back as `createAttention({ tuning })`.
+   * @example const tuning = await attn.tune([{ Hq: 32, Hkv: 8, Lq: 1, Lk: 8192, D: 128, causal: true }]);
+   */
+  tune(shapes?: readonly TuneShape[], options?: { runs?: number }): Promise<Tuning> {
+    const info = (this.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    return tune(
+      this.runtime,
+      info ? `${info.vendor} ${info.architecture} ${info.description}`.trim() : '',
+      shapes,
+      options,
+    );
   }
 
   /** Whether the context can still take work (false after destroy() or a lost device). */

@@ -7,6 +7,8 @@ import { encodeFlash } from './encode';
 import { chunkCalls, chunkDims, planCallChunks } from './chunked';
 import { operandsOf } from './operands';
 import { planSdpa, TOPK_MAX } from './plan';
+import { tunedTile } from './tuning';
+import type { SdpaDims } from '../../contract/sdpa';
 import { sdpaNaive } from './sdpa-naive';
 import { AttentionError } from '../../errors';
 import { checkTile, validateAttentionCall, type SdpaOptions } from './validate';
@@ -47,7 +49,19 @@ export function sdpa(
       'tensors within maxStorageBufferBindingSize for block-sparse attention',
     );
   }
-  const plans = chunks.map((c) => planSdpa(chunkDims(call.dims, c), limits, tile, 'q', variants));
+  // Without a tile of its own, the call takes its class's tuned tile (attn.tune), where that fits.
+  const tuned = tile === undefined ? tunedTile(runtime, call.dims, call.options.causal) : undefined;
+  const plan = (dims: SdpaDims) => {
+    if (tuned) {
+      try {
+        return planSdpa(dims, limits, tuned, 'q', variants);
+      } catch {
+        // a tuned tile is a hint: the default plan below
+      }
+    }
+    return planSdpa(dims, limits, tile, 'q', variants);
+  };
+  const plans = chunks.map((c) => plan(chunkDims(call.dims, c)));
   const { B, Hq, Lq, Dv } = call.dims;
   const { result, ready } = runtime.submit([call.q, call.k, call.v, call.mask?.mask], (scope) => {
     const out = scope.output(B * Hq * Lq * Dv * 4, 'sdpa output');
