@@ -73,6 +73,21 @@ export type {
   ReferenceMultiplicativeOptions,
   ReferenceScoreOutputs,
 } from './reference/index';
+export type {
+  CbamOptionsOf,
+  ChannelAttentionOptionsOf,
+  ChannelGateOf,
+  ChannelPooling,
+  FeatureLayout,
+  SpatialAttentionOptionsOf,
+  SpatialGateOf,
+} from './contract/vision';
+export type { HeadFusion, RolloutOptions } from './contract/rollout';
+export type {
+  ReferenceCbamOptions,
+  ReferenceChannelAttentionOptions,
+  ReferenceSpatialAttentionOptions,
+} from './reference/index';
 export { GpuGraph } from './ops/graph/graph';
 export type { GraphAttentionOptions, GraphAttentionOutputs, GraphAttentionResult } from './ops/graph/validate';
 export type {

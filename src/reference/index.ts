@@ -12,6 +12,8 @@ import { linearAttention } from './linear-attention';
 import { linformer } from './linformer';
 import { additive } from './additive';
 import { multiplicative } from './multiplicative';
+import { cbam, channelAttention, spatialAttention } from './vision';
+import { attentionRollout } from './rollout';
 import { graph, graphAttention } from './graph';
 
 export type { ReferenceSdpaOutputs } from './sdpa';
@@ -27,6 +29,11 @@ export type { ReferenceKvCache } from './kv-cache';
 export type { ReferenceLinformerOptions } from './linformer';
 export type { ReferenceAdditiveOptions } from './additive';
 export type { ReferenceMultiplicativeOptions } from './multiplicative';
+export type {
+  ReferenceCbamOptions,
+  ReferenceChannelAttentionOptions,
+  ReferenceSpatialAttentionOptions,
+} from './vision';
 export type { HostGraph, ReferenceGraphAttentionOptions, ReferenceGraphAttentionOutputs } from './graph';
 export type { ReferenceScoreOutputs } from './score-functions';
 export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/types';
@@ -45,6 +52,8 @@ export type { HostResult, HostTensor, ReferenceSdpaOptions } from '../contract/t
  * const low = reference.linformer(q, k, v, { projectK: E, projectV: F }); // E, F [r, Lk]
  * const bahdanau = reference.additive(q, k, v, { wq, wk, va }); // q [B, Lq, Dq], wq [A, Dq], wk [A, Dk], va [A]
  * const luong = reference.multiplicative(q, k, v, { weight }); // weight [Dq, Dk]
+ * const se = reference.channelAttention(x, { w1, w2, pooling: 'avg' }); // x [N, C, H, W], w1 [C/r, C]; also spatialAttention, cbam
+ * const r = reference.attentionRollout([w1, w2], { headFusion: 'mean' }); // w [B, H, L, L] → [B, L, L]
  * const gat = reference.graphAttention(x, reference.graph(edgeIndex, N), { weight, attSrc, attDst, heads: 3 }); // GATConv
  */
 export const reference = {
@@ -57,6 +66,10 @@ export const reference = {
   kvCache,
   additive,
   multiplicative,
+  channelAttention,
+  spatialAttention,
+  cbam,
+  attentionRollout,
   graph,
   graphAttention,
   linearAttention,
