@@ -1,9 +1,10 @@
 /**
  * The attention context: owns (or borrows) a device, its pipeline cache and buffer pool, and
- * makes tensors. Every operation is a method here that forwards to its file in src/ops/.
+ * makes tensors. Every operation is a method here (or on its base, context-base.ts) that
+ * forwards to its file in src/ops/.
  */
 import { acquireDevice, type DeviceOptions } from './gpu/device';
-import { GpuRuntime } from './gpu/runtime';
+import { ContextBase } from './context-base';
 import { sdpa, type SdpaWithLse } from './ops/sdpa/sdpa';
 import { sdpaNaive, type SdpaNaiveResult } from './ops/sdpa/sdpa-naive';
 import type { SdpaNaiveOptions, SdpaOptions } from './ops/sdpa/validate';
@@ -57,9 +58,7 @@ export async function createAttention(options: CreateAttentionOptions = {}): Pro
   return context;
 }
 
-export class AttentionContext {
-  /** @internal What operations encode with. */
-  readonly runtime: GpuRuntime;
+export class AttentionContext extends ContextBase {
   private destroyed = false;
 
   constructor(
@@ -68,7 +67,7 @@ export class AttentionContext {
     /** Held so that Dawn's instance outlives every object made from it. */
     private readonly gpu: GPU | null,
   ) {
-    this.runtime = new GpuRuntime(device);
+    super(device);
   }
 
   /** Log each new pipeline's source and overrides. */

@@ -73,6 +73,7 @@ export type {
   ReferenceMultiplicativeOptions,
   ReferenceScoreOutputs,
 } from './reference/index';
+export type { CbamOptions, ChannelAttentionOptions, SpatialAttentionOptions } from './ops/vision/vision';
 export type {
   CbamOptionsOf,
   ChannelAttentionOptionsOf,

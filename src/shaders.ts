@@ -10,6 +10,8 @@ import localSource from '../shaders/local.wgsl?raw';
 import linearAttentionSource from '../shaders/linear-attention.wgsl?raw';
 import linformerSource from '../shaders/linformer.wgsl?raw';
 import additiveSource from '../shaders/additive.wgsl?raw';
+import visionSource from '../shaders/vision.wgsl?raw';
+import rolloutSource from '../shaders/rollout.wgsl?raw';
 import graphSource from '../shaders/graph.wgsl?raw';
 import type { ShaderModuleSpec } from './gpu/pipeline-cache';
 
@@ -22,5 +24,7 @@ export const SHADERS = {
   linearAttention: { id: 'linear-attention.wgsl', source: linearAttentionSource },
   linformer: { id: 'linformer.wgsl', source: linformerSource },
   additive: { id: 'additive.wgsl', source: additiveSource },
+  vision: { id: 'vision.wgsl', source: visionSource },
+  rollout: { id: 'rollout.wgsl', source: rolloutSource },
   graph: { id: 'graph.wgsl', source: graphSource },
 } satisfies Record<string, ShaderModuleSpec>;
