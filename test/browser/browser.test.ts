@@ -17,6 +17,7 @@ import { CASES } from '../cases';
 import { LOCAL_CASES } from '../local-cases';
 import { MHA_CASES } from '../mha-cases';
 import { pagedRunnables } from '../helpers/paged-runners';
+import { visionRunnables } from '../helpers/vision-runners';
 import { scoreRunnables } from '../helpers/score-function-runners';
 import { longInputRunnables } from '../helpers/long-runners';
 import type { CaseResult } from './page/main';
@@ -226,6 +227,7 @@ describe('case table', () => {
         ...LOCAL_CASES.map((c) => `neighborhood ${c.name}`),
         ...MHA_CASES.map((c) => `mha ${c.name}`),
         ...pagedRunnables().map((c) => c.name),
+        ...visionRunnables().map((c) => c.name),
         ...scoreRunnables().map((c) => c.name),
         ...longInputRunnables().map((c) => c.name),
       ];

@@ -17,6 +17,7 @@ import { SHADERS } from '../../src/shaders';
 import { BAD_INPUT } from '../bad-input';
 import { linearRunnables, localRunnables, mhaRunnables, sdpaRunnables } from '../helpers/case-runners';
 import { pagedRunnables } from '../helpers/paged-runners';
+import { visionRunnables } from '../helpers/vision-runners';
 import { scoreRunnables } from '../helpers/score-function-runners';
 import { longInputRunnables } from '../helpers/long-runners';
 import { nodeGpu } from '../helpers/node-gpu';
@@ -158,6 +159,7 @@ if ('reason' in deno && deno.installable && process.env.CI) {
       ...mhaRunnables(),
       ...linearRunnables(),
       ...pagedRunnables(),
+      ...visionRunnables(),
       ...scoreRunnables(),
       ...longInputRunnables(),
     ]) {

@@ -20,6 +20,7 @@ import {
   type Runnable,
 } from '../../helpers/case-runners';
 import { pagedRunnables } from '../../helpers/paged-runners';
+import { visionRunnables } from '../../helpers/vision-runners';
 import { scoreRunnables } from '../../helpers/score-function-runners';
 import { longInputRunnables } from '../../helpers/long-runners';
 
@@ -54,6 +55,7 @@ function selectedCases(params: URLSearchParams): Runnable[] {
     ...localRunnables(),
     ...mhaRunnables(),
     ...pagedRunnables(),
+    ...visionRunnables(),
     ...scoreRunnables(),
     ...longInputRunnables(),
   ];

@@ -23,6 +23,7 @@ import { DEFAULT_LIMIT_CASES, encodeRecord, NOT_ON_WGPU, type Environment, type 
 import { TINT_ONLY_ID, TINT_ONLY_KERNEL } from '../tint-only';
 import { badInput, compileShader, deviceLoss } from './checks';
 import { pagedRunnables } from '../../helpers/paged-runners';
+import { visionRunnables } from '../../helpers/vision-runners';
 import { scoreRunnables } from '../../helpers/score-function-runners';
 import { longInputRunnables } from '../../helpers/long-runners';
 
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
     ...mhaRunnables(),
     ...linearRunnables(),
     ...pagedRunnables(),
+    ...visionRunnables(),
     ...scoreRunnables(),
     ...longInputRunnables(),
   ];
