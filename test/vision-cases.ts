@@ -159,6 +159,10 @@ export const ROLLOUT_CASES: RolloutCase[] = [
     ...{ B: 1, H: 3, L: 8, layers: 5, headFusion: 'mean', discardRatio: 0.4, ties: true },
   },
   {
+    name: 'rollout max, no residual, discard 0.99 (36 of 37: all but the diagonal), B=1 H=2 L=37, 2 layers',
+    ...{ B: 1, H: 2, L: 37, layers: 2, headFusion: 'max', residual: false, discardRatio: 0.99 },
+  },
+  {
     name: 'rollout one layer, max, residual, B=3 H=2 L=5',
     ...{ B: 3, H: 2, L: 5, layers: 1, headFusion: 'max' },
   },

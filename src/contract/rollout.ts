@@ -114,6 +114,6 @@ export function validateRolloutCall<T extends Shaped>(
     headFusion: o.headFusion as HeadFusion,
     residual,
     discardRatio: ratio,
-    discardCount: Math.floor(ratio * dims.L),
+    discardCount: Math.min(Math.floor(ratio * dims.L), dims.L - 1),
   };
 }
