@@ -6,6 +6,7 @@ import type { DecodeOptions } from './decode';
 import type { LocalOptions } from './local';
 import type { MhaOptions } from './mha';
 import type { ScoreOptions } from './score-functions';
+import type { VisionBenchOptions } from './vision';
 import type { LongOptions } from './long-inputs';
 import type { RunPolicy } from './timing';
 
@@ -17,7 +18,15 @@ export interface Options {
   ort: boolean;
   json: string | null;
   quick: boolean;
-  parts: { sdpa: boolean; local: boolean; mha: boolean; decode: boolean; scores: boolean; long: boolean };
+  parts: {
+    sdpa: boolean;
+    local: boolean;
+    mha: boolean;
+    decode: boolean;
+    scores: boolean;
+    vision: boolean;
+    long: boolean;
+  };
   /** Only print the environment (--info). */
   info: boolean;
   /** Seconds after which no new length or part starts (--time-cap-s); Infinity without. */
@@ -28,6 +37,7 @@ export interface Options {
   mha: MhaOptions;
   decode: DecodeOptions;
   scores: ScoreOptions;
+  vision: VisionBenchOptions;
   long: LongOptions;
 }
 
@@ -40,8 +50,8 @@ export function parseArgs(args: readonly string[]): Options {
   const quick = args.includes('--quick');
   const runs = Number(value('--runs') ?? (quick ? 3 : 5));
   const only = value('--only');
-  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode', 'scores', 'long'].includes(only))
-    throw new Error(`--only takes sdpa, local, mha, decode, scores or long, not ${only}`);
+  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode', 'scores', 'long', 'vision'].includes(only))
+    throw new Error(`--only takes sdpa, local, mha, decode, scores, long or vision, not ${only}`);
   const policy = { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 };
   const maxRunS = Number(value('--max-run-s') ?? 150);
   const positive = (name: string, env: string) => {
@@ -60,6 +70,7 @@ export function parseArgs(args: readonly string[]): Options {
       mha: (only ?? 'mha') === 'mha',
       decode: (only ?? 'decode') === 'decode',
       scores: (only ?? 'scores') === 'scores',
+      vision: (only ?? 'vision') === 'vision',
       long: (only ?? 'long') === 'long',
     },
     local: {
@@ -90,6 +101,7 @@ export function parseArgs(args: readonly string[]): Options {
       prefillMaxRunS: Number(value('--prefill-max-run-s') ?? 600),
     },
     scores: { policy, lengths: list('--score-lengths', '256', '512') },
+    vision: { policy, quick },
     long: {
       policy,
       maxRunS,

@@ -8,10 +8,11 @@
  * Options: --quick (L ∈ {256, 1024}, fewer runs), --json FILE, --lengths 256,1024, --runs N,
  * --cpu-max L (largest L the CPU reference is timed at; default 1024), --max-run-s S (skip a cell
  * whose one run is predicted, from the previous length, to take longer), --no-ort,
- * --only sdpa|local|mha|decode|scores (one part: full attention vs naive/ORT/CPU, the local-attention
+ * --only sdpa|local|mha|decode|scores|vision (one part: full attention vs naive/ORT/CPU, the local-attention
  * tables of bench/local.ts, the multi-head-attention layers of bench/mha.ts, decoding and
  * prefill at Hq=32, Hkv=8, D=128 of bench/decode.ts, or the additive and multiplicative score
- * functions against flash of bench/score-functions.ts, --score-lengths 512, or linear attention and
+ * functions against flash of bench/score-functions.ts, --score-lengths 512, or channel, spatial and CBAM
+ * attention and attention rollout of bench/vision.ts (vision), or linear attention and
  * Linformer against flash of bench/long-inputs.ts, --long-lengths 1024,16384 (--quick: 1024,4096),
  * --long-rank 256; default all),
  * --window-lengths 1024,4096,16384, --maps 64,128, --mha-lengths 512,1024 (BERT L, GQA L; --quick:
@@ -48,6 +49,7 @@ import { benchLocal, localTables } from './local';
 import { benchMha, mhaTable } from './mha';
 import { benchDecode, decodeTables } from './decode';
 import { benchScoreFunctions, scoreTable, scoreWrong, type ScoreRow } from './score-functions';
+import { benchVision, visionTable, visionWrong, type VisionRow } from './vision';
 import { benchLong, longTable, longWrong, type LongRow } from './long-inputs';
 import { timeOnce, timeRuns } from './timing';
 import { parseArgs, type Options } from './options';
@@ -266,6 +268,7 @@ async function runParts(
     ortLoaded: boolean;
     capped: string[];
     scores: ScoreRow[] | null;
+    vision: VisionRow[] | null;
     long: LongRow[] | null;
   }
 > {
@@ -292,8 +295,9 @@ async function runParts(
   await ort?.release();
   const local = options.parts.local && inTime('local') ? await benchLocal(attn, options.local, log) : null;
   const scores = options.parts.scores && inTime('scores') ? await benchScoreFunctions(attn, options.scores, log) : null;
+  const vision = options.parts.vision && inTime('vision') ? await benchVision(attn, options.vision, log) : null;
   const long = options.parts.long && inTime('long inputs') ? await benchLong(attn, options.long, log) : null;
-  return { rows, local, mha, decode, ortStatus, ortLoaded: ort !== null, capped, scores, long };
+  return { rows, local, mha, decode, ortStatus, ortLoaded: ort !== null, capped, scores, vision, long };
 }
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -329,6 +333,7 @@ export async function main(args: readonly string[]): Promise<number> {
   if (mha) console.log(`\n${mhaTable(mha)}`);
   if (decode) console.log(`\n${decodeTables(decode)}`);
   if (results.scores) console.log(`\n${scoreTable(results.scores)}`);
+  if (results.vision) console.log(`\n${visionTable(results.vision)}`);
   if (results.long) console.log(`\n${longTable(results.long, options.long.rank)}`);
   const figures = benchFigures(results);
   console.log(`\n${peakTable(figures, peak)}`);
@@ -340,6 +345,9 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(`\nJSON written to ${options.json}`);
   }
   attn.destroy();
-  const wrong = anyWrong(results) || (results.scores && scoreWrong(results.scores));
+  const wrong =
+    anyWrong(results) ||
+    (results.scores && scoreWrong(results.scores)) ||
+    (results.vision && visionWrong(results.vision));
   return wrong || (results.long && longWrong(results.long)) ? 1 : 0;
 }
