@@ -21,7 +21,7 @@ export function mountAttentionMap(body: HTMLElement, attn: Attention | null, aut
   const L = num('L', 48, 4, 256);
   const H = num('H', 4, 1, 8);
   const w = num('w', 6, 0, 256);
-  const block = num('block', 8, 1, 64);
+  const block = num('block', 4, 1, 64);
   const k = num('k', 3, 1, 32);
   const head = choice('head', [['0', '0']], '0');
   const scale = choice(

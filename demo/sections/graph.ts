@@ -8,7 +8,6 @@ import { cpu } from '../core/cpu';
 import { choice, field, fmt, h, intOf, messageOf, num, Status, svg, whenVisible } from '../core/dom';
 import { errorAgainst, firstRun, upload, type Attention } from '../core/gpu';
 import { expose } from '../core/hook';
-import { has, NOT_IN_BUILD, optional } from '../core/optional';
 import { EDGES, edgeIndex, gatInputs, layout, MR_HI, NODES } from './graph-data';
 
 const SIZE = 420;
@@ -100,11 +99,6 @@ export function mountGraph(body: HTMLElement, attn: Attention | null, autorun: b
 
   const run = h('button', { type: 'submit', class: 'primary', id: 'graph-run' }, 'Run');
   const go = async () => {
-    if (!has(attn, 'graphAttention') || !has(attn, 'graph')) {
-      status.set('unsupported', `graph / graphAttention: ${NOT_IN_BUILD}`);
-      return;
-    }
-    const ops = optional(attn);
     const H = intOf(heads);
     run.disabled = true;
     const made: Array<{ destroy(): void }> = [];
@@ -115,21 +109,20 @@ export function mountGraph(body: HTMLElement, attn: Attention | null, autorun: b
         keyof typeof host,
         GpuTensor
       >;
-      const g = ops.graph(idx, NODES);
+      const g = attn.graph(idx, NODES);
       made.push(g, ...Object.values(t));
       const options = { weight: t.weight, attSrc: t.attSrc, attDst: t.attDst, heads: H, returnWeights: true as const };
       const r = await firstRun(
         attn,
         status,
         'graph attention',
-        () => ops.graphAttention(t.x, g, options),
+        () => attn.graphAttention(t.x, g, options),
         async (o) => {
           const out = o as { output: GpuTensor; weights: GpuTensor };
           return { output: await out.output.read(), weights: await out.weights.read() };
         },
       );
-      const order = (g as { edgeIndex?: { data: Int32Array } }).edgeIndex?.data;
-      if (!order) throw new Error('the GPU graph does not say its edge order (graph.edgeIndex)');
+      const order = g.edgeIndex.data;
       const E = order.length / 2;
       status.set('running', 'float64 reference (in a worker)…');
       const ref = await cpu<{ output: { data: Float64Array }; weights: { data: Float64Array } }>({

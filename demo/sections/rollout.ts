@@ -10,7 +10,6 @@ import { check, choice, field, fmt, h, intOf, messageOf, num, Status, whenVisibl
 import { errorAgainst, firstRun, upload, type Attention } from '../core/gpu';
 import { Heatmap } from '../core/heatmap';
 import { expose } from '../core/hook';
-import { has, NOT_IN_BUILD, optional } from '../core/optional';
 import { fuseHeads, layerConfig, layerWeights, tokens, type RolloutParams } from './rollout-data';
 
 export function mountRollout(body: HTMLElement, attn: Attention | null, autorun: boolean): void {
@@ -97,24 +96,15 @@ export function mountRollout(body: HTMLElement, attn: Attention | null, autorun:
       const options = { headFusion: p.headFusion, residual: p.residual, discardRatio: p.discardRatio };
       status.set('running', 'float64 reference (in a worker)…');
       const ref = await cpuCall<RefTensor>('attentionRollout', hostWeights, options);
-      let rollout: Float32Array;
-      let note: string;
-      if (has(attn, 'attentionRollout')) {
-        const ops = optional(attn);
-        rollout = (
-          await firstRun(
-            attn,
-            status,
-            'rollout',
-            () => ops.attentionRollout(perLayer, options),
-            (o) => (o as GpuTensor).read(),
-          )
-        ).value;
-        note = 'attn.attentionRollout';
-      } else {
-        rollout = Float32Array.from(outputOf(ref.result).data);
-        note = `reference.attentionRollout (attn.attentionRollout is ${NOT_IN_BUILD})`;
-      }
+      const rollout = (
+        await firstRun(
+          attn,
+          status,
+          'rollout',
+          () => attn.attentionRollout(perLayer, options),
+          (o) => (o as GpuTensor).read(),
+        )
+      ).value;
       const eRollout = errorAgainst(rollout, outputOf(ref.result).data);
       status.set('running', 'float64 layers (in a worker)…');
       const stack = await cpu<{ weights: RefTensor[] }>({
@@ -129,10 +119,10 @@ export function mountRollout(body: HTMLElement, attn: Attention | null, autorun:
       const ok = eRollout.ok && eLayers.ok;
       status.set(
         'done',
-        `${note}: matches the float64 rollout to ${fmt(eRollout.maxErr)}; the last layer's weights match the float64 stack to ${fmt(eLayers.maxErr)} (${ok ? 'within' : 'OUTSIDE'} tolerance)`,
+        `attn.attentionRollout matches the float64 rollout to ${fmt(eRollout.maxErr)}; the last layer's weights match the float64 stack to ${fmt(eLayers.maxErr)} (${ok ? 'within' : 'OUTSIDE'} tolerance)`,
         { maxErr, ok: String(ok) },
       );
-      expose('sections', 'rollout', { params: p, maxErr, ok, gpuRollout: has(attn, 'attentionRollout') });
+      expose('sections', 'rollout', { params: p, maxErr, ok });
     } catch (e) {
       status.set('error', messageOf(e));
     } finally {

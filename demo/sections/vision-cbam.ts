@@ -10,7 +10,6 @@ import { fmt, h, messageOf, Status, svg } from '../core/dom';
 import { errorAgainst, firstRun, upload, type Attention } from '../core/gpu';
 import { Heatmap } from '../core/heatmap';
 import { expose } from '../core/hook';
-import { has, NOT_IN_BUILD, optional } from '../core/optional';
 import { cbamWeights, CHANNELS, featureMap, MAP } from './vision-image';
 
 const SHORT = ['R', 'G', 'B', 'light', 'dark', 'sat.', 'edge →', 'edge ↓'];
@@ -56,11 +55,6 @@ export function mountCbam(body: HTMLElement, attn: Attention, picture: HTMLCanva
   );
   const run = h('button', { type: 'button', class: 'primary', id: 'cbam-run' }, 'Run CBAM');
   const go = async () => {
-    if (!has(attn, 'cbam') || !has(attn, 'channelAttention')) {
-      status.set('unsupported', `channelAttention / cbam: ${NOT_IN_BUILD}`);
-      return;
-    }
-    const ops = optional(attn);
     run.disabled = true;
     const made: GpuTensor[] = [];
     try {
@@ -78,14 +72,14 @@ export function mountCbam(body: HTMLElement, attn: Attention, picture: HTMLCanva
         attn,
         status,
         'channel attention',
-        () => ops.channelAttention(x, { ...gate, pooling: 'avg+max' }),
+        () => attn.channelAttention(x, { ...gate, pooling: 'avg+max' }),
         read,
       );
       const y = await firstRun(
         attn,
         status,
         'CBAM',
-        () => ops.cbam(x, { channel: gate, spatial: { weight: w.weight, bias: w.bias } }),
+        () => attn.cbam(x, { channel: gate, spatial: { weight: w.weight, bias: w.bias } }),
         read,
       );
       status.set('running', 'float64 reference (in a worker)…');

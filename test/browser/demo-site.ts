@@ -169,3 +169,10 @@ export async function shoot(page: Page, selector: string, name: string): Promise
   const el = await page.$(selector);
   await el?.screenshot({ path: join(shotsDir, `${name}.png`) as `${string}.png` });
 }
+
+/** The flat index of the largest value (the first, on ties). */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}

@@ -13,6 +13,7 @@ import { mapInputs, mapOptions, type MapParams } from '../../demo/sections/atten
 import { edgeIndex, gatInputs, NODES } from '../../demo/sections/graph-data';
 import { GRID, patchFeatures } from '../../demo/sections/vision-image';
 import {
+  argmax,
   buildSite,
   canvasLuminance,
   launch,
@@ -39,13 +40,6 @@ afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
   console.log(`demo ring: ${((performance.now() - t0) / 1000).toFixed(1)} s in all`);
 });
-
-/** The flat index of the largest value (the first, on ties). */
-function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
 
 describe('with WebGPU (SwiftShader)', () => {
   let page: Page;
