@@ -20,6 +20,7 @@ import { pagedRunnables } from '../helpers/paged-runners';
 import { visionRunnables } from '../helpers/vision-runners';
 import { scoreRunnables } from '../helpers/score-function-runners';
 import { longInputRunnables } from '../helpers/long-runners';
+import { graphRunnables } from '../helpers/graph-runners';
 import type { CaseResult } from './page/main';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -230,6 +231,7 @@ describe('case table', () => {
         ...visionRunnables().map((c) => c.name),
         ...scoreRunnables().map((c) => c.name),
         ...longInputRunnables().map((c) => c.name),
+        ...graphRunnables().map((c) => c.name),
       ];
       for (const name of names) {
         it(name, (ctx) => {

@@ -2,7 +2,8 @@
  * Graph-attention cases for every ring (engine-neutral, like case-runners.ts): graphs deterministic
  * from the case name with isolated nodes, repeated edges, self-loops given and a node of high
  * degree; `attn.graph` + `attn.graphAttention` against `reference.graph` + `reference.graphAttention`,
- * output and weights, with the f32 tolerance of docs/semantics.md §10.
+ * output and weights, with the f32 tolerance of docs/semantics.md §10. Names hold no comma, so the
+ * browser page's `?cases=` can pick them.
  */
 import { reference } from '../../src/index';
 import type { EdgeIndex } from '../../src/contract/graph';
@@ -67,13 +68,13 @@ export function graphInputs(c: GraphCase): { x: HostTensor; options: Record<stri
 
 export const GRAPH_CASES: GraphCase[] = [
   {
-    name: 'graph N=77 Fin=24 H=3 F=5 concat, bias, weights; isolated, repeated and self-loop edges, loops added',
+    name: 'graph N=77 Fin=24 H=3 F=5 concat · bias · weights · isolated nodes · repeated edges · self-loops given and added',
     ...{ N: 77, Fin: 24, H: 3, F: 5, edges: 300 },
     bias: true,
     returnWeights: true,
   },
   {
-    name: 'graph N=77 Fin=24 H=3 F=5 mean over heads, slope 0.1, no loops added (isolated nodes get the bias)',
+    name: 'graph N=77 Fin=24 H=3 F=5 mean over heads · slope 0.1 · no loops added (isolated nodes get the bias)',
     ...{ N: 77, Fin: 24, H: 3, F: 5, edges: 300 },
     addSelfLoops: false,
     concat: false,
@@ -82,7 +83,7 @@ export const GRAPH_CASES: GraphCase[] = [
     returnWeights: true,
   },
   {
-    name: 'graph N=77 Fin=24 H=3 F=5, node 5 of 3000 incoming edges, weights',
+    name: 'graph N=77 Fin=24 H=3 F=5 · node 5 of 3000 incoming edges · weights',
     ...{ N: 77, Fin: 24, H: 3, F: 5, edges: 200, hub: 3000 },
     returnWeights: true,
   },

@@ -20,6 +20,7 @@ import { pagedRunnables } from '../helpers/paged-runners';
 import { visionRunnables } from '../helpers/vision-runners';
 import { scoreRunnables } from '../helpers/score-function-runners';
 import { longInputRunnables } from '../helpers/long-runners';
+import { graphRunnables } from '../helpers/graph-runners';
 import { nodeGpu } from '../helpers/node-gpu';
 import { findDeno } from '../setup/deno';
 import { buildForDeno } from './build';
@@ -162,6 +163,7 @@ if ('reason' in deno && deno.installable && process.env.CI) {
       ...visionRunnables(),
       ...scoreRunnables(),
       ...longInputRunnables(),
+      ...graphRunnables(),
     ]) {
       if (name in NOT_ON_WGPU) {
         it.skip(`${name} — not on wgpu: ${NOT_ON_WGPU[name]}`, () => {});

@@ -23,6 +23,7 @@ import { pagedRunnables } from '../../helpers/paged-runners';
 import { visionRunnables } from '../../helpers/vision-runners';
 import { scoreRunnables } from '../../helpers/score-function-runners';
 import { longInputRunnables } from '../../helpers/long-runners';
+import { graphRunnables } from '../../helpers/graph-runners';
 
 export type { CaseResult };
 
@@ -58,6 +59,7 @@ function selectedCases(params: URLSearchParams): Runnable[] {
     ...visionRunnables(),
     ...scoreRunnables(),
     ...longInputRunnables(),
+    ...graphRunnables(),
   ];
   const only = params.get('cases');
   if (!only) return all;

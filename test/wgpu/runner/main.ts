@@ -26,6 +26,7 @@ import { pagedRunnables } from '../../helpers/paged-runners';
 import { visionRunnables } from '../../helpers/vision-runners';
 import { scoreRunnables } from '../../helpers/score-function-runners';
 import { longInputRunnables } from '../../helpers/long-runners';
+import { graphRunnables } from '../../helpers/graph-runners';
 
 interface DenoApi {
   args: string[];
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
     ...visionRunnables(),
     ...scoreRunnables(),
     ...longInputRunnables(),
+    ...graphRunnables(),
   ];
   await runCases(
     lib,
