@@ -8,6 +8,7 @@ import type { MhaOptions } from './mha';
 import type { ScoreOptions } from './score-functions';
 import type { VisionBenchOptions } from './vision';
 import type { LongOptions } from './long-inputs';
+import type { GraphBenchOptions } from './graph';
 import type { RunPolicy } from './timing';
 
 export interface Options {
@@ -26,6 +27,7 @@ export interface Options {
     scores: boolean;
     vision: boolean;
     long: boolean;
+    graph: boolean;
   };
   /** Only print the environment (--info). */
   info: boolean;
@@ -39,6 +41,7 @@ export interface Options {
   scores: ScoreOptions;
   vision: VisionBenchOptions;
   long: LongOptions;
+  graph: GraphBenchOptions;
 }
 
 export function parseArgs(args: readonly string[]): Options {
@@ -50,8 +53,8 @@ export function parseArgs(args: readonly string[]): Options {
   const quick = args.includes('--quick');
   const runs = Number(value('--runs') ?? (quick ? 3 : 5));
   const only = value('--only');
-  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode', 'scores', 'long', 'vision'].includes(only))
-    throw new Error(`--only takes sdpa, local, mha, decode, scores, long or vision, not ${only}`);
+  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode', 'scores', 'long', 'graph', 'vision'].includes(only))
+    throw new Error(`--only takes sdpa, local, mha, decode, scores, long, graph or vision, not ${only}`);
   const policy = { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 };
   const maxRunS = Number(value('--max-run-s') ?? 150);
   const positive = (name: string, env: string) => {
@@ -72,6 +75,7 @@ export function parseArgs(args: readonly string[]): Options {
       scores: (only ?? 'scores') === 'scores',
       vision: (only ?? 'vision') === 'vision',
       long: (only ?? 'long') === 'long',
+      graph: (only ?? 'graph') === 'graph',
     },
     local: {
       policy,
@@ -108,6 +112,7 @@ export function parseArgs(args: readonly string[]): Options {
       lengths: list('--long-lengths', '1024,4096', '1024,16384'),
       rank: Number(value('--long-rank') ?? 256),
     },
+    graph: { policy, edges: Number(value('--graph-edges') ?? (quick ? 20_000 : 100_000)) },
     quick,
     lengths: (value('--lengths') ?? (quick ? '256,1024' : '256,1024,4096')).split(',').map(Number),
     policy,

@@ -14,7 +14,7 @@
  * functions against flash of bench/score-functions.ts, --score-lengths 512, or channel, spatial and CBAM
  * attention and attention rollout of bench/vision.ts (vision), or linear attention and
  * Linformer against flash of bench/long-inputs.ts, --long-lengths 1024,16384 (--quick: 1024,4096),
- * --long-rank 256; default all),
+ * --long-rank 256, or graph attention on a random graph of bench/graph.ts, --graph-edges 100000; default all),
  * --window-lengths 1024,4096,16384, --maps 64,128, --mha-lengths 512,1024 (BERT L, GQA L; --quick:
  * 128,256), --mha-ref-max-macs N (largest whole-layer float64 reference; past it, sampled rows),
  * --decode-lengths 1024,8192,32768 (Lk of the decode table; --quick: 1024,8192),
@@ -51,6 +51,7 @@ import { benchDecode, decodeTables } from './decode';
 import { benchScoreFunctions, scoreTable, scoreWrong, type ScoreRow } from './score-functions';
 import { benchVision, visionTable, visionWrong, type VisionRow } from './vision';
 import { benchLong, longTable, longWrong, type LongRow } from './long-inputs';
+import { benchGraph, graphTable, graphWrong, type GraphRow } from './graph';
 import { timeOnce, timeRuns } from './timing';
 import { parseArgs, type Options } from './options';
 
@@ -270,6 +271,7 @@ async function runParts(
     scores: ScoreRow[] | null;
     vision: VisionRow[] | null;
     long: LongRow[] | null;
+    graph: GraphRow[] | null;
   }
 > {
   const capped: string[] = [];
@@ -297,7 +299,8 @@ async function runParts(
   const scores = options.parts.scores && inTime('scores') ? await benchScoreFunctions(attn, options.scores, log) : null;
   const vision = options.parts.vision && inTime('vision') ? await benchVision(attn, options.vision, log) : null;
   const long = options.parts.long && inTime('long inputs') ? await benchLong(attn, options.long, log) : null;
-  return { rows, local, mha, decode, ortStatus, ortLoaded: ort !== null, capped, scores, vision, long };
+  const graph = options.parts.graph && inTime('graph') ? await benchGraph(attn, options.graph, log) : null;
+  return { rows, local, mha, decode, ortStatus, ortLoaded: ort !== null, capped, scores, vision, long, graph };
 }
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -335,6 +338,7 @@ export async function main(args: readonly string[]): Promise<number> {
   if (results.scores) console.log(`\n${scoreTable(results.scores)}`);
   if (results.vision) console.log(`\n${visionTable(results.vision)}`);
   if (results.long) console.log(`\n${longTable(results.long, options.long.rank)}`);
+  if (results.graph) console.log(`\n${graphTable(results.graph)}`);
   const figures = benchFigures(results);
   console.log(`\n${peakTable(figures, peak)}`);
   if (native.results) console.log(`\n${nativeTable(native.results, figures, peak)}`);
@@ -349,5 +353,5 @@ export async function main(args: readonly string[]): Promise<number> {
     anyWrong(results) ||
     (results.scores && scoreWrong(results.scores)) ||
     (results.vision && visionWrong(results.vision));
-  return wrong || (results.long && longWrong(results.long)) ? 1 : 0;
+  return wrong || (results.long && longWrong(results.long)) || (results.graph && graphWrong(results.graph)) ? 1 : 0;
 }
