@@ -9,9 +9,9 @@ import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
 import { SHADERS } from '../../shaders';
 import { encodeMatmul, operandOf, plainOutput } from '../linear/encode';
 import type { GraphAttentionPlan } from './plan';
+import type { GpuGraphAttention } from './validate';
 
 type Grid = [number, number, number];
-import type { GpuGraphAttention } from './validate';
 
 /** Where a graph-attention call writes. */
 export interface GraphAttentionBuffers {
