@@ -9,6 +9,7 @@ import type { ScoreOptions } from './score-functions';
 import type { VisionBenchOptions } from './vision';
 import type { LongOptions } from './long-inputs';
 import type { GraphBenchOptions } from './graph';
+import type { VariantOptions } from './variants';
 import type { RunPolicy } from './timing';
 
 export interface Options {
@@ -28,6 +29,7 @@ export interface Options {
     vision: boolean;
     long: boolean;
     graph: boolean;
+    variants: boolean;
   };
   /** Only print the environment (--info). */
   info: boolean;
@@ -42,6 +44,7 @@ export interface Options {
   vision: VisionBenchOptions;
   long: LongOptions;
   graph: GraphBenchOptions;
+  variants: VariantOptions;
 }
 
 export function parseArgs(args: readonly string[]): Options {
@@ -53,8 +56,8 @@ export function parseArgs(args: readonly string[]): Options {
   const quick = args.includes('--quick');
   const runs = Number(value('--runs') ?? (quick ? 3 : 5));
   const only = value('--only');
-  if (only !== undefined && !['sdpa', 'local', 'mha', 'decode', 'scores', 'long', 'graph', 'vision'].includes(only))
-    throw new Error(`--only takes sdpa, local, mha, decode, scores, long, graph or vision, not ${only}`);
+  const parts = ['sdpa', 'local', 'mha', 'decode', 'scores', 'long', 'graph', 'vision', 'variants'];
+  if (only !== undefined && !parts.includes(only)) throw new Error(`--only takes ${parts.join(', ')}, not ${only}`);
   const policy = { warmup: 1, runs, minRuns: Math.min(runs, 3), budgetS: quick ? 6 : 20 };
   const maxRunS = Number(value('--max-run-s') ?? 150);
   const positive = (name: string, env: string) => {
@@ -76,6 +79,7 @@ export function parseArgs(args: readonly string[]): Options {
       vision: (only ?? 'vision') === 'vision',
       long: (only ?? 'long') === 'long',
       graph: (only ?? 'graph') === 'graph',
+      variants: (only ?? 'variants') === 'variants',
     },
     local: {
       policy,
@@ -113,6 +117,7 @@ export function parseArgs(args: readonly string[]): Options {
       rank: Number(value('--long-rank') ?? 256),
     },
     graph: { policy, edges: Number(value('--graph-edges') ?? (quick ? 20_000 : 100_000)) },
+    variants: { policy, lengths: list('--variant-lengths', '512', '1024') },
     quick,
     lengths: (value('--lengths') ?? (quick ? '256,1024' : '256,1024,4096')).split(',').map(Number),
     policy,

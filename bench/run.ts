@@ -14,7 +14,8 @@
  * functions against flash of bench/score-functions.ts, --score-lengths 512, or channel, spatial and CBAM
  * attention and attention rollout of bench/vision.ts (vision), or linear attention and
  * Linformer against flash of bench/long-inputs.ts, --long-lengths 1024,16384 (--quick: 1024,4096),
- * --long-rank 256, or graph attention on a random graph of bench/graph.ts, --graph-edges 100000; default all),
+ * --long-rank 256, or graph attention on a random graph of bench/graph.ts, --graph-edges 100000; or the sdpa
+ * variants of bench/variants.ts (sigmoid, top-k, block-sparse), --variant-lengths 1024; default all),
  * --window-lengths 1024,4096,16384, --maps 64,128, --mha-lengths 512,1024 (BERT L, GQA L; --quick:
  * 128,256), --mha-ref-max-macs N (largest whole-layer float64 reference; past it, sampled rows),
  * --decode-lengths 1024,8192,32768 (Lk of the decode table; --quick: 1024,8192),
@@ -52,6 +53,7 @@ import { benchScoreFunctions, scoreTable, scoreWrong, type ScoreRow } from './sc
 import { benchVision, visionTable, visionWrong, type VisionRow } from './vision';
 import { benchLong, longTable, longWrong, type LongRow } from './long-inputs';
 import { benchGraph, graphTable, graphWrong, type GraphRow } from './graph';
+import { benchVariants, variantTable, variantsWrong, type VariantRow } from './variants';
 import { timeOnce, timeRuns } from './timing';
 import { parseArgs, type Options } from './options';
 
@@ -272,6 +274,7 @@ async function runParts(
     vision: VisionRow[] | null;
     long: LongRow[] | null;
     graph: GraphRow[] | null;
+    variants: VariantRow[] | null;
   }
 > {
   const capped: string[] = [];
@@ -300,7 +303,22 @@ async function runParts(
   const vision = options.parts.vision && inTime('vision') ? await benchVision(attn, options.vision, log) : null;
   const long = options.parts.long && inTime('long inputs') ? await benchLong(attn, options.long, log) : null;
   const graph = options.parts.graph && inTime('graph') ? await benchGraph(attn, options.graph, log) : null;
-  return { rows, local, mha, decode, ortStatus, ortLoaded: ort !== null, capped, scores, vision, long, graph };
+  const variants =
+    options.parts.variants && inTime('variants') ? await benchVariants(attn, options.variants, log) : null;
+  return {
+    rows,
+    local,
+    mha,
+    decode,
+    ortStatus,
+    ortLoaded: ort !== null,
+    capped,
+    scores,
+    vision,
+    long,
+    graph,
+    variants,
+  };
 }
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -339,6 +357,7 @@ export async function main(args: readonly string[]): Promise<number> {
   if (results.vision) console.log(`\n${visionTable(results.vision)}`);
   if (results.long) console.log(`\n${longTable(results.long, options.long.rank)}`);
   if (results.graph) console.log(`\n${graphTable(results.graph)}`);
+  if (results.variants) console.log(`\n${variantTable(results.variants)}`);
   const figures = benchFigures(results);
   console.log(`\n${peakTable(figures, peak)}`);
   if (native.results) console.log(`\n${nativeTable(native.results, figures, peak)}`);
@@ -353,5 +372,7 @@ export async function main(args: readonly string[]): Promise<number> {
     anyWrong(results) ||
     (results.scores && scoreWrong(results.scores)) ||
     (results.vision && visionWrong(results.vision));
-  return wrong || (results.long && longWrong(results.long)) || (results.graph && graphWrong(results.graph)) ? 1 : 0;
+  const failed = [results.long && longWrong(results.long), results.graph && graphWrong(results.graph)];
+  failed.push(results.variants && variantsWrong(results.variants));
+  return wrong || failed.some(Boolean) ? 1 : 0;
 }
