@@ -64,8 +64,8 @@ export default defineConfig({
           // One headless Chromium at a time: the machine may have 2 cores.
           fileParallelism: false,
           testTimeout: 300_000,
-          // The case table runs in one hook (one page load); the test gives the page 480 s.
-          hookTimeout: 540_000,
+          // The case table runs in one hook (one page load); the test gives the page 900 s.
+          hookTimeout: 960_000,
         },
       },
       {
@@ -76,8 +76,8 @@ export default defineConfig({
           environment: 'node',
           pool: 'forks',
           testTimeout: 120_000,
-          // One Deno process runs everything in the hook; the test gives it 420 s.
-          hookTimeout: 480_000,
+          // One Deno process runs everything in the hook; the test gives it 900 s.
+          hookTimeout: 960_000,
         },
       },
     ],

@@ -151,10 +151,10 @@ it('vite build produces one ESM bundle with the shaders inlined and no Dawn impo
 
 /**
  * The page gets this long for the whole table (both libraries); then what finished is reported.
- * On a 2-core machine the table (sdpa, neighbourhood and multi-head cases) takes 3.5–4 min, nearly
- * all of it SwiftShader compiling pipelines.
+ * On a quiet 2-core machine the table takes a few minutes, nearly all of it SwiftShader compiling
+ * pipelines; the ceiling leaves room for a busy one (it is not how long the ring takes).
  */
-const PAGE_BUDGET_MS = 480_000;
+const PAGE_BUDGET_MS = 900_000;
 const SRC_LIB = '/src/index.ts';
 const BUILT_LIB = `/.vite/browser-ring-dist/${bundleName}`;
 

@@ -31,8 +31,8 @@ import { TINT_ONLY_ID, TINT_ONLY_KERNEL } from './tint-only';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const deno = findDeno();
-/** Deno gets this long for everything; on a 2-core SwiftShader machine the run takes about 2.5 min. */
-const BUDGET_MS = 420_000;
+/** Deno gets this long for everything: a ceiling for a busy machine; on a quiet 2-core one the run takes a few minutes. */
+const BUDGET_MS = 900_000;
 
 let run: DenoRun;
 let runnerImports: string[] = [];
