@@ -9,6 +9,7 @@
 import { reference, type AttentionContext, type GpuTensor, type HostTensor } from '../src/index';
 import { randomData } from './check';
 import type { Cell } from './report';
+import { showCell, worstOfAll } from './cells';
 import { timeRuns, type RunPolicy } from './timing';
 
 export interface GraphBenchOptions {
@@ -29,16 +30,6 @@ export interface GraphRow {
 }
 
 const [Fin, H, F] = [64, 8, 8];
-
-/** |got − ref| / (2e-5 + 1e-4·|ref|) over every element (≤ 1 passes). */
-function worstOfAll(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let worst = 0;
-  for (let e = 0; e < want.length; e++) {
-    const ratio = Math.abs(got[e] - want[e]) / (2e-5 + 1e-4 * Math.abs(want[e]));
-    worst = Number.isNaN(ratio) ? Infinity : Math.max(worst, ratio);
-  }
-  return worst;
-}
 
 /** E random edges among N nodes: sources uniform, targets skewed (a few nodes of high degree). */
 function randomEdges(N: number, E: number): { data: Int32Array; shape: number[] } {
@@ -122,10 +113,7 @@ const rate = (edges: number, c: Cell) => {
   const perSecond = (edges / c.ms) * 1000;
   return perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)} M` : `${(perSecond / 1e3).toFixed(1)} k`;
 };
-const show = (c: Cell) =>
-  c.ms !== undefined
-    ? `${c.ms.toFixed(2)} (×${c.runs})${c.error !== undefined && !(c.error <= 1) ? ' **WRONG**' : ''}`
-    : `— (${c.skipped ?? 'not run'})`;
+const show = (c: Cell) => showCell(c, 2);
 
 /** The markdown table of the graph part, with how to read it. */
 export function graphTable(rows: readonly GraphRow[]): string {

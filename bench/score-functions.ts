@@ -12,7 +12,8 @@ import { createAttention, reference, type AttentionContext, type GpuTensor, type
 import { nodeGpu } from '../test/helpers/node-gpu';
 import { randomData } from './check';
 import type { Cell } from './report';
-import { timeRuns, type RunPolicy } from './timing';
+import type { RunPolicy } from './timing';
+import { showCell, timeCheckedCell } from './cells';
 
 export interface ScoreOptions {
   policy: RunPolicy;
@@ -26,41 +27,6 @@ export interface ScoreRow {
   additive: Cell;
   multiplicative: Cell;
   flash: Cell;
-}
-
-const firstLine = (error: unknown) =>
-  (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 160);
-
-/** |got − ref| / (2e-5 + 1e-4·|ref|) over every element (≤ 1 passes). */
-function worstOfAll(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let worst = 0;
-  for (let e = 0; e < want.length; e++) {
-    const ratio = Math.abs(got[e] - want[e]) / (2e-5 + 1e-4 * Math.abs(want[e]));
-    worst = Number.isNaN(ratio) ? Infinity : Math.max(worst, ratio);
-  }
-  return worst;
-}
-
-/** Times `call` after checking its first run (which also compiles) against `want`. */
-async function timeCell(
-  attn: AttentionContext,
-  policy: RunPolicy,
-  call: () => GpuTensor,
-  want: () => ArrayLike<number>,
-) {
-  try {
-    const first = call();
-    const got = await first.read();
-    first.destroy();
-    const error = worstOfAll(got, want());
-    const timing = await timeRuns(async () => {
-      call().destroy();
-      await attn.device.queue.onSubmittedWorkDone();
-    }, policy);
-    return { ms: timing.medianMs, runs: timing.runs, error, checked: 'full' } satisfies Cell;
-  } catch (error) {
-    return { skipped: firstLine(error) } satisfies Cell;
-  }
 }
 
 async function lengthRow(attn: AttentionContext, policy: RunPolicy, L: number): Promise<ScoreRow> {
@@ -85,20 +51,20 @@ async function lengthRow(attn: AttentionContext, policy: RunPolicy, L: number): 
   const gw = { wq: gpu(weights.wq), wk: gpu(weights.wk), va: gpu(weights.va), bias: gpu(weights.bias) };
   const gweight = gpu(weight);
   try {
-    const additive = await timeCell(
+    const additive = await timeCheckedCell(
       attn,
       policy,
       () => attn.additive(gq, gk, gv, gw),
       () => reference.additive(q, k, v, weights).data,
     );
-    const multiplicative = await timeCell(
+    const multiplicative = await timeCheckedCell(
       attn,
       policy,
       () => attn.multiplicative(gq, gk, gv, { weight: gweight, scale: 1 / Math.sqrt(D) }),
       () => reference.multiplicative(q, k, v, { weight, scale: 1 / Math.sqrt(D) }).data,
     );
     const four = (t: HostTensor) => ({ data: t.data, shape: [1, 1, L, D] });
-    const flash = await timeCell(
+    const flash = await timeCheckedCell(
       attn,
       policy,
       () => attn.sdpa(q4, k4, v4),
@@ -124,10 +90,7 @@ export async function benchScoreFunctions(
   return rows;
 }
 
-const show = (c: Cell) =>
-  c.ms !== undefined
-    ? `${c.ms.toFixed(1)} (×${c.runs})${c.error !== undefined && !(c.error <= 1) ? ' **WRONG**' : ''}`
-    : `— (${c.skipped ?? 'not run'})`;
+const show = (c: Cell) => showCell(c);
 const ratio = (a: Cell, b: Cell) => (a.ms !== undefined && b.ms !== undefined ? `${(a.ms / b.ms).toFixed(2)}×` : '—');
 const err = (c: Cell) => (c.error !== undefined ? c.error.toFixed(2) : '—');
 

@@ -12,7 +12,8 @@ import { createAttention, reference, type AttentionContext, type GpuTensor, type
 import { nodeGpu } from '../test/helpers/node-gpu';
 import { randomData } from './check';
 import type { Cell } from './report';
-import { timeRuns, type RunPolicy } from './timing';
+import type { RunPolicy } from './timing';
+import { showCell, timeCheckedCell } from './cells';
 
 export interface VariantOptions {
   policy: RunPolicy;
@@ -28,45 +29,12 @@ export interface VariantRow {
   cells: [string, Cell, number?][];
 }
 
-const firstLine = (error: unknown) =>
-  (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 160);
-
-function worstOfAll(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let worst = 0;
-  for (let e = 0; e < want.length; e++) {
-    const ratio = Math.abs(got[e] - want[e]) / (2e-5 + 1e-4 * Math.abs(want[e]));
-    worst = Number.isNaN(ratio) ? Infinity : Math.max(worst, ratio);
-  }
-  return worst;
-}
-
 /** A block mask of L/64 blocks a side: the diagonal, and `share` of the rest (seeded). */
 function blocksOn(L: number, share: number): { mask: { data: Uint8Array; shape: number[] }; blockSize: number[] } {
   const n = Math.ceil(L / BLOCK);
   const coin = randomData(n * n, 99);
   const data = Uint8Array.from({ length: n * n }, (_, e) => +(e % (n + 1) === 0 || (coin[e] + 1) / 2 < share));
   return { mask: { data, shape: [1, 1, n, n] }, blockSize: [BLOCK, BLOCK] };
-}
-
-async function timeCell(
-  attn: AttentionContext,
-  policy: RunPolicy,
-  call: () => GpuTensor,
-  want: () => ArrayLike<number>,
-): Promise<Cell> {
-  try {
-    const first = call();
-    const got = await first.read();
-    first.destroy();
-    const error = worstOfAll(got, want());
-    const timing = await timeRuns(async () => {
-      call().destroy();
-      await attn.device.queue.onSubmittedWorkDone();
-    }, policy);
-    return { ms: timing.medianMs, runs: timing.runs, error, checked: 'full' };
-  } catch (error) {
-    return { skipped: firstLine(error) };
-  }
 }
 
 async function lengthRow(attn: AttentionContext, policy: RunPolicy, L: number): Promise<VariantRow> {
@@ -87,7 +55,7 @@ async function lengthRow(attn: AttentionContext, policy: RunPolicy, L: number): 
   try {
     const cells: VariantRow['cells'] = [];
     for (const [label, options, on] of variants) {
-      const cell = await timeCell(
+      const cell = await timeCheckedCell(
         attn,
         policy,
         () => attn.sdpa(q, k, v, options) as GpuTensor,
@@ -115,10 +83,7 @@ export async function benchVariants(
   return rows;
 }
 
-const show = (c: Cell) =>
-  c.ms !== undefined
-    ? `${c.ms.toFixed(1)} (×${c.runs})${c.error !== undefined && !(c.error <= 1) ? ' **WRONG**' : ''}`
-    : `— (${c.skipped ?? 'not run'})`;
+const show = (c: Cell) => showCell(c);
 
 /** The markdown table of the variants part, with how to read it. */
 export function variantTable(rows: readonly VariantRow[]): string {

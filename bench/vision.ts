@@ -16,7 +16,8 @@ import { createAttention, reference, type AttentionContext, type GpuTensor, type
 import { nodeGpu } from '../test/helpers/node-gpu';
 import { randomData } from './check';
 import type { Cell } from './report';
-import { timeRuns, type RunPolicy } from './timing';
+import type { RunPolicy } from './timing';
+import { showCell, timeCheckedCell } from './cells';
 
 export interface VisionBenchOptions {
   policy: RunPolicy;
@@ -32,41 +33,6 @@ export interface VisionRow {
 }
 
 type Host = HostTensor & { data: Float32Array };
-
-const firstLine = (error: unknown) =>
-  (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 160);
-
-/** |got − ref| / (2e-5 + 1e-4·|ref|) over every element (≤ 1 passes). */
-function worstOfAll(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let worst = 0;
-  for (let e = 0; e < want.length; e++) {
-    const ratio = Math.abs(got[e] - want[e]) / (2e-5 + 1e-4 * Math.abs(want[e]));
-    worst = Number.isNaN(ratio) ? Infinity : Math.max(worst, ratio);
-  }
-  return worst;
-}
-
-/** Times `call` after checking its first run (which also compiles) against `want`. */
-async function timeCell(
-  attn: AttentionContext,
-  policy: RunPolicy,
-  call: () => GpuTensor,
-  want: () => ArrayLike<number>,
-) {
-  try {
-    const first = call();
-    const got = await first.read();
-    first.destroy();
-    const error = worstOfAll(got, want());
-    const timing = await timeRuns(async () => {
-      call().destroy();
-      await attn.device.queue.onSubmittedWorkDone();
-    }, policy);
-    return { ms: timing.medianMs, runs: timing.runs, error, checked: 'full' } satisfies Cell;
-  } catch (error) {
-    return { skipped: firstLine(error) } satisfies Cell;
-  }
-}
 
 let seed = 100;
 const host = (shape: number[], scale = 1): Host => ({
@@ -122,7 +88,8 @@ export async function benchVision(
   const rollout = { headFusion: 'mean' as const, discardRatio: 0.9 };
   const rows: VisionRow[] = [];
   try {
-    const cell = (call: () => GpuTensor, want: () => ArrayLike<number>) => timeCell(attn, options.policy, call, want);
+    const cell = (call: () => GpuTensor, want: () => ArrayLike<number>) =>
+      timeCheckedCell(attn, options.policy, call, want);
     rows.push({
       op: 'channelAttention (SE, avg)',
       shape: `${shape} nchw, r = ${r}`,
@@ -169,10 +136,7 @@ export async function benchVision(
   return rows;
 }
 
-const show = (c: Cell) =>
-  c.ms !== undefined
-    ? `${c.ms.toFixed(1)} (×${c.runs})${c.error !== undefined && !(c.error <= 1) ? ' **WRONG**' : ''}`
-    : `— (${c.skipped ?? 'not run'})`;
+const show = (c: Cell) => showCell(c);
 
 /** The markdown table of the vision part, with how to read it. */
 export function visionTable(rows: readonly VisionRow[]): string {
