@@ -12,7 +12,7 @@
 //   for each key tile of its split the causal/window band allows:  (others are never loaded)
 //     load K tile                                 ─ barrier
 //     S = Q·Kᵀ, scaled, softcapped, masked        ─ barrier   each invocation: 4 rows × 4 keys
-//     online softmax → P, α          ┐            ─ barrier   one invocation per 4 rows (vec4)
+//     online softmax → P, α          ┐            ─ barrier   one lane group per 4 rows (vec4)
 //     load V tile (into the K tile)  ┘
 //     O = α·O + P·V                               ─ barrier   each invocation: 4 rows × 4 columns
 //   O /= row sum; write O (and the log-sum-exp)
@@ -25,6 +25,17 @@
 //
 // No Lq × Lk matrix reaches global memory; the running max, running sum and O stay in f32.
 //
+// Prelude (src/shaders.ts, sdpaShader): this file is compiled after the directives, the aliases
+// tile_scalar / tile_vec4 and the lane functions that the device's features call for.
+// - Lane groups (shaders/prelude/lanes-*.wgsl): with subgroups, the online softmax gives each block
+//   of 4 rows to one subgroup, whose lanes share the tile's keys and combine their max and sum with
+//   subgroupMax / subgroupAdd; without, each block of 4 rows is one invocation's (the workgroup-
+//   memory path). Subgroups number themselves with an atomic at the start, and nothing depends on
+//   their size (4 to 128) or on which invocations form one.
+// - Tiles: tile_vec4 is vec4<f32>, or with f16 arithmetic (shader-f16, all of q, k, v f16) vec4<f16>:
+//   q_tile and kv_tile then take half the bytes, Q·K widens them to f32 (exact products; f16 ones
+//   could overflow), and P·V multiplies in f16 (P ≤ 1: no overflow, f16 rounding) and sums in f32.
+//
 // Storage types: q, k, v (and a float mask) are read as u32 words, each either f32 bits or, with
 // Q_F16 / K_F16 / V_F16 / MASK_F16, two f16 halves (element e is half e % 2 of word e / 2, so an
 // offset or stride may be odd). Halves are widened exactly with unpack2x16float, which needs no
@@ -36,11 +47,11 @@
 // Invocations: WORKGROUP_SIZE = (BLOCK_Q / 4) · VALUE_DIM_VEC4; invocation t owns output rows
 // 4·(t / VALUE_DIM_VEC4) … +3 and columns 4·(t % VALUE_DIM_VEC4) … +3 in registers (4 × vec4).
 //
-// Workgroup memory (bytes) = 16·BLOCK_Q·HEAD_DIM_VEC4          (q_tile)
-//                          + 16·TILE_KV·KV_STRIDE              (kv_tile, K then V)
+// Workgroup memory (bytes) = 16·BLOCK_Q·HEAD_DIM_VEC4          (q_tile; 8· with f16 tiles)
+//                          + 16·TILE_KV·KV_STRIDE              (kv_tile, K then V; 8· with f16 tiles)
 //                          + 4·TILE_KV·BLOCK_Q                 (p_tile)
-//                          + 12·BLOCK_Q                        (row_max, row_sum, row_alpha)
-// e.g. BLOCK_Q = 32, TILE_KV = 32, D = Dv = 64 (KV_STRIDE = 17): 8192 + 8704 + 4096 + 384 = 21376.
+//                          + 12·BLOCK_Q + 4                    (row_max, row_sum, row_alpha; lane_groups)
+// e.g. BLOCK_Q = 32, TILE_KV = 32, D = Dv = 64 (KV_STRIDE = 17): 8192 + 8704 + 4096 + 388 = 21380.
 // KV_STRIDE ≥ max(HEAD_DIM_VEC4, VALUE_DIM_VEC4) is odd, so neighbouring invocations that read
 // neighbouring keys hit different banks; Q and P reads are broadcasts. P and the row statistics
 // are vec4s over 4 consecutive rows, always written whole (see online_softmax).
@@ -178,12 +189,13 @@ struct SdpaParams {
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> lse: array<f32>;
 
-var<workgroup> q_tile: array<vec4<f32>, BLOCK_Q * HEAD_DIM_VEC4>;     // [row][d4]
-var<workgroup> kv_tile: array<vec4<f32>, TILE_KV * KV_STRIDE>;        // [key][d4], K then V
+var<workgroup> q_tile: array<tile_vec4, BLOCK_Q * HEAD_DIM_VEC4>;     // [row][d4]
+var<workgroup> kv_tile: array<tile_vec4, TILE_KV * KV_STRIDE>;        // [key][d4], K then V
 var<workgroup> p_tile: array<vec4<f32>, TILE_KV * (BLOCK_Q / 4)>;     // [key][row / 4], S then P
 var<workgroup> row_max: array<vec4<f32>, BLOCK_Q / 4>;                // lanes = 4 consecutive rows
 var<workgroup> row_sum: array<vec4<f32>, BLOCK_Q / 4>;
 var<workgroup> row_alpha: array<vec4<f32>, BLOCK_Q / 4>;
+var<workgroup> lane_groups: atomic<u32>;                              // subgroups counted (LANES_ARE_SUBGROUPS)
 
 struct Tile {
   b: u32,
@@ -281,7 +293,7 @@ fn load_q_tile(t: Tile, tid: u32) {
       let base = params.q_offset + t.b * params.q_stride_b + h * params.q_stride_h + i * params.q_stride_s + d;
       value = load_q4(base, params.head_dim - d);
     }
-    q_tile[idx] = value;
+    q_tile[idx] = tile_vec4(value);
   }
   for (var rb = tid; rb < BLOCK_Q / 4u; rb += WORKGROUP_SIZE) {
     var start = vec4<f32>(params.minus_infinity);
@@ -319,7 +331,7 @@ fn load_k_tile(t: Tile, key_start: u32, tid: u32) {
     let j = key_start + key;
     var value = vec4<f32>(0.0);
     if (j < params.kv_len) { value = load_k4(offset + kv_row(j, params.k_stride_b, params.k_stride_s) + d4 * 4u, params.head_dim - d4 * 4u); }
-    kv_tile[key * KV_STRIDE + d4] = value;
+    kv_tile[key * KV_STRIDE + d4] = tile_vec4(value);
   }
 }
 
@@ -332,7 +344,7 @@ fn load_v_tile(t: Tile, key_start: u32, tid: u32) {
     let j = key_start + key;
     var value = vec4<f32>(0.0);
     if (j < params.kv_len) { value = load_v4(offset + kv_row(j, params.v_stride_b, params.v_stride_s) + c4 * 4u, params.value_dim - c4 * 4u); }
-    kv_tile[key * KV_STRIDE + c4] = value;
+    kv_tile[key * KV_STRIDE + c4] = tile_vec4(value);
   }
 }
 
@@ -459,16 +471,25 @@ fn compute_scores_one_row(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32)
   for (var kb = tid; kb < key_blocks; kb += WORKGROUP_SIZE) {
     var s = vec4<f32>(0.0);
     for (var d = 0u; d < params.head_dim_vec4; d++) {
-      let q0 = q_tile[d];
-      s += vec4<f32>(dot(q0, kv_tile[kb * KV_STRIDE + d]), dot(q0, kv_tile[(kb + key_blocks) * KV_STRIDE + d]),
-                     dot(q0, kv_tile[(kb + 2u * key_blocks) * KV_STRIDE + d]),
-                     dot(q0, kv_tile[(kb + 3u * key_blocks) * KV_STRIDE + d]));
+      let q0 = q_at(0u, d);
+      s += vec4<f32>(dot(q0, k_at(kb, d)), dot(q0, k_at(kb + key_blocks, d)), dot(q0, k_at(kb + 2u * key_blocks, d)),
+                     dot(q0, k_at(kb + 3u * key_blocks, d)));
     }
     store_scores(t, vec4<f32>(s.x, 0.0, 0.0, 0.0), 0u, kb, key_start, globals);
     store_scores(t, vec4<f32>(s.y, 0.0, 0.0, 0.0), 0u, kb + key_blocks, key_start, globals);
     store_scores(t, vec4<f32>(s.z, 0.0, 0.0, 0.0), 0u, kb + 2u * key_blocks, key_start, globals);
     store_scores(t, vec4<f32>(s.w, 0.0, 0.0, 0.0), 0u, kb + 3u * key_blocks, key_start, globals);
   }
+}
+
+// Q·K reads widen the tiles to f32: products of two f16 values are exact in f32, and q·k in f16
+// could overflow (|q|, |k| of a few hundred suffice).
+fn q_at(row: u32, d: u32) -> vec4<f32> {
+  return vec4<f32>(q_tile[row * HEAD_DIM_VEC4 + d]);
+}
+
+fn k_at(key: u32, d: u32) -> vec4<f32> {
+  return vec4<f32>(kv_tile[key * KV_STRIDE + d]);
 }
 
 fn compute_scores(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
@@ -486,14 +507,14 @@ fn compute_scores(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
     var s2 = vec4<f32>(0.0);
     var s3 = vec4<f32>(0.0);
     for (var d = 0u; d < params.head_dim_vec4; d++) {
-      let q0 = q_tile[(rb * 4u) * HEAD_DIM_VEC4 + d];
-      let q1 = q_tile[(rb * 4u + 1u) * HEAD_DIM_VEC4 + d];
-      let q2 = q_tile[(rb * 4u + 2u) * HEAD_DIM_VEC4 + d];
-      let q3 = q_tile[(rb * 4u + 3u) * HEAD_DIM_VEC4 + d];
-      let k0 = kv_tile[kb * KV_STRIDE + d];
-      let k1 = kv_tile[(kb + key_blocks) * KV_STRIDE + d];
-      let k2 = kv_tile[(kb + 2u * key_blocks) * KV_STRIDE + d];
-      let k3 = kv_tile[(kb + 3u * key_blocks) * KV_STRIDE + d];
+      let q0 = q_at(rb * 4u, d);
+      let q1 = q_at(rb * 4u + 1u, d);
+      let q2 = q_at(rb * 4u + 2u, d);
+      let q3 = q_at(rb * 4u + 3u, d);
+      let k0 = k_at(kb, d);
+      let k1 = k_at(kb + key_blocks, d);
+      let k2 = k_at(kb + 2u * key_blocks, d);
+      let k3 = k_at(kb + 3u * key_blocks, d);
       s0 += vec4<f32>(dot(q0, k0), dot(q1, k0), dot(q2, k0), dot(q3, k0));
       s1 += vec4<f32>(dot(q0, k1), dot(q1, k1), dot(q2, k1), dot(q3, k1));
       s2 += vec4<f32>(dot(q0, k2), dot(q1, k2), dot(q2, k2), dot(q3, k2));
@@ -527,27 +548,49 @@ fn sigmoid_weights(tid: u32) {
   }
 }
 
-fn online_softmax(tid: u32) {
-  // One invocation per 4 rows (a vec4 of P): new running max, the rescale α of what was
-  // accumulated, P = exp2((S − max)·log₂e), REMOVED for a −∞ logit. While a row has seen only −∞
-  // its max is −∞; 0 is subtracted instead, so −∞ − (−∞) never makes a NaN (α and P are 0 then).
-  // Whole-vec4 writes only: a write to one lane of a shared vec4 may be carried out as a
-  // read-modify-write of the vector, a race between neighbours.
+// The invocation's lane group (a subgroup, or itself alone: the prelude decides) and the groups'
+// count. Call before a barrier (the subgroups count themselves with an atomic, once per workgroup)
+// and read the count after it, with lane_group_count().
+struct LaneGroup {
+  id: u32,     // 0 … count − 1; one per subgroup, in no particular order
+  lane: u32,   // 0 … size − 1 within the group
+  size: u32,
+  count: u32,  // groups in the workgroup
+}
+
+fn lane_group_join(tid: u32) -> LaneGroup {
+  if (!LANES_ARE_SUBGROUPS) { return LaneGroup(tid, 0u, 1u, WORKGROUP_SIZE); }
+  var id = 0u;
+  if (lanes_elect()) { id = atomicAdd(&lane_groups, 1u); }
+  return LaneGroup(lanes_broadcast_first(id), lanes_index(), lanes_count(), 0u);
+}
+
+fn lane_group_count(g: LaneGroup) -> LaneGroup {
+  if (!LANES_ARE_SUBGROUPS) { return g; }
+  return LaneGroup(g.id, g.lane, g.size, atomicLoad(&lane_groups));
+}
+
+fn online_softmax(g: LaneGroup) {
+  // One lane group per 4 rows (a vec4 of P), its lanes sharing the tile's keys: new running max, the
+  // rescale α of what was accumulated, P = exp2((S − max)·log₂e), REMOVED for a −∞ logit. While a
+  // row has seen only −∞ its max is −∞; 0 is subtracted instead, so −∞ − (−∞) never makes a NaN (α
+  // and P are 0 then). A NaN logit makes its row NaN whichever max a device's reduction returns (P
+  // keeps the NaN). Every lane of a group runs the same iterations (id and count are the group's),
+  // so the collectives see the whole group. Whole-vec4 writes only: a write to one lane of a shared
+  // vec4 may be carried out as a read-modify-write of the vector, a race between neighbours.
   let minus_infinity = vec4<f32>(params.minus_infinity);
-  if (IS_SIGMOID) {
-    sigmoid_weights(tid);
-    return;
-  }
-  for (var rb = tid; rb < BLOCK_Q / 4u; rb += WORKGROUP_SIZE) {
+  for (var rb = g.id; rb < BLOCK_Q / 4u; rb += g.count) {
     let old_max = row_max[rb];
+    let old_sum = row_sum[rb];
     var new_max = old_max;
-    for (var j = 0u; j < params.tile_kv; j++) {
+    for (var j = g.lane; j < params.tile_kv; j += g.size) {
       new_max = max(new_max, p_tile[j * (BLOCK_Q / 4u) + rb]);
     }
+    new_max = lanes_max(new_max);
     let shift = select(new_max, vec4<f32>(0.0), new_max == minus_infinity);
     let alpha = exp2((old_max - shift) * LOG2E);
     var sum = vec4<f32>(0.0);
-    for (var j = 0u; j < params.tile_kv; j++) {
+    for (var j = g.lane; j < params.tile_kv; j += g.size) {
       let at = j * (BLOCK_Q / 4u) + rb;
       let s = p_tile[at];
       let removed = s == minus_infinity;
@@ -556,10 +599,19 @@ fn online_softmax(tid: u32) {
       p_tile[at] = select(p, vec4<f32>(REMOVED), removed);
       sum += select(p, vec4<f32>(0.0), removed);
     }
-    row_max[rb] = new_max;
-    row_sum[rb] = row_sum[rb] * alpha + sum;
-    row_alpha[rb] = alpha;
+    sum = lanes_sum(sum);
+    if (g.lane == 0u) {
+      row_max[rb] = new_max;
+      row_sum[rb] = old_sum * alpha + sum;
+      row_alpha[rb] = alpha;
+    }
   }
+}
+
+// A weight times a V row, in the tiles' precision: with f16 tiles a half-precision product (P ≤ 1,
+// so |P·v| ≤ |v| cannot overflow; its rounding is f16's, within the f16 tolerance), summed in f32.
+fn pv(p: f32, value: tile_vec4) -> vec4<f32> {
+  return vec4<f32>(tile_scalar(p) * value);
 }
 
 fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
@@ -568,7 +620,7 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
     var a = (*acc)[0] * alpha.x;
     for (var j = 0u; j < params.tile_kv; j++) {
       let p = p_tile[j * (BLOCK_Q / 4u) + rb][0];
-      a += select(vec4<f32>(0.0), p * kv_tile[j * KV_STRIDE + c], !(p == REMOVED));
+      a += select(vec4<f32>(0.0), pv(p, kv_tile[j * KV_STRIDE + c]), !(p == REMOVED));
     }
     (*acc)[0] = a;
     return;
@@ -582,10 +634,10 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
     let p = p_tile[j * (BLOCK_Q / 4u) + rb];
     let value = kv_tile[j * KV_STRIDE + c];
     let kept = !(p == vec4<f32>(REMOVED));  // a removed key's V is not read (NaN there stays out)
-    a0 += select(none, p.x * value, kept.x);
-    a1 += select(none, p.y * value, kept.y);
-    a2 += select(none, p.z * value, kept.z);
-    a3 += select(none, p.w * value, kept.w);
+    a0 += select(none, pv(p.x, value), kept.x);
+    a1 += select(none, pv(p.y, value), kept.y);
+    a2 += select(none, pv(p.z, value), kept.z);
+    a3 += select(none, pv(p.w, value), kept.w);
   }
   (*acc)[0] = a0;
   (*acc)[1] = a1;
@@ -710,8 +762,10 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   let c = tid % VALUE_DIM_VEC4;
   var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
 
+  var lanes = lane_group_join(tid);
   load_q_tile(t, tid);
-  workgroupBarrier();  // row statistics must be initialised even when no key tile follows
+  workgroupBarrier();  // row statistics must be initialised even when no key tile follows; groups counted
+  lanes = lane_group_count(lanes);
   let tiles = key_tile_range(t);
   var globals = vec2<u32>(0u);  // (global rows of the block, global keys of the tile), as bits
   if (HAS_GLOBAL) { globals.x = global_rows(t); }
@@ -726,7 +780,7 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     workgroupBarrier();
     compute_scores(t, key_start, globals, tid);
     workgroupBarrier();
-    online_softmax(tid);
+    if (IS_SIGMOID) { sigmoid_weights(tid); } else { online_softmax(lanes); }
     load_v_tile(t, key_start, tid);
     workgroupBarrier();
     accumulate(&acc, rb, c);
@@ -772,9 +826,9 @@ fn score_tile_top(t: Tile, rb: u32, key_start: u32, globals: vec2<u32>, top_s: p
   for (var key = 0u; key < params.tile_kv; key++) {
     var dots = vec4<f32>(0.0);
     for (var d = 0u; d < params.head_dim_vec4; d++) {
-      let kk = kv_tile[key * KV_STRIDE + d];
-      dots += vec4<f32>(dot(q_tile[(rb * 4u) * HEAD_DIM_VEC4 + d], kk), dot(q_tile[(rb * 4u + 1u) * HEAD_DIM_VEC4 + d], kk),
-                        dot(q_tile[(rb * 4u + 2u) * HEAD_DIM_VEC4 + d], kk), dot(q_tile[(rb * 4u + 3u) * HEAD_DIM_VEC4 + d], kk));
+      let kk = k_at(key, d);
+      dots += vec4<f32>(dot(q_at(rb * 4u, d), kk), dot(q_at(rb * 4u + 1u, d), kk), dot(q_at(rb * 4u + 2u, d), kk),
+                        dot(q_at(rb * 4u + 3u, d), kk));
     }
     let s = finish_scores(t, dots, t.row_start + rb * 4u, key_start + key, key, globals);
     nan_rows |= is_nan(s);

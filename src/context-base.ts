@@ -25,6 +25,14 @@ export abstract class ContextBase {
     this.runtime = new GpuRuntime(device);
   }
 
+  /** Log each new pipeline's source and overrides. */
+  get debug(): boolean {
+    return this.runtime.pipelines.debug;
+  }
+  set debug(on: boolean) {
+    this.runtime.pipelines.debug = on;
+  }
+
   /**
    * Channel attention: global pooling → w1 → ReLU → w2 → sigmoid → each channel scaled.
    * `pooling: 'avg'` is squeeze-and-excitation (torchvision's SqueezeExcitation: fc1.weight

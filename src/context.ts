@@ -33,8 +33,9 @@ import { makeMask, makeTensor, wrapBuffer, type TensorOptions, type WrapOptions 
 import type { GpuMask, GpuTensor } from './tensor';
 import { tune, type TuneShape } from './ops/sdpa/tune';
 import { checkTuning, keepTuning, type Tuning } from './ops/sdpa/tuning';
+import { acquiredFeatures, type KernelFeatureOptions } from './gpu/kernel-features';
 
-export interface CreateAttentionOptions extends DeviceOptions {
+export interface CreateAttentionOptions extends DeviceOptions, KernelFeatureOptions {
   /** Log each new pipeline's WGSL source and overrides. */
   debug?: boolean;
   /** What `attn.tune()` returned (on this device or another): its tile choices are used. */
@@ -52,7 +53,9 @@ export interface CreateAttentionOptions extends DeviceOptions {
 export async function createAttention(options: CreateAttentionOptions = {}): Promise<AttentionContext> {
   const tuning = options.tuning === undefined ? null : checkTuning(options.tuning);
   const acquired = await acquireDevice(options);
+  const features = acquiredFeatures(acquired, options);
   const context = new AttentionContext(acquired.device, acquired.ownsDevice, acquired.gpu);
+  context.runtime.features = features;
   if (tuning) keepTuning(context.runtime, tuning.entries);
   context.debug = options.debug ?? false;
   return context;
@@ -68,14 +71,6 @@ export class AttentionContext extends ContextBase {
     private readonly gpu: GPU | null,
   ) {
     super(device);
-  }
-
-  /** Log each new pipeline's source and overrides. */
-  get debug(): boolean {
-    return this.runtime.pipelines.debug;
-  }
-  set debug(on: boolean) {
-    this.runtime.pipelines.debug = on;
   }
 
   /**

@@ -12,6 +12,7 @@ import { AllocationScope } from './allocation';
 import { BufferPool } from './buffer-pool';
 import { withErrorScopes } from './error-scopes';
 import { PipelineCache, type CachedPipeline } from './pipeline-cache';
+import { kernelFeatures, type KernelFeatures } from './kernel-features';
 import { readBack } from './readback';
 import { packUniforms, type UniformValues } from './uniforms';
 
@@ -50,11 +51,14 @@ export class GpuRuntime implements TensorOwner {
   private deadReason: string | null = null;
   private readonly lost: Promise<void>;
   private active: AllocationScope | null = null;
+  /** The optional features kernels use (createAttention's `subgroups` and `f16Arithmetic` narrow them). */
+  features: KernelFeatures;
   /** Called with each submitted command buffer's label (the benchmark's hook for timing). */
   onSubmit: ((label: string) => void) | null = null;
 
   constructor(readonly device: GPUDevice) {
     this.pipelines = new PipelineCache(device);
+    this.features = kernelFeatures(device);
     this.pool = new BufferPool(device);
     this.dummy = device.createBuffer({
       label: 'dummy (absent optional input)',

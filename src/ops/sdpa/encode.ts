@@ -4,7 +4,7 @@
  * the submission: the global-token bitset of a windowed call and the split partials.
  */
 import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
-import { SHADERS } from '../../shaders';
+import { SHADERS, sdpaShader } from '../../shaders';
 import { blockTileBits } from './block-tiles';
 import { attentionInputs, type AttentionOperands, type LseView } from './operands';
 import { MERGE_WORKGROUP_SIZE, type SdpaPlan } from './plan';
@@ -27,7 +27,9 @@ export function encodeFlash(
   const tileBits = blockMask && blockTileBits(blockMask, ops.dims, { ...plan.tile, qBlocks: plan.qBlocks });
   const inputs = attentionInputs(runtime, ops, tileBits);
   const split = plan.merge;
-  const pipeline = runtime.pipelines.get(SHADERS.sdpa, topK > 0 ? 'sdpa_topk' : 'sdpa_forward', {
+  const allF16 = ops.q.f16 === true && ops.k.f16 === true && ops.v.f16 === true;
+  const shader = sdpaShader({ subgroups: runtime.features.subgroups, f16: runtime.features.f16 && allF16 });
+  const pipeline = runtime.pipelines.get(shader, topK > 0 ? 'sdpa_topk' : 'sdpa_forward', {
     BLOCK_Q: plan.tile.blockQ,
     TILE_KV: plan.tile.tileKv,
     HEAD_DIM_VEC4: plan.headDimVec4,

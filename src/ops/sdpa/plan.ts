@@ -62,7 +62,7 @@ const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 /** Workgroup memory of one tiling, in bytes, as the header of sdpa.wgsl writes it. */
 export function workgroupBytes(tile: SdpaTile, headDimVec4: number, kvStride: number): number {
   return (
-    16 * tile.blockQ * headDimVec4 + 16 * tile.tileKv * kvStride + 4 * tile.tileKv * tile.blockQ + 12 * tile.blockQ
+    16 * tile.blockQ * headDimVec4 + 16 * tile.tileKv * kvStride + 4 * tile.tileKv * tile.blockQ + 12 * tile.blockQ + 4 // the lane groups' counter
   );
 }
 

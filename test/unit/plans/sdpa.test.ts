@@ -12,7 +12,7 @@ describe('planSdpa', () => {
     expect(plan.tile).toEqual({ blockQ: 32, tileKv: 32 });
     expect(plan.kvStride).toBe(17);
     expect(plan.workgroupSize).toBe(128);
-    expect(plan.workgroupBytes).toBe(8192 + 8704 + 4096 + 384);
+    expect(plan.workgroupBytes).toBe(8192 + 8704 + 4096 + 384 + 4);
     expect(plan.workgroupCount).toBe(32 * 8);
   });
 
