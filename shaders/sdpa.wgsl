@@ -44,8 +44,11 @@
 // Scores stay in natural units (a float mask is added as it is, however large its magnitude);
 // softmax takes exp2((s − max)·log₂e), so only differences are scaled and nothing overflows.
 //
-// Invocations: WORKGROUP_SIZE = (BLOCK_Q / 4) · VALUE_DIM_VEC4; invocation t owns output rows
-// 4·(t / VALUE_DIM_VEC4) … +3 and columns 4·(t % VALUE_DIM_VEC4) … +3 in registers (4 × vec4).
+// Invocations: WORKGROUP_SIZE = (BLOCK_Q / PV_ROWS) · VALUE_DIM_VEC4; invocation t owns output rows
+// PV_ROWS·(t / VALUE_DIM_VEC4) … +PV_ROWS−1 and columns 4·(t % VALUE_DIM_VEC4) … +3 in registers
+// (PV_ROWS vec4s). PV_ROWS = 8 where BLOCK_Q allows (each V read serves 8 rows, and half as many
+// invocations meet at each barrier: 1.25× the speed of 4 on SwiftShader), else 4. Q·Kᵀ gives
+// each invocation blocks of 4 rows × 4 keys, as many as it takes to cover the tile.
 //
 // Workgroup memory (bytes) = 16·BLOCK_Q·HEAD_DIM_VEC4          (q_tile; 8· with f16 tiles)
 //                          + 16·TILE_KV·KV_STRIDE              (kv_tile, K then V; 8· with f16 tiles)
@@ -106,7 +109,8 @@ override MASK_F16: bool = false;         // a float mask holds f16 halves
 override PAGED: bool = false;            // k and v are read through a page table (sdpaPaged)
 override IS_SIGMOID: bool = false;       // weights sigmoid(s + sigmoid_bias), not normalised (no split)
 override HAS_BLOCK_MASK: bool = false;   // block-sparse: a bit per (query block, key block); tiles off skipped
-override ONE_ROW: bool = false;          // BLOCK_Q = 4 holding one real row (decoding without GQA): lane 0 only
+override ONE_ROW: bool = false;
+override PV_ROWS: u32 = 4;              // output rows per invocation in P·V: 4, or 8 (two row blocks)          // BLOCK_Q = 4 holding one real row (decoding without GQA): lane 0 only
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
@@ -548,9 +552,9 @@ fn sigmoid_weights(tid: u32) {
   }
 }
 
-// The invocation's lane group (a subgroup, or itself alone: the prelude decides) and the groups'
-// count. Call before a barrier (the subgroups count themselves with an atomic, once per workgroup)
-// and read the count after it, with lane_group_count().
+// The invocation's lane group: itself alone, or with LANES_ARE_SUBGROUPS (the prelude decides) its
+// subgroup, which it joins before a barrier (the subgroups number themselves with an atomic, once
+// per workgroup) and whose count it reads after it (see sdpa_forward).
 struct LaneGroup {
   id: u32,     // 0 … count − 1; one per subgroup, in no particular order
   lane: u32,   // 0 … size − 1 within the group
@@ -558,16 +562,10 @@ struct LaneGroup {
   count: u32,  // groups in the workgroup
 }
 
-fn lane_group_join(tid: u32) -> LaneGroup {
-  if (!LANES_ARE_SUBGROUPS) { return LaneGroup(tid, 0u, 1u, WORKGROUP_SIZE); }
+fn join_subgroup() -> LaneGroup {
   var id = 0u;
   if (lanes_elect()) { id = atomicAdd(&lane_groups, 1u); }
   return LaneGroup(lanes_broadcast_first(id), lanes_index(), lanes_count(), 0u);
-}
-
-fn lane_group_count(g: LaneGroup) -> LaneGroup {
-  if (!LANES_ARE_SUBGROUPS) { return g; }
-  return LaneGroup(g.id, g.lane, g.size, atomicLoad(&lane_groups));
 }
 
 fn online_softmax(g: LaneGroup) {
@@ -614,7 +612,10 @@ fn pv(p: f32, value: tile_vec4) -> vec4<f32> {
   return vec4<f32>(tile_scalar(p) * value);
 }
 
-fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
+// O = α·O + P·V for the invocation's rows (row block rb, and rb + 1 with PV_ROWS = 8) and column
+// vec4 c. Eight rows per invocation read each V vec4 once for twice the products, and halve the
+// invocations a workgroup needs (fewer to schedule at every barrier).
+fn accumulate(acc: ptr<function, array<vec4<f32>, 8>>, rb: u32, c: u32) {
   let alpha = row_alpha[rb];
   if (ONE_ROW) {  // rows 1–3 are padding: their P is REMOVED and their output never written
     var a = (*acc)[0] * alpha.x;
@@ -629,6 +630,17 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
   var a1 = (*acc)[1] * alpha.y;
   var a2 = (*acc)[2] * alpha.z;
   var a3 = (*acc)[3] * alpha.w;
+  var a4 = (*acc)[4];
+  var a5 = (*acc)[5];
+  var a6 = (*acc)[6];
+  var a7 = (*acc)[7];
+  if (PV_ROWS == 8u) {
+    let beta = row_alpha[rb + 1u];
+    a4 *= beta.x;
+    a5 *= beta.y;
+    a6 *= beta.z;
+    a7 *= beta.w;
+  }
   let none = vec4<f32>(0.0);
   for (var j = 0u; j < params.tile_kv; j++) {
     let p = p_tile[j * (BLOCK_Q / 4u) + rb];
@@ -638,11 +650,23 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 4>>, rb: u32, c: u32) {
     a1 += select(none, pv(p.y, value), kept.y);
     a2 += select(none, pv(p.z, value), kept.z);
     a3 += select(none, pv(p.w, value), kept.w);
+    if (PV_ROWS == 8u) {
+      let p1 = p_tile[j * (BLOCK_Q / 4u) + rb + 1u];
+      let kept1 = !(p1 == vec4<f32>(REMOVED));
+      a4 += select(none, pv(p1.x, value), kept1.x);
+      a5 += select(none, pv(p1.y, value), kept1.y);
+      a6 += select(none, pv(p1.z, value), kept1.z);
+      a7 += select(none, pv(p1.w, value), kept1.w);
+    }
   }
   (*acc)[0] = a0;
   (*acc)[1] = a1;
   (*acc)[2] = a2;
   (*acc)[3] = a3;
+  (*acc)[4] = a4;
+  (*acc)[5] = a5;
+  (*acc)[6] = a6;
+  (*acc)[7] = a7;
 }
 
 fn locate_tile(wid: u32) -> Tile {
@@ -710,14 +734,14 @@ fn tile_needed(t: Tile, tile: u32, key_bits: u32, block_is_global: bool) -> bool
 // Outputs are addressed with plain arithmetic on ρ, not through row_head()/row_query():
 // wgsl_reflect's race detector (test/node/races.test.ts) shares a user function's result between
 // invocations when it is bound to a `let`, and would report races that do not exist.
-fn write_output(t: Tile, acc: array<vec4<f32>, 4>, rb: u32, c: u32) {
-  for (var r = 0u; r < 4u; r++) {
+fn write_output(t: Tile, acc: array<vec4<f32>, 8>, rb: u32, c: u32) {
+  for (var r = 0u; r < PV_ROWS; r++) {
     let rho = t.row_start + rb * 4u + r;
     let d = c * 4u;
     if (rho >= params.group_rows) { break; }
     let h = t.kv_h * params.kv_group + rho / params.q_len;
     let i = rho % params.q_len;
-    let sum = vec4<f32>(row_sum[rb][r]);
+    let sum = vec4<f32>(row_sum[rb + r / 4u][r % 4u]);
     var value = acc[r];
     var base = (((t.b * params.q_heads + h) * params.q_len + i) * params.kv_splits + t.split) * params.value_dim + d;
     if (!WRITE_PARTIAL) {  // the final output: normalised (softmax), where the caller's layout puts it
@@ -758,14 +782,17 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   let wid = wg.x + wg.y * params.groups_x;
   if (wid >= params.batch * (params.q_heads / params.kv_group) * params.q_blocks * params.kv_splits) { return; }
   let t = locate_tile(wid);
-  let rb = tid / VALUE_DIM_VEC4;
+  let rb = (tid / VALUE_DIM_VEC4) * (PV_ROWS / 4u);  // the invocation's first row block in P·V
   let c = tid % VALUE_DIM_VEC4;
-  var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  var acc: array<vec4<f32>, 8>;
 
-  var lanes = lane_group_join(tid);
+  // Built inline, not returned by a function: wgsl_reflect's race detector (test/node/races.test.ts)
+  // would share one invocation's result among all.
+  var lanes = LaneGroup(tid, 0u, 1u, WORKGROUP_SIZE);
+  if (LANES_ARE_SUBGROUPS) { lanes = join_subgroup(); }
   load_q_tile(t, tid);
   workgroupBarrier();  // row statistics must be initialised even when no key tile follows; groups counted
-  lanes = lane_group_count(lanes);
+  if (LANES_ARE_SUBGROUPS) { lanes.count = atomicLoad(&lane_groups); }
   let tiles = key_tile_range(t);
   var globals = vec2<u32>(0u);  // (global rows of the block, global keys of the tile), as bits
   if (HAS_GLOBAL) { globals.x = global_rows(t); }

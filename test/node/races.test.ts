@@ -18,6 +18,7 @@ const CONSTS: Record<string, string> = {
   VALUE_DIM_VEC4: '2u',
   KV_STRIDE: '3u',
   WORKGROUP_SIZE: '4u',
+  PV_ROWS: '4u',
   IS_CAUSAL: 'true',
   HAS_MASK: 'false',
   MASK_IS_BOOL: 'false',
@@ -133,6 +134,12 @@ const HALVES = { ...CONSTS, Q_F16: 'true', K_F16: 'true', V_F16: 'true' };
 describe('detectRaces on sdpa_forward', () => {
   it('finds no race in the flash kernel (causal, 2 key tiles of 4 run, 4 invocations)', () => {
     const result = run(SHADERS.sdpa.source);
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race with 8 rows per invocation in P·V (2 invocations)', () => {
+    const result = run(SHADERS.sdpa.source, { ...CONSTS, PV_ROWS: '8u', WORKGROUP_SIZE: '2u' });
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
   });

@@ -7,7 +7,7 @@ import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
 import { SHADERS, sdpaShader } from '../../shaders';
 import { blockTileBits } from './block-tiles';
 import { attentionInputs, type AttentionOperands, type LseView } from './operands';
-import { MERGE_WORKGROUP_SIZE, type SdpaPlan } from './plan';
+import { MERGE_WORKGROUP_SIZE, pvRows, type SdpaPlan } from './plan';
 
 /**
  * The flash kernel's dispatches, writing lse [B, Hq, Lq] when options.returnLse: one, or two with a
@@ -36,6 +36,7 @@ export function encodeFlash(
     VALUE_DIM_VEC4: plan.valueDimVec4,
     KV_STRIDE: plan.kvStride,
     WORKGROUP_SIZE: plan.workgroupSize,
+    PV_ROWS: topK > 0 ? 4 : pvRows(plan.tile),
     ...inputs.overrides,
     WRITE_PARTIAL: split !== null,
     PAGED: ops.pages != null,

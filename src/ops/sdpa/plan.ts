@@ -59,6 +59,11 @@ export const TILE_PREFERENCES: readonly SdpaTile[] = [
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
+/** Output rows per invocation in the flash kernel's P·V (PV_ROWS): 8 where the block has them. */
+export function pvRows(tile: SdpaTile): 4 | 8 {
+  return tile.blockQ % 8 === 0 ? 8 : 4;
+}
+
 /** Workgroup memory of one tiling, in bytes, as the header of sdpa.wgsl writes it. */
 export function workgroupBytes(tile: SdpaTile, headDimVec4: number, kvStride: number): number {
   return (
@@ -110,7 +115,7 @@ export function planSdpa(
   const kvStride = widest % 2 === 0 ? widest + 1 : widest;
   const maxInvocations = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
   const fits = (t: SdpaTile) =>
-    (t.blockQ / 4) * valueDimVec4 <= maxInvocations &&
+    (t.blockQ / pvRows(t)) * valueDimVec4 <= maxInvocations &&
     workgroupBytes(t, headDimVec4, kvStride) <= limits.maxComputeWorkgroupStorageSize;
   const groupRows = (dims.Hq / dims.Hkv) * dims.Lq;
   const rowsNeeded = Math.max(4, ceilDiv(groupRows, 4) * 4);
@@ -149,8 +154,8 @@ export function planSdpa(
     headDimVec4,
     valueDimVec4,
     kvStride,
-    // sdpa_topk: one invocation per 4 rows (their lists); the flash pass: 4 rows × 4 columns each.
-    workgroupSize: variants.topK > 0 ? tile.blockQ / 4 : (tile.blockQ / 4) * valueDimVec4,
+    // sdpa_topk: one invocation per 4 rows (their lists); the flash pass: PV_ROWS rows × 4 columns each.
+    workgroupSize: variants.topK > 0 ? tile.blockQ / 4 : (tile.blockQ / pvRows(tile)) * valueDimVec4,
     workgroupBytes: workgroupBytes(tile, headDimVec4, kvStride),
     groupRows,
     qBlocks,
