@@ -46,9 +46,10 @@
 //
 // Invocations: WORKGROUP_SIZE = (BLOCK_Q / PV_ROWS) · VALUE_DIM_VEC4; invocation t owns output rows
 // PV_ROWS·(t / VALUE_DIM_VEC4) … +PV_ROWS−1 and columns 4·(t % VALUE_DIM_VEC4) … +3 in registers
-// (PV_ROWS vec4s). PV_ROWS = 8 where BLOCK_Q allows (each V read serves 8 rows, and half as many
-// invocations meet at each barrier: 1.25× the speed of 4 on SwiftShader), else 4. Q·Kᵀ gives
-// each invocation blocks of 4 rows × 4 keys, as many as it takes to cover the tile.
+// (PV_ROWS vec4s). PV_ROWS is 16, else 8, where BLOCK_Q allows, else 4: each V read then serves
+// more rows, and fewer invocations meet at each barrier (on SwiftShader 8 rows ran 1.25× the speed
+// of 4, and 16 rows 1.14–1.17× that of 8). Q·Kᵀ gives each invocation blocks of 4 rows × 4 keys,
+// as many as it takes to cover the tile.
 //
 // Workgroup memory (bytes) = 16·BLOCK_Q·HEAD_DIM_VEC4          (q_tile; 8· with f16 tiles)
 //                          + 16·TILE_KV·KV_STRIDE              (kv_tile, K then V; 8· with f16 tiles)
@@ -110,7 +111,7 @@ override PAGED: bool = false;            // k and v are read through a page tabl
 override IS_SIGMOID: bool = false;       // weights sigmoid(s + sigmoid_bias), not normalised (no split)
 override HAS_BLOCK_MASK: bool = false;   // block-sparse: a bit per (query block, key block); tiles off skipped
 override ONE_ROW: bool = false;
-override PV_ROWS: u32 = 4;              // output rows per invocation in P·V: 4, or 8 (two row blocks)          // BLOCK_Q = 4 holding one real row (decoding without GQA): lane 0 only
+override PV_ROWS: u32 = 4;              // output rows per invocation in P·V: 4, 8 or 16 (1, 2 or 4 row blocks)          // BLOCK_Q = 4 holding one real row (decoding without GQA): lane 0 only
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
@@ -612,13 +613,37 @@ fn pv(p: f32, value: tile_vec4) -> vec4<f32> {
   return vec4<f32>(tile_scalar(p) * value);
 }
 
-// O = α·O + P·V for the invocation's rows (row block rb, and rb + 1 with PV_ROWS = 8) and column
-// vec4 c. Eight rows per invocation read each V vec4 once for twice the products, and halve the
-// invocations a workgroup needs (fewer to schedule at every barrier).
-fn accumulate(acc: ptr<function, array<vec4<f32>, 8>>, rb: u32, c: u32) {
-  let alpha = row_alpha[rb];
+// Four output rows of one column vec4 (the lanes of a P vec4).
+struct Rows4 {
+  r0: vec4<f32>,
+  r1: vec4<f32>,
+  r2: vec4<f32>,
+  r3: vec4<f32>,
+}
+
+fn rows_of(acc: ptr<function, array<vec4<f32>, 16>>, first: u32) -> Rows4 {
+  return Rows4((*acc)[first], (*acc)[first + 1u], (*acc)[first + 2u], (*acc)[first + 3u]);
+}
+
+// rows · α, row by row: the rescale when a row's running max grew.
+fn rescale(rows: Rows4, alpha: vec4<f32>) -> Rows4 {
+  return Rows4(rows.r0 * alpha.x, rows.r1 * alpha.y, rows.r2 * alpha.z, rows.r3 * alpha.w);
+}
+
+// rows + P·v for one key: P's lanes are the 4 rows' weights; a removed key's v is not read (REMOVED:
+// NaN or ±∞ there stays out).
+fn add_pv(rows: Rows4, p: vec4<f32>, value: tile_vec4) -> Rows4 {
+  let kept = !(p == vec4<f32>(REMOVED));
+  let none = vec4<f32>(0.0);
+  return Rows4(rows.r0 + select(none, pv(p.x, value), kept.x), rows.r1 + select(none, pv(p.y, value), kept.y),
+               rows.r2 + select(none, pv(p.z, value), kept.z), rows.r3 + select(none, pv(p.w, value), kept.w));
+}
+
+// O = α·O + P·V for the invocation's PV_ROWS rows (row blocks rb … rb + PV_ROWS/4 − 1, in acc[0 …])
+// and column vec4 c (see the header for why PV_ROWS rows).
+fn accumulate(acc: ptr<function, array<vec4<f32>, 16>>, rb: u32, c: u32) {
   if (ONE_ROW) {  // rows 1–3 are padding: their P is REMOVED and their output never written
-    var a = (*acc)[0] * alpha.x;
+    var a = (*acc)[0] * row_alpha[rb].x;
     for (var j = 0u; j < params.tile_kv; j++) {
       let p = p_tile[j * (BLOCK_Q / 4u) + rb][0];
       a += select(vec4<f32>(0.0), pv(p, kv_tile[j * KV_STRIDE + c]), !(p == REMOVED));
@@ -626,47 +651,27 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 8>>, rb: u32, c: u32) {
     (*acc)[0] = a;
     return;
   }
-  var a0 = (*acc)[0] * alpha.x;
-  var a1 = (*acc)[1] * alpha.y;
-  var a2 = (*acc)[2] * alpha.z;
-  var a3 = (*acc)[3] * alpha.w;
-  var a4 = (*acc)[4];
-  var a5 = (*acc)[5];
-  var a6 = (*acc)[6];
-  var a7 = (*acc)[7];
-  if (PV_ROWS == 8u) {
-    let beta = row_alpha[rb + 1u];
-    a4 *= beta.x;
-    a5 *= beta.y;
-    a6 *= beta.z;
-    a7 *= beta.w;
+  var b0 = rescale(rows_of(acc, 0u), row_alpha[rb]);
+  var b1 = rows_of(acc, 4u);
+  var b2 = rows_of(acc, 8u);
+  var b3 = rows_of(acc, 12u);
+  if (PV_ROWS >= 8u) { b1 = rescale(b1, row_alpha[rb + 1u]); }
+  if (PV_ROWS >= 16u) {
+    b2 = rescale(b2, row_alpha[rb + 2u]);
+    b3 = rescale(b3, row_alpha[rb + 3u]);
   }
-  let none = vec4<f32>(0.0);
   for (var j = 0u; j < params.tile_kv; j++) {
-    let p = p_tile[j * (BLOCK_Q / 4u) + rb];
     let value = kv_tile[j * KV_STRIDE + c];
-    let kept = !(p == vec4<f32>(REMOVED));  // a removed key's V is not read (NaN there stays out)
-    a0 += select(none, pv(p.x, value), kept.x);
-    a1 += select(none, pv(p.y, value), kept.y);
-    a2 += select(none, pv(p.z, value), kept.z);
-    a3 += select(none, pv(p.w, value), kept.w);
-    if (PV_ROWS == 8u) {
-      let p1 = p_tile[j * (BLOCK_Q / 4u) + rb + 1u];
-      let kept1 = !(p1 == vec4<f32>(REMOVED));
-      a4 += select(none, pv(p1.x, value), kept1.x);
-      a5 += select(none, pv(p1.y, value), kept1.y);
-      a6 += select(none, pv(p1.z, value), kept1.z);
-      a7 += select(none, pv(p1.w, value), kept1.w);
+    let at = j * (BLOCK_Q / 4u) + rb;
+    b0 = add_pv(b0, p_tile[at], value);
+    if (PV_ROWS >= 8u) { b1 = add_pv(b1, p_tile[at + 1u], value); }
+    if (PV_ROWS >= 16u) {
+      b2 = add_pv(b2, p_tile[at + 2u], value);
+      b3 = add_pv(b3, p_tile[at + 3u], value);
     }
   }
-  (*acc)[0] = a0;
-  (*acc)[1] = a1;
-  (*acc)[2] = a2;
-  (*acc)[3] = a3;
-  (*acc)[4] = a4;
-  (*acc)[5] = a5;
-  (*acc)[6] = a6;
-  (*acc)[7] = a7;
+  *acc = array<vec4<f32>, 16>(b0.r0, b0.r1, b0.r2, b0.r3, b1.r0, b1.r1, b1.r2, b1.r3,
+                               b2.r0, b2.r1, b2.r2, b2.r3, b3.r0, b3.r1, b3.r2, b3.r3);
 }
 
 fn locate_tile(wid: u32) -> Tile {
@@ -734,7 +739,7 @@ fn tile_needed(t: Tile, tile: u32, key_bits: u32, block_is_global: bool) -> bool
 // Outputs are addressed with plain arithmetic on ρ, not through row_head()/row_query():
 // wgsl_reflect's race detector (test/node/races.test.ts) shares a user function's result between
 // invocations when it is bound to a `let`, and would report races that do not exist.
-fn write_output(t: Tile, acc: array<vec4<f32>, 8>, rb: u32, c: u32) {
+fn write_output(t: Tile, acc: array<vec4<f32>, 16>, rb: u32, c: u32) {
   for (var r = 0u; r < PV_ROWS; r++) {
     let rho = t.row_start + rb * 4u + r;
     let d = c * 4u;
@@ -784,7 +789,7 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   let t = locate_tile(wid);
   let rb = (tid / VALUE_DIM_VEC4) * (PV_ROWS / 4u);  // the invocation's first row block in P·V
   let c = tid % VALUE_DIM_VEC4;
-  var acc: array<vec4<f32>, 8>;
+  var acc: array<vec4<f32>, 16>;
 
   // Built inline, not returned by a function: wgsl_reflect's race detector (test/node/races.test.ts)
   // would share one invocation's result among all.

@@ -144,6 +144,12 @@ describe('detectRaces on sdpa_forward', () => {
     expect(result.races.map((r) => r.message)).toEqual([]);
   });
 
+  it('finds no race with 16 rows per invocation in P·V (a block of 16 rows, 8 of them real; 2 invocations)', () => {
+    const result = run(SHADERS.sdpa.source, { ...CONSTS, BLOCK_Q: '16u', PV_ROWS: '16u', WORKGROUP_SIZE: '2u' });
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
   it('finds no race with a sliding window and a global token (skipped tiles, 4 invocations)', () => {
     const result = run(SHADERS.sdpa.source, WINDOWED);
     expect(result.errors).toEqual([]);

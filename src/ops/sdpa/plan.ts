@@ -59,9 +59,9 @@ export const TILE_PREFERENCES: readonly SdpaTile[] = [
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
-/** Output rows per invocation in the flash kernel's P·V (PV_ROWS): 8 where the block has them. */
-export function pvRows(tile: SdpaTile): 4 | 8 {
-  return tile.blockQ % 8 === 0 ? 8 : 4;
+/** Output rows per invocation in the flash kernel's P·V (PV_ROWS): 16, else 8, where the block has them. */
+export function pvRows(tile: SdpaTile): 4 | 8 | 16 {
+  return tile.blockQ % 16 === 0 ? 16 : tile.blockQ % 8 === 0 ? 8 : 4;
 }
 
 /** Workgroup memory of one tiling, in bytes, as the header of sdpa.wgsl writes it. */

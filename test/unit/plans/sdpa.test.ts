@@ -11,7 +11,7 @@ describe('planSdpa', () => {
     const plan = planSdpa(dims(64), SWIFTSHADER);
     expect(plan.tile).toEqual({ blockQ: 32, tileKv: 32 });
     expect(plan.kvStride).toBe(17);
-    expect(plan.workgroupSize).toBe(64); // (32 rows / 8 per invocation) × 16 column vec4s
+    expect(plan.workgroupSize).toBe(32); // (32 rows / 16 per invocation) × 16 column vec4s
     expect(plan.workgroupBytes).toBe(8192 + 8704 + 4096 + 384 + 4);
     expect(plan.workgroupCount).toBe(32 * 8);
   });
