@@ -6,19 +6,26 @@
 // TILE_N × TILE_K tile of W into workgroup memory, K-contiguous as vec4s (zero past M, N and K):
 //
 //   for each K tile:   load x_tile, w_tile   ─ barrier
-//                      acc += x_tile · w_tileᵀ  ─ barrier   each invocation: 4 rows × 4 columns
+//                      acc += x_tile · w_tileᵀ  ─ barrier   each invocation: 4·ROW_BLOCKS rows × 4·COL_BLOCKS columns
 //   epilogue: + bias, rotary, scatter to the output layout
 //
-// Invocations: WORKGROUP_SIZE = (TILE_M / 4) · (TILE_N / 4); invocation t owns rows
-// 4·(t / (TILE_N/4)) … +3 and columns 4·(t % (TILE_N/4)) … +3 of the block, held as 4 vec4
-// accumulators (one per row, lanes = the 4 columns). Every pair of columns (2i, 2i+1) that rotary
-// rotates therefore sits in one invocation's registers.
+// Invocations: WORKGROUP_SIZE = (TILE_M / (4·ROW_BLOCKS)) · (TILE_N / (4·COL_BLOCKS)). With
+// row_span = TILE_M / (4·ROW_BLOCKS) and col_span = TILE_N / (4·COL_BLOCKS), invocation t owns the
+// 4 × 4 blocks at row blocks q_row = t / col_span (and q_row + row_span when ROW_BLOCKS = 2) and
+// column blocks q_col = t % col_span (and q_col + col_span when COL_BLOCKS = 2): block (i, j) covers
+// rows 4·i … +3 and columns 4·j … +3 of the tile, held as 4 vec4 accumulators (a Block: one per
+// row, lanes = the 4 columns). The plan's prefill tiling is 64 × 64 with 2 × 2 blocks (8 × 8
+// outputs, 64 invocations): per 4-wide K step an invocation reads 16 vec4s of workgroup memory for
+// 256 multiply-adds, where 1 × 1 blocks read 8 for 64. The second block sits half a tile away, not
+// next to the first, so neighbouring invocations still read neighbouring w_tile slots and write
+// neighbouring columns. Every pair of columns (2i, 2i+1) that rotary rotates sits in one block.
 //
 // Workgroup memory (bytes) = 16·TILE_M·K_STRIDE    (x_tile)
 //                          + 16·TILE_N·K_STRIDE    (w_tile)
 // K_STRIDE = TILE_K / 4 + 1 vec4s per row (odd, so neighbouring rows sit in different banks);
 // e.g. TILE_M = TILE_N = 64, TILE_K = 16 (K_STRIDE = 5): 5120 + 5120 = 10240;
-//      TILE_M = TILE_N = 64, TILE_K = 32 (K_STRIDE = 9): 9216 + 9216 = 18432.
+//      TILE_M = TILE_N = 64, TILE_K = 32 (K_STRIDE = 9): 9216 + 9216 = 18432;
+//      TILE_M = 4, TILE_N = 64, TILE_K = 32 (decoding):  576 + 9216 = 9792.
 // w_tile stores row n at slot (n % 4)·(TILE_N/4) + n / 4, so the invocations of one row block,
 // which read rows 4·c + j for consecutive c, read consecutive slots.
 //
@@ -56,7 +63,9 @@ override TILE_M: u32 = 64;         // rows of C per workgroup, multiple of 4
 override TILE_N: u32 = 64;         // columns of C per workgroup, multiple of 4
 override TILE_K: u32 = 16;         // K per step, multiple of 4
 override K_STRIDE: u32 = 5;        // vec4s per tile row: TILE_K / 4 + 1
-override WORKGROUP_SIZE: u32 = 256;
+override WORKGROUP_SIZE: u32 = 256;  // (TILE_M / (4·ROW_BLOCKS)) · (TILE_N / (4·COL_BLOCKS))
+override ROW_BLOCKS: u32 = 1;      // 4-row blocks per invocation: 1 or 2
+override COL_BLOCKS: u32 = 1;      // 4-column blocks per invocation: 1 or 2
 override HAS_BIAS: bool = false;
 override HAS_ROTARY: bool = false;
 override ROTARY_HALF_SPLIT: bool = false;  // GPT-NeoX pairs by permuted weight rows (with HAS_ROTARY)
@@ -260,38 +269,74 @@ fn write_block(acc: array<vec4<f32>, 4>, m0: u32, n0: u32) {
   }
 }
 
+// A 4 × 4 block of C: row r of the block in lane-vector r (lanes = the block's 4 columns).
+struct Block {
+  r0: vec4<f32>,
+  r1: vec4<f32>,
+  r2: vec4<f32>,
+  r3: vec4<f32>,
+}
+
+// The 4 K-vec4s at k4 of x_tile rows 4·q … 4·q+3 (q = a row block of the tile).
+fn x_rows(q: u32, k4: u32) -> Block {
+  let at = q * 4u * K_STRIDE + k4;
+  return Block(x_tile[at], x_tile[at + K_STRIDE], x_tile[at + 2u * K_STRIDE], x_tile[at + 3u * K_STRIDE]);
+}
+
+// The 4 K-vec4s at k4 of w_tile rows 4·q … 4·q+3 (slots q, q + TILE_N/4, …: see the header).
+fn w_rows(q: u32, k4: u32) -> Block {
+  let s = (TILE_N / 4u) * K_STRIDE;
+  let at = q * K_STRIDE + k4;
+  return Block(w_tile[at], w_tile[at + s], w_tile[at + 2u * s], w_tile[at + 3u * s]);
+}
+
+fn mac(acc: Block, xs: Block, ws: Block) -> Block {
+  return Block(
+    acc.r0 + vec4<f32>(dot(xs.r0, ws.r0), dot(xs.r0, ws.r1), dot(xs.r0, ws.r2), dot(xs.r0, ws.r3)),
+    acc.r1 + vec4<f32>(dot(xs.r1, ws.r0), dot(xs.r1, ws.r1), dot(xs.r1, ws.r2), dot(xs.r1, ws.r3)),
+    acc.r2 + vec4<f32>(dot(xs.r2, ws.r0), dot(xs.r2, ws.r1), dot(xs.r2, ws.r2), dot(xs.r2, ws.r3)),
+    acc.r3 + vec4<f32>(dot(xs.r3, ws.r0), dot(xs.r3, ws.r1), dot(xs.r3, ws.r2), dot(xs.r3, ws.r3)),
+  );
+}
+
+fn store(acc: Block, q_row: u32, q_col: u32, m_start: u32, n_start: u32) {
+  write_block(array<vec4<f32>, 4>(acc.r0, acc.r1, acc.r2, acc.r3), m_start + q_row * 4u, n_start + q_col * 4u);
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn linear_matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let wid = wg.x + wg.y * params.groups_x;
   if (wid >= params.tiles) { return; }
   let m_start = (wid / params.tiles_n) * TILE_M;
   let n_start = (wid % params.tiles_n) * TILE_N;
-  let col_blocks = TILE_N / 4u;
-  let rb = tid / col_blocks;
-  let cb = tid % col_blocks;
-  var a0 = vec4<f32>(0.0);  // row 4·rb + r, lanes = columns 4·cb … +3
-  var a1 = vec4<f32>(0.0);
-  var a2 = vec4<f32>(0.0);
-  var a3 = vec4<f32>(0.0);
+  // Row blocks q_row and q_row + ROW_SPAN, column blocks q_col and q_col + COL_SPAN.
+  let row_span = TILE_M / (4u * ROW_BLOCKS);
+  let col_span = TILE_N / (4u * COL_BLOCKS);
+  let q_row = tid / col_span;
+  let q_col = tid % col_span;
+  var b00 = Block();  // rows of block q_row, columns of block q_col
+  var b01 = Block();  // q_row, q_col + col_span (COL_BLOCKS = 2)
+  var b10 = Block();  // q_row + row_span, q_col (ROW_BLOCKS = 2)
+  var b11 = Block();  // both (ROW_BLOCKS = COL_BLOCKS = 2)
   let k_tiles = (params.k + TILE_K - 1u) / TILE_K;
   for (var kt = 0u; kt < k_tiles; kt++) {
     load_tiles(m_start, n_start, kt * TILE_K, tid);
     workgroupBarrier();
     for (var k4 = 0u; k4 < TILE_K / 4u; k4++) {
-      let x0 = x_tile[(rb * 4u) * K_STRIDE + k4];
-      let x1 = x_tile[(rb * 4u + 1u) * K_STRIDE + k4];
-      let x2 = x_tile[(rb * 4u + 2u) * K_STRIDE + k4];
-      let x3 = x_tile[(rb * 4u + 3u) * K_STRIDE + k4];
-      let w0 = w_tile[cb * K_STRIDE + k4];
-      let w1 = w_tile[(col_blocks + cb) * K_STRIDE + k4];
-      let w2 = w_tile[(2u * col_blocks + cb) * K_STRIDE + k4];
-      let w3 = w_tile[(3u * col_blocks + cb) * K_STRIDE + k4];
-      a0 += vec4<f32>(dot(x0, w0), dot(x0, w1), dot(x0, w2), dot(x0, w3));
-      a1 += vec4<f32>(dot(x1, w0), dot(x1, w1), dot(x1, w2), dot(x1, w3));
-      a2 += vec4<f32>(dot(x2, w0), dot(x2, w1), dot(x2, w2), dot(x2, w3));
-      a3 += vec4<f32>(dot(x3, w0), dot(x3, w1), dot(x3, w2), dot(x3, w3));
+      let x0 = x_rows(q_row, k4);
+      let w0 = w_rows(q_col, k4);
+      b00 = mac(b00, x0, w0);
+      if (COL_BLOCKS == 2u) { b01 = mac(b01, x0, w_rows(q_col + col_span, k4)); }
+      if (ROW_BLOCKS == 2u) {
+        let x1 = x_rows(q_row + row_span, k4);
+        b10 = mac(b10, x1, w0);
+        if (COL_BLOCKS == 2u) { b11 = mac(b11, x1, w_rows(q_col + col_span, k4)); }
+      }
     }
     workgroupBarrier();
   }
-  write_block(array<vec4<f32>, 4>(a0, a1, a2, a3), m_start + rb * 4u, n_start + cb * 4u);
+  store(b00, q_row, q_col, m_start, n_start);
+  if (COL_BLOCKS == 2u) { store(b01, q_row, q_col + col_span, m_start, n_start); }
+  if (ROW_BLOCKS == 2u) { store(b10, q_row + row_span, q_col, m_start, n_start); }
+  if (ROW_BLOCKS == 2u && COL_BLOCKS == 2u) { store(b11, q_row + row_span, q_col + col_span, m_start, n_start); }
 }

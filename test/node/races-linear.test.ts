@@ -11,13 +11,16 @@ import { packUniforms } from '../../src/gpu/uniforms';
 import { SHADERS } from '../../src/shaders';
 import { specialise } from '../helpers/specialise';
 
-// 8 × 8 tiles, 4-wide K steps: 4 invocations, each loading 2 rows of X and 2 of W per step.
+// 16 × 16 tiles, 4-wide K steps, 2 × 2 blocks of 4 × 4 per invocation (the plan's prefill
+// blocking): 4 invocations, each loading 4 rows of X and 4 of W per step and writing 8 × 8 outputs.
 const CONSTS: Record<string, string> = {
-  TILE_M: '8u',
-  TILE_N: '8u',
+  TILE_M: '16u',
+  TILE_N: '16u',
   TILE_K: '4u',
   K_STRIDE: '2u',
   WORKGROUP_SIZE: '4u',
+  ROW_BLOCKS: '2u',
+  COL_BLOCKS: '2u',
   HAS_BIAS: 'true',
   HAS_ROTARY: 'true',
   ROTARY_HALF_SPLIT: 'true',
@@ -30,9 +33,16 @@ const CONSTS: Record<string, string> = {
 /** f16 inputs, and the output written as f16 pairs (one word per pair of columns, as into a KV cache's store). */
 const HALVES = { ...CONSTS, X_F16: 'true', W_F16: 'true', BIAS_F16: 'true', OUT_F16: 'true' };
 
+/** The other blockings the plan uses (8 × 8 tiles of 1 × 1 blocks, the short-M 1 × 2 and 2 × 1): 4 invocations each. */
+const BLOCKINGS: Record<string, Record<string, string>> = {
+  '1 × 1 blocks, 8 × 8 tile': { ...CONSTS, TILE_M: '8u', TILE_N: '8u', ROW_BLOCKS: '1u', COL_BLOCKS: '1u' },
+  '1 × 2 blocks, 4 × 32 tile': { ...CONSTS, TILE_M: '4u', TILE_N: '32u', ROW_BLOCKS: '1u', COL_BLOCKS: '2u' },
+  '2 × 1 blocks, 8 × 16 tile': { ...CONSTS, TILE_M: '8u', TILE_N: '16u', ROW_BLOCKS: '2u', COL_BLOCKS: '1u' },
+};
+
 function run(source: string, consts = CONSTS) {
   const layout = shaderLayout(SHADERS.linear.source, 'linear_matmul');
-  const [M, N, K] = [8, 8, 12]; // three K steps
+  const [M, N, K] = [16, 16, 12]; // three K steps
   const uniforms = packUniforms(layout.uniform!, {
     m: M,
     n: N,
@@ -54,7 +64,7 @@ function run(source: string, consts = CONSTS) {
     rot_positions: 4,
     rot_dim: 4,
     rot_col_begin: 0,
-    rot_col_end: 8,
+    rot_col_end: 16,
     position_offset: 0,
   });
   const data = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i));
@@ -77,6 +87,14 @@ describe('detectRaces on linear_matmul', () => {
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
   });
+
+  for (const [name, consts] of Object.entries(BLOCKINGS)) {
+    it(`finds no race with ${name}`, () => {
+      const result = run(SHADERS.linear.source, consts);
+      expect(result.errors).toEqual([]);
+      expect(result.races.map((r) => r.message)).toEqual([]);
+    });
+  }
 
   it('finds no race with f16 inputs and an f16 output (each word of a column pair written by one invocation)', () => {
     const result = run(SHADERS.linear.source, HALVES);

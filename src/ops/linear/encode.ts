@@ -8,6 +8,7 @@ import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
 import { SHADERS } from '../../shaders';
 import { GpuTensor } from '../../tensor';
 import { planMatmul, type MatmulPlan } from './plan';
+import { tunedLinearTile } from './plan-tuning';
 
 /** A buffer range and where element 0 of the operand sits in it (in elements: f32, or halves when `f16`). */
 export interface MatmulOperand {
@@ -131,8 +132,9 @@ function uniformsOf(call: MatmulCall, plan: MatmulPlan): Record<string, number> 
 
 /**
  * One dispatch of `linear_matmul` for `call`; the caller submits it (with others) through
- * `runtime.run`. Throws an AttentionError on 'x' when the grid cannot be dispatched (see
- * planMatmul), and a plain Error for sizes below 1 or inconsistent rotary settings (caller bugs).
+ * `runtime.run`. Without `plan`, it plans the call, preferring the context's tuned tiling for M's
+ * class. Throws an AttentionError on 'x' when the grid cannot be dispatched (see planMatmul), and a
+ * plain Error for sizes below 1 or inconsistent rotary settings (caller bugs).
  * The caller validates its own arguments: every binding must cover the elements it addresses
  * (x: elementOffset + (M − 1)·xStrideM + K; out: the largest index of the epilogue), and out
  * must not alias an input.
@@ -150,12 +152,15 @@ export function encodeMatmul(runtime: GpuRuntime, call: MatmulCall, plan?: Matmu
   }
   if (call.rotary) checkRotary(call, call.rotary);
   if (call.out.f16) checkHalfOutput(call);
-  const chosen = plan ?? planMatmul({ M: call.M, N: call.N, K: call.K }, runtime.device.limits);
+  const dims = { M: call.M, N: call.N, K: call.K };
+  const chosen = plan ?? planMatmul(dims, runtime.device.limits, 'x', undefined, tunedLinearTile(runtime, call.M));
   const pipeline = runtime.pipelines.get(SHADERS.linear, 'linear_matmul', {
     TILE_M: chosen.tile.tileM,
     TILE_N: chosen.tile.tileN,
     TILE_K: chosen.tile.tileK,
     K_STRIDE: chosen.kStride,
+    ROW_BLOCKS: chosen.tile.rowBlocks,
+    COL_BLOCKS: chosen.tile.colBlocks,
     WORKGROUP_SIZE: chosen.workgroupSize,
     HAS_BIAS: call.bias !== undefined,
     HAS_ROTARY: call.rotary !== undefined,
