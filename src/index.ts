@@ -14,8 +14,8 @@ export type { VarlenOptions, CuSeqlens } from './contract/varlen';
 export type { ReferenceVarlenOutputs } from './reference/varlen';
 export type { SdpaOptions, SdpaNaiveOptions } from './ops/sdpa/validate';
 export type { SdpaTile } from './ops/sdpa/plan';
-export type { Tuning, TuningEntry } from './ops/sdpa/tuning';
-export type { TuneShape } from './ops/sdpa/tune';
+export type { LinearTuningEntry, SdpaTuningEntry, Tuning, TuningEntry } from './ops/sdpa/tuning';
+export type { LinearTuneShape, SdpaTuneShape, TuneShape } from './ops/sdpa/tune';
 export type { TensorOptions, WrapOptions } from './ops/tensors/create';
 export type { Neighborhood2dOptions, Neighborhood1dOptions } from './ops/local/validate';
 export type {

@@ -6,17 +6,18 @@ import type { GpuRuntime } from '../../gpu/runtime';
 import { GpuTensor } from '../../tensor';
 import { encodeMatmul, operandOf, plainOutput } from './encode';
 import { planMatmul, type MatmulPlan } from './plan';
+import { tunedLinearTile } from './plan-tuning';
 import { validateLinear, type ValidatedLinear } from './validate';
 
 /**
  * y = x · weightᵀ + bias with x [..., K], weight [N, K] (nn.Linear layout [out, in]), bias [N];
- * returns a new tensor [..., N].
+ * returns a new tensor [..., N]. The tiling is the context's tuned one for M's class when it fits.
  * @example
  * const y = linear(runtime, x, weight, bias); // x [2, 5, 8], weight [3, 8], bias [3] → y [2, 5, 3]
  */
 export function linear(runtime: GpuRuntime, x: unknown, weight: unknown, bias?: unknown): GpuTensor {
   const call = validateLinear(runtime, x, weight, bias);
-  const plan = planMatmul(call, runtime.device.limits);
+  const plan = planMatmul(call, runtime.device.limits, 'x', undefined, tunedLinearTile(runtime, call.M));
   return encodeLinear(runtime, call, plan);
 }
 

@@ -11,6 +11,7 @@ import type { AllocationScope } from '../../gpu/allocation';
 import type { GpuRuntime } from '../../gpu/runtime';
 import { GpuTensor, type GpuMask } from '../../tensor';
 import { rotaryTable } from '../linear/encode';
+import { tunedLinearTile } from '../linear/plan-tuning';
 import {
   encodeLayerAttention,
   encodeOutProjection,
@@ -87,7 +88,8 @@ export class MultiHeadAttention {
     }
     const call = validateLayerForward(this.#runtime, this.config, x, options);
     const capacity = checkForwardCache(this.#runtime, this.config, call);
-    const plan = planLayer(this.config, call, this.#runtime.device.limits, capacity);
+    const tuned = (M: number) => tunedLinearTile(this.#runtime, M);
+    const plan = planLayer(this.config, call, this.#runtime.device.limits, capacity, tuned);
     // Past validation: grow the cache's stores first (their own submission) when x's tokens need it.
     (call.cache as KvStorage | null)?.reserve(capacity);
     return this.encode(call, plan);

@@ -12,7 +12,7 @@
  */
 import type { MhaProjection, ResolvedMhaConfig, ValidatedMhaForward } from '../../contract/multi-head-options';
 import { checkFits, type DeviceLimits } from '../../gpu/limits';
-import { planMatmul, type MatmulPlan } from '../linear/plan';
+import { planMatmul, type MatmulPlan, type MatmulTile } from '../linear/plan';
 import { planSdpa, type SdpaPlan } from '../sdpa/plan';
 import { planNaive, type NaivePlan } from '../sdpa/plan-naive';
 
@@ -162,6 +162,7 @@ export interface LayerPlan<T> {
 /**
  * Plans one forward on a device with `limits`: the buffers in between must fit, and so must every
  * GEMM and the attention kernel. Throws an AttentionError naming the input that is too large.
+ * `tunedTile(M)` gives the context's tuned GEMM tiling for M rows, preferred where it fits.
  * @example
  * const plan = planLayer(config, call, device.limits);
  * 'flash' in plan.attention; // true unless call.needWeights
@@ -171,6 +172,7 @@ export function planLayer<T>(
   call: ValidatedMhaForward<T>,
   limits: DeviceLimits,
   cacheCapacity = 0,
+  tunedTile: (M: number) => MatmulTile | undefined = () => undefined,
 ): LayerPlan<T> {
   const layout = planMha(c, call, cacheCapacity);
   for (const [buffer, elements] of Object.entries(layout.bufferElements)) {
@@ -182,8 +184,9 @@ export function planLayer<T>(
     checkFits(limits, 'config.rotary', elements, elements * 4);
   }
   const argument = (s: ProjectionStep<T>) => (s.input === 'query' ? 'x' : `options.${s.input}`);
-  const projections = layout.steps.map((s) => planMatmul(s, limits, argument(s)));
-  const outProjection = planMatmul({ M: call.B * call.L, N: c.embedDim, K: c.numHeads * c.headDim }, limits, 'x');
+  const projections = layout.steps.map((s) => planMatmul(s, limits, argument(s), undefined, tunedTile(s.M)));
+  const out = { M: call.B * call.L, N: c.embedDim, K: c.numHeads * c.headDim };
+  const outProjection = planMatmul(out, limits, 'x', undefined, tunedTile(out.M));
   const attention = call.needWeights
     ? { naive: planNaive(call.sdpaDims, limits, 'options.needWeights') }
     : { flash: planSdpa(call.sdpaDims, limits, undefined, 'x') };
