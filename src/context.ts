@@ -254,8 +254,9 @@ export class AttentionContext extends ContextBase {
   }
 
   /**
-   * Times the flash kernel's tilings for each shape's class on this device and keeps the fastest
-   * (ops/sdpa/tune.ts); store the result and pass it back as `createAttention({ tuning })`.
+   * Times the flash kernel's tilings (attention shapes) and the GEMM's (`{ M, N, K }` shapes) for
+   * each shape's class on this device and keeps the fastest (ops/sdpa/tune.ts); store the result and
+   * pass it back as `createAttention({ tuning })`.
    * @example const tuning = await attn.tune([{ Hq: 32, Hkv: 8, Lq: 1, Lk: 8192, D: 128, causal: true }]);
    */
   tune(shapes?: readonly TuneShape[], options?: { runs?: number }): Promise<Tuning> {

@@ -42,7 +42,7 @@ const tile = (tileM: number, tileN: number, tileK: number, rowBlocks: 1 | 2, col
 /**
  * Tilings in order of preference for M > 16. 8 × 8 outputs per invocation (2 × 2 blocks) read 16
  * vec4s of workgroup memory per 256 multiply-adds, where 4 × 4 read 8 per 64: measured on
- * SwiftShader at 0.50–0.54× the time of the 4 × 4 kernel (README, Benchmarks). 32-wide K steps
+ * SwiftShader at 0.50–0.58× the time of the 4 × 4 kernel (README, Benchmarks). 32-wide K steps
  * halve the barriers; 16 fits 16 KiB devices.
  */
 export const MATMUL_TILES: readonly MatmulTile[] = [
