@@ -1,6 +1,7 @@
 // `npm run bench`: loads bench/run.ts through Vite's SSR loader (the library imports its shaders
 // with `?raw`, which plain Node cannot), after pointing Dawn at a Vulkan driver where the machine
-// has no GPU (test/setup/gpu-env.ts). Arguments go to bench/run.ts's main().
+// has no GPU (test/setup/gpu-env.ts). Arguments go to bench/run.ts's main(), or with a first
+// argument `--module NAME` to bench/NAME.ts's (the bench:ab and bench:ort-prefill scripts).
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'vite';
 
@@ -18,8 +19,10 @@ let status = 1;
 try {
   const env = await server.ssrLoadModule('/test/setup/gpu-env.ts');
   env.configureGpuEnvOrRelaunch(); // exits here, with the child's status, when it had to relaunch
-  const bench = await server.ssrLoadModule('/bench/run.ts');
-  status = await bench.main(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  const module = args[0] === '--module' ? args[1] : 'run';
+  const bench = await server.ssrLoadModule(`/bench/${module}.ts`);
+  status = await bench.main(args[0] === '--module' ? args.slice(2) : args);
 } catch (error) {
   console.error(error);
 } finally {
