@@ -5,8 +5,9 @@
  * On SwiftShader, Dawn's default use of VK_KHR_zero_initialize_workgroup_memory makes pipeline
  * compiles slow in proportion to a pipeline's workgroup memory (seconds to tens of seconds each).
  * Disabling that feature makes Dawn zero-fill workgroup memory in the shader instead: the same
- * WGSL semantics, compiles of well under a second. The browser ring keeps Chromium's default, so
- * both ways stay tested. NODE_GPU_DEFAULTS=1 runs the Node ring with Dawn's defaults too.
+ * WGSL semantics, compiles of well under a second. The browser ring's whole-table pass does the
+ * same; its `src/` pass and the demo test keep Chromium's default, and wgpu uses the extension for
+ * every case, so both ways stay tested. NODE_GPU_DEFAULTS=1 runs the Node ring with Dawn's defaults too.
  */
 import { create, globals } from 'webgpu';
 

@@ -6,7 +6,8 @@
  *
  * `?lib=URL` selects the library under test: `/src/index.ts` (default) or a built bundle; repeat
  * it to run the table once per library, on one shared device.
- * `?cases=a,b` (URL-encoded names) runs only those cases.
+ * `?case=NAME` (repeatable; any name, commas included) or `?cases=a,b` (names without commas) runs
+ * only those cases.
  * Failures are results, not console errors: a console error means the page itself misbehaved.
  * The cases run through test/helpers/case-runners.ts, which the wgpu ring's Deno runner shares.
  */
@@ -49,7 +50,7 @@ function addRow(r: CaseResult): void {
   document.getElementById('rows')!.append(tr);
 }
 
-/** The sdpa table, then the neighbourhood and multi-head tables; `?cases=` keeps only the named ones. */
+/** The sdpa table, then the other tables; `?case=` / `?cases=` keep only the named ones. */
 function selectedCases(params: URLSearchParams): Runnable[] {
   const all: Runnable[] = [
     ...sdpaRunnables(),
@@ -61,10 +62,8 @@ function selectedCases(params: URLSearchParams): Runnable[] {
     ...longInputRunnables(),
     ...graphRunnables(),
   ];
-  const only = params.get('cases');
-  if (!only) return all;
-  const names = new Set(only.split(','));
-  return all.filter((c) => names.has(c.name));
+  const names = new Set([...params.getAll('case'), ...(params.get('cases')?.split(',') ?? [])]);
+  return names.size ? all.filter((c) => names.has(c.name)) : all;
 }
 
 /** Turns errors no call reported (uncaptured WebGPU errors) into console errors, which fail the run. */
