@@ -6,8 +6,8 @@
  * one spec/arbitrary/runner file per operation (sdpa-*, local, linear, mha-*), rule.ts (an
  * independent statement of §3 that judges the reference), invalid*.ts (mutation tables), soak.ts.
  *
- *   npx vitest run --project node test/node/fuzz.test.ts        the ring as `npm test` runs it
- *   npm run fuzz                                                 10× longer, a random seed
+ *   npx vitest run --project node test/node/fuzz.test.ts        the ring as `npm test` runs it (scale 0.5)
+ *   npm run fuzz                                                 scale 10 (20× longer), a random seed
  *   FUZZ_SEED=… FUZZ_PATH=… npx vitest run … -t '<property>'     replay a failure (printed with it)
  *
  * Invalid-call properties report every distinct problem, not only the first. The soak's stream of

@@ -1,10 +1,10 @@
 /**
  * Settings of the fuzz ring, read from the environment, and the one way a property is run.
  *
- *   FUZZ_SEED   fast-check seed (an integer, or `random`). Default: a fixed seed under `npm test`, a
- *               random one when FUZZ_SCALE or FUZZ_RUNS is set (`npm run fuzz`).
- *   FUZZ_SCALE  multiplies every property's run count, the soak's call count and the compile budget
- *               (default 1).
+ *   FUZZ_SEED   fast-check seed (an integer, or `random`). Default: a fixed seed when neither
+ *               FUZZ_SCALE nor FUZZ_RUNS is set (`npm test`), a random one otherwise (`npm run fuzz`).
+ *   FUZZ_SCALE  multiplies every property's run count, the soak's call count and the compile budget.
+ *               Default DEFAULT_SCALE (0.5: what `npm test` runs); `npm run fuzz` sets 10.
  *   FUZZ_RUNS   runs per property, overriding the scaled default.
  *   FUZZ_SOAK   calls of the soak (default 10000 × FUZZ_SCALE).
  *   FUZZ_PATH   fast-check replay path of a failure (with its FUZZ_SEED and `-t '<property>'`).
@@ -15,6 +15,11 @@
 import fc from 'fast-check';
 
 const DEFAULT_SEED = 20261130;
+/**
+ * FUZZ_SCALE when it is not set, as `npm test` runs the ring: half the runs, soak calls and new
+ * pipelines of scale 1 (the ring is a minute of `npm test` at 1, mostly SwiftShader compiles).
+ */
+export const DEFAULT_SCALE = 0.5;
 
 export interface FuzzSettings {
   seed: number;
@@ -34,9 +39,10 @@ function numberFrom(name: string): number | undefined {
 }
 
 function readSettings(): FuzzSettings {
-  const scale = numberFrom('FUZZ_SCALE') ?? 1;
+  const scaleSet = numberFrom('FUZZ_SCALE');
+  const scale = scaleSet ?? DEFAULT_SCALE;
   const runs = numberFrom('FUZZ_RUNS');
-  const fuzzing = scale !== 1 || runs !== undefined;
+  const fuzzing = scaleSet !== undefined || runs !== undefined;
   const seedText = process.env.FUZZ_SEED;
   const random = seedText === 'random' || ((seedText === undefined || seedText === '') && fuzzing);
   const seed = random
