@@ -1,12 +1,7 @@
 /** The f16-arithmetic cases and their tolerance (docs/semantics.md §10), shared by the runner and the test. */
-export interface F16Case {
-  name: string;
-  B: number;
-  Hq: number;
-  Hkv: number;
-  Lq: number;
-  Lk: number;
-  D: number;
+import type { SdpaCase } from '../../cases';
+
+export interface F16Case extends Pick<SdpaCase, 'name' | 'B' | 'Hq' | 'Hkv' | 'Lq' | 'Lk' | 'D'> {
   causal: boolean;
   bshd?: boolean;
   /** q and k are uniform(−qkAmp, qkAmp), v uniform(−vAmp, vAmp), then rounded to f16. */
