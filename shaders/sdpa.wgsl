@@ -110,8 +110,8 @@ override MASK_F16: bool = false;         // a float mask holds f16 halves
 override PAGED: bool = false;            // k and v are read through a page table (sdpaPaged)
 override IS_SIGMOID: bool = false;       // weights sigmoid(s + sigmoid_bias), not normalised (no split)
 override HAS_BLOCK_MASK: bool = false;   // block-sparse: a bit per (query block, key block); tiles off skipped
-override ONE_ROW: bool = false;
-override PV_ROWS: u32 = 4;              // output rows per invocation in P·V: 4, 8 or 16 (1, 2 or 4 row blocks)          // BLOCK_Q = 4 holding one real row (decoding without GQA): lane 0 only
+override ONE_ROW: bool = false;          // BLOCK_Q = 4 holding one real row (decoding without GQA): lane 0 only
+override PV_ROWS: u32 = 4;               // output rows per invocation in P·V: 4, 8 or 16 (1, 2 or 4 row blocks)
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
