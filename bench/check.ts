@@ -3,7 +3,7 @@
  * reference first: the whole output where the reference itself is timed, otherwise a few sampled
  * query rows (the reference on one row costs H·Lk·D·4 flops, so this stays cheap at any L).
  */
-import { reference } from '../src/index';
+import { reference, type HostTensor } from '../src/index';
 
 export interface Inputs {
   heads: number;
@@ -16,6 +16,17 @@ export interface Inputs {
 }
 
 /** Deterministic uniform(−1, 1) values (mulberry32). */
+/** A host tensor of `shape` filled with randomData(…, seed) times `scale`. */
+export function randomHost(seed: number, shape: number[], scale = 1): HostTensor & { data: Float32Array } {
+  return {
+    data: randomData(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ).map((x) => x * scale),
+    shape,
+  };
+}
+
 export function randomData(length: number, seed: number): Float32Array {
   let a = seed >>> 0;
   const out = new Float32Array(length);

@@ -6,8 +6,8 @@
  * loops included), and the one-off cost of attn.graph (host CSR build and upload). Every timed result
  * is first checked against the float64 reference on every element.
  */
-import { reference, type AttentionContext, type GpuTensor, type HostTensor } from '../src/index';
-import { randomData } from './check';
+import { reference, type AttentionContext, type GpuTensor } from '../src/index';
+import { randomData, randomHost as host } from './check';
 import type { Cell } from './report';
 import { showCell, worstOfAll } from './cells';
 import { timeRuns, type RunPolicy } from './timing';
@@ -50,13 +50,6 @@ export async function benchGraph(
 ): Promise<GraphRow[]> {
   const E = options.edges;
   const N = Math.max(1, Math.round(E / 10));
-  const host = (seed: number, shape: number[], scale = 1): HostTensor & { data: Float32Array } => ({
-    data: randomData(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-    ).map((x) => x * scale),
-    shape,
-  });
   const edgeIndex = randomEdges(N, E);
   const x = host(23, [N, Fin]);
   const weights = {

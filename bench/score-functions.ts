@@ -10,7 +10,7 @@
  */
 import { createAttention, reference, type AttentionContext, type GpuTensor, type HostTensor } from '../src/index';
 import { nodeGpu } from '../test/helpers/node-gpu';
-import { randomData } from './check';
+import { randomHost as host } from './check';
 import type { Cell } from './report';
 import type { RunPolicy } from './timing';
 import { showCell, timeCheckedCell } from './cells';
@@ -30,13 +30,6 @@ export interface ScoreRow {
 }
 
 async function lengthRow(attn: AttentionContext, policy: RunPolicy, L: number): Promise<ScoreRow> {
-  const host = (seed: number, shape: number[], scale = 1): HostTensor & { data: Float32Array } => ({
-    data: randomData(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-    ).map((x) => x * scale),
-    shape,
-  });
   const [q, k, v] = [1, 2, 3].map((seed) => host(seed, [1, L, D]));
   const weights = {
     wq: host(4, [A, D], 1.5 / Math.sqrt(D)),
