@@ -12,9 +12,10 @@
 //   for each key tile of its split the causal/window band allows:  (others are never loaded)
 //     load K tile                                 ─ barrier
 //     S = Q·Kᵀ, scaled, softcapped, masked        ─ barrier   each invocation: 4 rows × 4 keys
-//     online softmax → P, α          ┐            ─ barrier   one lane group per 4 rows (vec4)
+//     online softmax → P, α, flags   ┐            ─ barrier   one lane group per 4 rows (vec4)
 //     load V tile (into the K tile)  ┘
-//     O = α·O + P·V                               ─ barrier   each invocation: 4 rows × 4 columns
+//     O = α·O + P·V                               ─ barrier   each invocation: PV_ROWS rows × 4 columns
+//   (flags: whether any of 4 rows' keys in the tile is removed; P·V guards removed keys only where so)
 //   O /= row sum; write O (and the log-sum-exp)
 //
 // Split-K (flash decoding): with kv_splits > 1 the key tiles are shared out among kv_splits
@@ -54,8 +55,9 @@
 // Workgroup memory (bytes) = 16·BLOCK_Q·HEAD_DIM_VEC4          (q_tile; 8· with f16 tiles)
 //                          + 16·TILE_KV·KV_STRIDE              (kv_tile, K then V; 8· with f16 tiles)
 //                          + 4·TILE_KV·BLOCK_Q                 (p_tile)
-//                          + 12·BLOCK_Q + 4                    (row_max, row_sum, row_alpha; lane_groups)
-// e.g. BLOCK_Q = 32, TILE_KV = 32, D = Dv = 64 (KV_STRIDE = 17): 8192 + 8704 + 4096 + 388 = 21380.
+//                          + 13·BLOCK_Q + 4                    (row_max, row_sum, row_alpha, rows_removing;
+//                                                               lane_groups)
+// e.g. BLOCK_Q = 32, TILE_KV = 32, D = Dv = 64 (KV_STRIDE = 17): 8192 + 8704 + 4096 + 420 = 21412.
 // KV_STRIDE ≥ max(HEAD_DIM_VEC4, VALUE_DIM_VEC4) is odd, so neighbouring invocations that read
 // neighbouring keys hit different banks; Q and P reads are broadcasts. P and the row statistics
 // are vec4s over 4 consecutive rows, always written whole (see online_softmax).
@@ -200,6 +202,7 @@ var<workgroup> p_tile: array<vec4<f32>, TILE_KV * (BLOCK_Q / 4)>;     // [key][r
 var<workgroup> row_max: array<vec4<f32>, BLOCK_Q / 4>;                // lanes = 4 consecutive rows
 var<workgroup> row_sum: array<vec4<f32>, BLOCK_Q / 4>;
 var<workgroup> row_alpha: array<vec4<f32>, BLOCK_Q / 4>;
+var<workgroup> rows_removing: array<u32, BLOCK_Q / 4>;                // 1: some P of the 4 rows is REMOVED in this tile
 var<workgroup> lane_groups: atomic<u32>;                              // subgroups counted (LANES_ARE_SUBGROUPS)
 
 struct Tile {
@@ -542,14 +545,18 @@ fn store_scores(t: Tile, s: vec4<f32>, rb: u32, key: u32, key_start: u32, global
 // kept; nothing to rescale (α = 1) and no sum (the output is not divided).
 fn sigmoid_weights(tid: u32) {
   for (var rb = tid; rb < BLOCK_Q / 4u; rb += WORKGROUP_SIZE) {
+    var removing = false;
     for (var j = 0u; j < params.tile_kv; j++) {
       let at = j * (BLOCK_Q / 4u) + rb;
       let s = p_tile[at];
       let x = s + vec4<f32>(params.sigmoid_bias);
       let p = select(1.0 / (1.0 + exp2(-x * LOG2E)), x, is_nan(x));
-      p_tile[at] = select(p, vec4<f32>(REMOVED), s == vec4<f32>(params.minus_infinity));
+      let removed = s == vec4<f32>(params.minus_infinity);
+      p_tile[at] = select(p, vec4<f32>(REMOVED), removed);
+      removing |= any(removed);
     }
     row_alpha[rb] = vec4<f32>(1.0);
+    rows_removing[rb] = u32(removing);
   }
 }
 
@@ -589,6 +596,7 @@ fn online_softmax(g: LaneGroup) {
     let shift = select(new_max, vec4<f32>(0.0), new_max == minus_infinity);
     let alpha = exp2((old_max - shift) * LOG2E);
     var sum = vec4<f32>(0.0);
+    var removing = vec4<f32>(0.0);  // 1 in a lane once one of its row's keys is removed
     for (var j = g.lane; j < params.tile_kv; j += g.size) {
       let at = j * (BLOCK_Q / 4u) + rb;
       let s = p_tile[at];
@@ -597,12 +605,15 @@ fn online_softmax(g: LaneGroup) {
       let p = select(exp2(d * LOG2E), d, is_nan(d));
       p_tile[at] = select(p, vec4<f32>(REMOVED), removed);
       sum += select(p, vec4<f32>(0.0), removed);
+      removing = select(removing, vec4<f32>(1.0), removed);
     }
     sum = lanes_sum(sum);
+    removing = lanes_max(removing);
     if (g.lane == 0u) {
       row_max[rb] = new_max;
       row_sum[rb] = old_sum * alpha + sum;
       row_alpha[rb] = alpha;
+      rows_removing[rb] = u32(any(removing > vec4<f32>(0.0)));
     }
   }
 }
@@ -630,17 +641,47 @@ fn rescale(rows: Rows4, alpha: vec4<f32>) -> Rows4 {
   return Rows4(rows.r0 * alpha.x, rows.r1 * alpha.y, rows.r2 * alpha.z, rows.r3 * alpha.w);
 }
 
-// rows + P·v for one key: P's lanes are the 4 rows' weights; a removed key's v is not read (REMOVED:
-// NaN or ±∞ there stays out).
-fn add_pv(rows: Rows4, p: vec4<f32>, value: tile_vec4) -> Rows4 {
+// rows + P·v for one key: P's lanes are the 4 rows' weights. `guarded`: some P of the tile may be
+// REMOVED, whose v is then not read (NaN or ±∞ there stays out); unguarded, every product is added
+// (16 selects fewer per key: 1.1× the whole kernel on SwiftShader).
+fn add_pv(rows: Rows4, p: vec4<f32>, value: tile_vec4, guarded: bool) -> Rows4 {
+  if (!guarded) {
+    return Rows4(rows.r0 + pv(p.x, value), rows.r1 + pv(p.y, value), rows.r2 + pv(p.z, value), rows.r3 + pv(p.w, value));
+  }
   let kept = !(p == vec4<f32>(REMOVED));
   let none = vec4<f32>(0.0);
   return Rows4(rows.r0 + select(none, pv(p.x, value), kept.x), rows.r1 + select(none, pv(p.y, value), kept.y),
                rows.r2 + select(none, pv(p.z, value), kept.z), rows.r3 + select(none, pv(p.w, value), kept.w));
 }
 
+// b0 … b3 += P·V over the tile's keys for row blocks rb … rb + PV_ROWS/4 − 1 and column vec4 c
+// (see add_pv for `guarded`).
+fn add_pv_tile(b0: ptr<function, Rows4>, b1: ptr<function, Rows4>, b2: ptr<function, Rows4>, b3: ptr<function, Rows4>,
+               rb: u32, c: u32, guarded: bool) {
+  for (var j = 0u; j < params.tile_kv; j++) {
+    let value = kv_tile[j * KV_STRIDE + c];
+    let at = j * (BLOCK_Q / 4u) + rb;
+    *b0 = add_pv(*b0, p_tile[at], value, guarded);
+    if (PV_ROWS >= 8u) { *b1 = add_pv(*b1, p_tile[at + 1u], value, guarded); }
+    if (PV_ROWS >= 16u) {
+      *b2 = add_pv(*b2, p_tile[at + 2u], value, guarded);
+      *b3 = add_pv(*b3, p_tile[at + 3u], value, guarded);
+    }
+  }
+}
+
+// Whether some P of row blocks rb … rb + PV_ROWS/4 − 1 is REMOVED in this tile (the softmax's flags).
+fn tile_removes(rb: u32) -> bool {
+  var flags = rows_removing[rb];
+  if (PV_ROWS >= 8u) { flags |= rows_removing[rb + 1u]; }
+  if (PV_ROWS >= 16u) { flags |= rows_removing[rb + 2u] | rows_removing[rb + 3u]; }
+  return flags != 0u;
+}
+
 // O = α·O + P·V for the invocation's PV_ROWS rows (row blocks rb … rb + PV_ROWS/4 − 1, in acc[0 …])
-// and column vec4 c (see the header for why PV_ROWS rows).
+// and column vec4 c (see the header for why PV_ROWS rows). A tile where none of these rows has a
+// removed key (in dense attention every tile but the last, with causal all but the diagonal ones)
+// takes the loop without the guards.
 fn accumulate(acc: ptr<function, array<vec4<f32>, 16>>, rb: u32, c: u32) {
   if (ONE_ROW) {  // rows 1–3 are padding: their P is REMOVED and their output never written
     var a = (*acc)[0] * row_alpha[rb].x;
@@ -660,15 +701,10 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 16>>, rb: u32, c: u32) {
     b2 = rescale(b2, row_alpha[rb + 2u]);
     b3 = rescale(b3, row_alpha[rb + 3u]);
   }
-  for (var j = 0u; j < params.tile_kv; j++) {
-    let value = kv_tile[j * KV_STRIDE + c];
-    let at = j * (BLOCK_Q / 4u) + rb;
-    b0 = add_pv(b0, p_tile[at], value);
-    if (PV_ROWS >= 8u) { b1 = add_pv(b1, p_tile[at + 1u], value); }
-    if (PV_ROWS >= 16u) {
-      b2 = add_pv(b2, p_tile[at + 2u], value);
-      b3 = add_pv(b3, p_tile[at + 3u], value);
-    }
+  if (tile_removes(rb)) {
+    add_pv_tile(&b0, &b1, &b2, &b3, rb, c, true);
+  } else {
+    add_pv_tile(&b0, &b1, &b2, &b3, rb, c, false);
   }
   *acc = array<vec4<f32>, 16>(b0.r0, b0.r1, b0.r2, b0.r3, b1.r0, b1.r1, b1.r2, b1.r3,
                                b2.r0, b2.r1, b2.r2, b2.r3, b3.r0, b3.r1, b3.r2, b3.r3);

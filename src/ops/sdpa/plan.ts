@@ -67,7 +67,7 @@ export function pvRows(tile: SdpaTile): 4 | 8 | 16 {
 /** Workgroup memory of one tiling, in bytes, as the header of sdpa.wgsl writes it. */
 export function workgroupBytes(tile: SdpaTile, headDimVec4: number, kvStride: number): number {
   return (
-    16 * tile.blockQ * headDimVec4 + 16 * tile.tileKv * kvStride + 4 * tile.tileKv * tile.blockQ + 12 * tile.blockQ + 4 // the lane groups' counter
+    16 * tile.blockQ * headDimVec4 + 16 * tile.tileKv * kvStride + 4 * tile.tileKv * tile.blockQ + 13 * tile.blockQ + 4 // the lane groups' counter
   );
 }
 

@@ -12,7 +12,7 @@ describe('planSdpa', () => {
     expect(plan.tile).toEqual({ blockQ: 32, tileKv: 32 });
     expect(plan.kvStride).toBe(17);
     expect(plan.workgroupSize).toBe(32); // (32 rows / 16 per invocation) × 16 column vec4s
-    expect(plan.workgroupBytes).toBe(8192 + 8704 + 4096 + 384 + 4);
+    expect(plan.workgroupBytes).toBe(8192 + 8704 + 4096 + 416 + 4);
     expect(plan.workgroupCount).toBe(32 * 8);
   });
 
