@@ -21,6 +21,18 @@ interface Variant {
   kernel: string;
 }
 
+const PARAMS_STRUCT = /struct SdpaParams \{[^}]*\}/;
+
+/**
+ * The variant with the tree's SdpaParams: the host fills the tree's uniforms and refuses members a
+ * struct lacks, so an older kernel (whose struct lacks members added since) gets the tree's struct,
+ * whose new members it leaves unread.
+ */
+function withTreeParams(kernel: string): string {
+  const tree = PARAMS_STRUCT.exec(sdpaSource)![0];
+  return kernel.replace(PARAMS_STRUCT, () => tree);
+}
+
 /** Routes the context's sdpa pipelines to `current().kernel`, each variant its own module id. */
 function useVariants(attn: AttentionContext, current: () => Variant): void {
   const pipelines = attn.runtime.pipelines;
@@ -33,7 +45,8 @@ function useVariants(attn: AttentionContext, current: () => Variant): void {
       o.WORKGROUP_SIZE = (Number(o.WORKGROUP_SIZE) * Number(o.PV_ROWS)) / 4;
       delete o.PV_ROWS;
     }
-    return get({ id: `${shader.id}#${v.name}`, source: shader.source.replace(sdpaSource, v.kernel) }, entry, o);
+    const kernel = withTreeParams(v.kernel);
+    return get({ id: `${shader.id}#${v.name}`, source: shader.source.replace(sdpaSource, kernel) }, entry, o);
   };
 }
 

@@ -196,6 +196,20 @@ export const CASES: SdpaCase[] = [
   base('GQA Hq=4 Hkv=2', { B: 2, Hq: 4, Hkv: 2, Lq: 33, Lk: 33, D: 32, Dv: 32 }),
   base('MQA Hq=4 Hkv=1', { Hq: 4, Hkv: 1, Lq: 33, Lk: 40, D: 32, Dv: 32 }),
   base('layout bshd GQA', { B: 2, Hq: 4, Hkv: 2, Lq: 33, Lk: 21, D: 32, Dv: 16, layout: 'bshd' }),
+  // Blocks whose rows cross heads several times (Lq = 5, blocks of 16 packed rows): every row has
+  // its own head and query; the per-head mask checks the heads.
+  base('GQA 8/2 Lq=5 Lk=9 causal lower-right, per-head float mask', {
+    B: 2,
+    Hq: 8,
+    Hkv: 2,
+    Lq: 5,
+    Lk: 9,
+    D: 8,
+    Dv: 8,
+    causal: true,
+    alignment: 'lower-right',
+    mask: { kind: 'float', shape: [1, 8, 5, 9], fill: 'random' },
+  }),
   base('layout bshd causal', { Hq: 2, Hkv: 2, Lq: 40, Lk: 40, D: 8, Dv: 8, layout: 'bshd', causal: true }),
   base('causal upper-left Lq=7 Lk=33', { Lq: 7, Lk: 33, D: 16, Dv: 16, causal: true }),
   base('causal lower-right Lq=7 Lk=33 D=80', { Lq: 7, Lk: 33, D: 80, Dv: 80, causal: true, alignment: 'lower-right' }),
