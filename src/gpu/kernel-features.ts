@@ -27,6 +27,15 @@ export interface KernelFeatureOptions {
   f16Arithmetic?: boolean;
 }
 
+/**
+ * Whether a flash call runs on f16 tiles (sdpa.wgsl with `enable f16`): f16 arithmetic is on and q,
+ * k and v are all stored as f16. The plan (which sizes the tiles) and the encoder (which picks the
+ * module) both ask here, so the two cannot disagree.
+ */
+export function f16Tiles(features: KernelFeatures, inputsF16: readonly (boolean | undefined)[]): boolean {
+  return features.f16 && inputsF16.every((f) => f === true);
+}
+
 /** What the device allows, narrowed by the options; an AttentionError for a feature it lacks. */
 export function kernelFeatures(device: GPUDevice, options: KernelFeatureOptions = {}): KernelFeatures {
   return {

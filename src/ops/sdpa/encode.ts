@@ -5,6 +5,7 @@
  */
 import type { GpuRuntime, KernelDispatch } from '../../gpu/runtime';
 import { SHADERS, sdpaShader } from '../../shaders';
+import { f16Tiles } from '../../gpu/kernel-features';
 import { blockTileBits } from './block-tiles';
 import { attentionInputs, type AttentionOperands, type LseView } from './operands';
 import { MERGE_WORKGROUP_SIZE, pvRows, type SdpaPlan } from './plan';
@@ -27,8 +28,8 @@ export function encodeFlash(
   const tileBits = blockMask && blockTileBits(blockMask, ops.dims, { ...plan.tile, qBlocks: plan.qBlocks });
   const inputs = attentionInputs(runtime, ops, tileBits);
   const split = plan.merge;
-  const allF16 = ops.q.f16 === true && ops.k.f16 === true && ops.v.f16 === true;
-  const shader = sdpaShader({ subgroups: runtime.features.subgroups, f16: runtime.features.f16 && allF16 });
+  const f16 = f16Tiles(runtime.features, [ops.q.f16, ops.k.f16, ops.v.f16]);
+  const shader = sdpaShader({ subgroups: runtime.features.subgroups, f16 });
   const pipeline = runtime.pipelines.get(shader, topK > 0 ? 'sdpa_topk' : 'sdpa_forward', {
     BLOCK_Q: plan.tile.blockQ,
     TILE_KV: plan.tile.tileKv,

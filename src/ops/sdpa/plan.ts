@@ -64,11 +64,14 @@ export function pvRows(tile: SdpaTile): 4 | 8 | 16 {
   return tile.blockQ % 16 === 0 ? 16 : tile.blockQ % 8 === 0 ? 8 : 4;
 }
 
-/** Workgroup memory of one tiling, in bytes, as the header of sdpa.wgsl writes it. */
-export function workgroupBytes(tile: SdpaTile, headDimVec4: number, kvStride: number): number {
-  return (
-    16 * tile.blockQ * headDimVec4 + 16 * tile.tileKv * kvStride + 4 * tile.tileKv * tile.blockQ + 13 * tile.blockQ + 4 // the lane groups' counter
-  );
+/**
+ * Workgroup memory of one tiling, in bytes, as the header of sdpa.wgsl writes it; `halfTiles`: the Q
+ * and K/V tiles hold f16 (f16 arithmetic), 8 bytes a vec4 instead of 16.
+ */
+export function workgroupBytes(tile: SdpaTile, headDimVec4: number, kvStride: number, halfTiles = false): number {
+  const vec4Bytes = halfTiles ? 8 : 16;
+  const inputTiles = vec4Bytes * (tile.blockQ * headDimVec4 + tile.tileKv * kvStride);
+  return inputTiles + 4 * tile.tileKv * tile.blockQ + 13 * tile.blockQ + 4; // + 4: the lane groups' counter
 }
 
 /** The most keys a query keeps in the flash kernel's top-k lists (TOPK_MAX of sdpa.wgsl); more run on the naive kernel. */
@@ -96,9 +99,11 @@ function planSplits(blocks: number, keyTiles: number, forced: number | undefined
  * Picks the first tiling that fits the device (invocations, workgroup storage), the key splits and
  * the grid. Rows are packed per kv head (the group's query heads × Lq), and blocks larger than that
  * are skipped, so decoding with one query and 8 heads per kv head runs 8-row blocks. Throws an
- * AttentionError on `argument` when no tiling fits or the grid cannot be dispatched.
+ * AttentionError on `argument` when no tiling fits or the grid cannot be dispatched. `halfTiles`:
+ * the call runs on f16 tiles (f16Tiles()), whose smaller footprint lets larger tilings fit.
  * @example
  * planSdpa(dims, limits).tile; // { blockQ: 32, tileKv: 32 } for D = Dv = 64 on 32 KiB devices
+ * planSdpa(dimsD128, limits, undefined, 'q', NO_VARIANTS, true).tile; // 32 × 32 where f32 tiles take 32 × 16
  */
 export function planSdpa(
   dims: SdpaDims,
@@ -106,6 +111,7 @@ export function planSdpa(
   forced?: SdpaTile,
   argument = 'q',
   variants: Pick<ResolvedVariants, 'normalization' | 'topK'> = NO_VARIANTS,
+  halfTiles = false,
 ): SdpaPlan {
   // Sigmoid has no running max to merge by, and top-k keeps each row's list in one workgroup: one split.
   const oneSplit = variants.normalization === 'sigmoid' || variants.topK > 0;
@@ -116,7 +122,7 @@ export function planSdpa(
   const maxInvocations = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
   const fits = (t: SdpaTile) =>
     (t.blockQ / pvRows(t)) * valueDimVec4 <= maxInvocations &&
-    workgroupBytes(t, headDimVec4, kvStride) <= limits.maxComputeWorkgroupStorageSize;
+    workgroupBytes(t, headDimVec4, kvStride, halfTiles) <= limits.maxComputeWorkgroupStorageSize;
   const groupRows = (dims.Hq / dims.Hkv) * dims.Lq;
   const rowsNeeded = Math.max(4, ceilDiv(groupRows, 4) * 4);
   const candidates = forced ? [forced] : TILE_PREFERENCES;
@@ -156,7 +162,7 @@ export function planSdpa(
     kvStride,
     // sdpa_topk: one invocation per 4 rows (their lists); the flash pass: PV_ROWS rows × 4 columns each.
     workgroupSize: variants.topK > 0 ? tile.blockQ / 4 : (tile.blockQ / pvRows(tile)) * valueDimVec4,
-    workgroupBytes: workgroupBytes(tile, headDimVec4, kvStride),
+    workgroupBytes: workgroupBytes(tile, headDimVec4, kvStride, halfTiles),
     groupRows,
     qBlocks,
     kvSplits,

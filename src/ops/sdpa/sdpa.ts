@@ -11,6 +11,7 @@ import { tunedTile } from './tuning';
 import type { SdpaDims } from '../../contract/sdpa';
 import { sdpaNaive } from './sdpa-naive';
 import { AttentionError } from '../../errors';
+import { f16Tiles } from '../../gpu/kernel-features';
 import { checkTile, validateAttentionCall, type SdpaOptions } from './validate';
 
 /** What `attn.sdpa` returns with `returnLse: true`. */
@@ -40,6 +41,10 @@ export function sdpa(
     return sdpaNaive(runtime, q, k, v, rest) as GpuTensor | SdpaWithLse;
   }
   const limits = runtime.device.limits;
+  const halfTiles = f16Tiles(
+    runtime.features,
+    [call.q, call.k, call.v].map((t) => t.dtype === 'f16'),
+  );
   // Tensors past one binding run in chunks over batches or kv heads (chunks.ts), each planned here.
   const chunks = planCallChunks(operandsOf(call, { buffer: runtime.dummyOutput }), call.options.returnLse, limits);
   if (chunks.length > 1 && variants.blockMask) {
@@ -54,12 +59,12 @@ export function sdpa(
   const plan = (dims: SdpaDims) => {
     if (tuned) {
       try {
-        return planSdpa(dims, limits, tuned, 'q', variants);
+        return planSdpa(dims, limits, tuned, 'q', variants, halfTiles);
       } catch {
         // a tuned tile is a hint: the default plan below
       }
     }
-    return planSdpa(dims, limits, tile, 'q', variants);
+    return planSdpa(dims, limits, tile, 'q', variants, halfTiles);
   };
   const plans = chunks.map((c) => plan(chunkDims(call.dims, c)));
   const { B, Hq, Lq, Dv } = call.dims;

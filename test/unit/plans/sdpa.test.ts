@@ -28,6 +28,23 @@ describe('planSdpa', () => {
     }
   });
 
+  it('sizes f16 tiles at half the bytes, so larger tilings fit (D = 128 on 32 KiB, D = 64 on 16 KiB)', () => {
+    expect(planSdpa(dims(128), SWIFTSHADER).tile).toEqual({ blockQ: 32, tileKv: 16 });
+    const half = planSdpa(dims(128), SWIFTSHADER, undefined, 'q', undefined, true);
+    expect(half.tile).toEqual({ blockQ: 32, tileKv: 32 });
+    expect(half.workgroupBytes).toBe(8 * 32 * 32 + 8 * 32 * 33 + 4096 + 416 + 4);
+    expect(planSdpa(dims(64), WEBGPU_MINIMUM).tile).toEqual({ blockQ: 32, tileKv: 16 });
+    expect(planSdpa(dims(64), WEBGPU_MINIMUM, undefined, 'q', undefined, true).tile).toEqual({
+      blockQ: 32,
+      tileKv: 32,
+    });
+    for (let D = 1; D <= 256; D++) {
+      expect(planSdpa(dims(D), WEBGPU_MINIMUM, undefined, 'q', undefined, true).workgroupBytes).toBeLessThanOrEqual(
+        16384,
+      );
+    }
+  });
+
   it('shrinks tiles for large head dims and uses small query blocks for decoding', () => {
     expect(planSdpa(dims(256), SWIFTSHADER).tile.blockQ).toBeLessThanOrEqual(16);
     expect(planSdpa(dims(64, 64, 1), SWIFTSHADER).tile.blockQ).toBe(4);

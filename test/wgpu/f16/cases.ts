@@ -48,6 +48,19 @@ export const F16_CASES: F16Case[] = [
     qkAmp: 1,
     vAmp: 1,
   },
+  // D = 128: 32 × 32 tiles fit 32 KiB only as f16 tiles (f32 ones plan 32 × 16; planSdpa's halfTiles).
+  {
+    name: 'prefill causal Lq=Lk=70 D=128',
+    B: 1,
+    Hq: 2,
+    Hkv: 2,
+    Lq: 70,
+    Lk: 70,
+    D: 128,
+    causal: true,
+    qkAmp: 1,
+    vAmp: 1,
+  },
   // q·k of these would overflow f16 (|q_d·k_d| up to 9e4 > 65504): the kernel must take them in f32.
   {
     name: 'q, k near ±300 (products past f16 range)',
