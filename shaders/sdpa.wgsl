@@ -6,17 +6,19 @@
 // one (b, g), so every K/V tile it loads serves all the heads of the group: with one query (decoding)
 // and 8 query heads per kv head, one block of 8 rows reads K and V once where 8 workgroups of one
 // row would read them 8 times. It keeps the rows' Q tile in workgroup memory for the whole run and
-// streams K and V through one shared tile of TILE_KV keys:
+// streams K and V through one shared tile of TILE_KV keys. With paired blocks (block_groups <
+// q_blocks, see locate_tile) a workgroup runs two blocks in turn, p and q_blocks − 1 − p:
 //
-//   load Q tile                                   (once)
-//   for each key tile of its split the causal/window band allows:  (others are never loaded)
-//     load K tile                                 ─ barrier
-//     S = Q·Kᵀ, scaled, softcapped, masked        ─ barrier   each invocation: 4 rows × 4 keys
-//     online softmax → P, α, flags   ┐            ─ barrier   one lane group per 4 rows (vec4)
-//     load V tile (into the K tile)  ┘
-//     O = α·O + P·V                               ─ barrier   each invocation: PV_ROWS rows × 4 columns
-//   (flags: whether any of 4 rows' keys in the tile is removed; P·V guards removed keys only where so)
-//   O /= row sum; write O (and the log-sum-exp)
+//   for each of the workgroup's blocks (1 or 2):
+//     load Q tile                                   ─ barrier
+//     for each key tile of its split the causal/window band allows:  (others are never loaded)
+//       load K tile                                 ─ barrier
+//       S = Q·Kᵀ, scaled, softcapped, masked        ─ barrier   each invocation: 4 rows × 4 keys
+//       online softmax → P, α, flags   ┐            ─ barrier   one lane group per 4 rows (vec4)
+//       load V tile (into the K tile)  ┘
+//       O = α·O + P·V                               ─ barrier   each invocation: PV_ROWS rows × 4 columns
+//     (flags: whether any of 4 rows' keys in the tile is removed; P·V guards removed keys only where so)
+//     O /= row sum; write O (and the log-sum-exp)   ─ barrier
 //
 // Split-K (flash decoding): with kv_splits > 1 the key tiles are shared out among kv_splits
 // workgroups per block (tiles_per_split each), which write their unnormalised O, running max and
@@ -65,7 +67,8 @@
 // Index legend: B batch, Hq query heads, Hkv = Hq / kv_group key/value heads, Lq queries, Lk keys,
 // D = head_dim (q·k), Dv = value_dim. Element (b, h, i, d) of a tensor sits at
 // offset + b·stride_b + h·stride_h + i·stride_s + d, which covers both `bhsd` and `bshd` layouts.
-// Workgroup w (folded over x and y) is ((b·Hkv + g)·q_blocks + block)·kv_splits + split.
+// Workgroup w (folded over x and y) is ((b·Hkv + g)·block_groups + p)·kv_splits + split: group p runs
+// block p, and with paired blocks (block_groups < q_blocks) block q_blocks − 1 − p after it.
 //
 // Edge rules (docs/semantics.md §3–4): query i sits at position p = i + causal_offset. A key is
 // allowed when j < Lk, (not causal or j ≤ p), the window allows it, a boolean mask holds 1 there,
@@ -141,6 +144,7 @@ struct SdpaParams {
   value_dim: u32,
   group_rows: u32,      // kv_group · Lq: the packed rows of one (b, kv head)
   q_blocks: u32,        // ceil(group_rows / BLOCK_Q)
+  block_groups: u32,    // workgroups per (b, kv head) and split: q_blocks, or with paired blocks ceil(q_blocks / 2)
   kv_splits: u32,       // workgroups sharing one block's key tiles (1: no split)
   tiles_per_split: u32, // key tiles of one split
   head_dim_vec4: u32,   // HEAD_DIM_VEC4 and TILE_KV as uniforms: loop bounds that compilers do not
@@ -210,6 +214,7 @@ struct Tile {
   kv_h: u32,
   row_start: u32,  // the block's first packed row
   split: u32,
+  row_block: u32,  // (b·Hkv + kv_h)·q_blocks + the block: its row of the block mask's tile bits
 }
 
 // The query head and query of packed row ρ (ρ < group_rows) of the tile's kv head.
@@ -710,11 +715,25 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 16>>, rb: u32, c: u32) {
                                b2.r0, b2.r1, b2.r2, b2.r3, b3.r0, b3.r1, b3.r2, b3.r3);
 }
 
-fn locate_tile(wid: u32) -> Tile {
-  let block_index = wid / params.kv_splits;
-  let bg = block_index / params.q_blocks;  // b·Hkv + g
+// Block n (0, or 1 for the second of a pair) of workgroup wid's group. With paired blocks
+// (block_groups < q_blocks) group p of a (b, kv head) holds blocks p and q_blocks − 1 − p: with
+// causal their key tiles add up to the same count in every group (the first block's few, the last
+// block's many), and a workgroup's fixed costs (zero-initialised workgroup memory, the Q and output
+// traffic around the tiles) are paid once per two blocks.
+fn locate_tile(wid: u32, n: u32) -> Tile {
+  let group_index = wid / params.kv_splits;
+  let bg = group_index / params.block_groups;  // b·Hkv + g
+  let pair = group_index % params.block_groups;
+  let row_block = select(pair, params.q_blocks - 1u - pair, n == 1u);  // not `block`: wgsl_reflect refuses the name
   let kv_heads = params.q_heads / params.kv_group;
-  return Tile(bg / kv_heads, bg % kv_heads, (block_index % params.q_blocks) * BLOCK_Q, wid % params.kv_splits);
+  return Tile(bg / kv_heads, bg % kv_heads, row_block * BLOCK_Q, wid % params.kv_splits, bg * params.q_blocks + row_block);
+}
+
+// How many blocks workgroup wid runs: 1, or 2 with paired blocks (1 for the middle of an odd count).
+fn group_blocks(wid: u32) -> u32 {
+  let pair = (wid / params.kv_splits) % params.block_groups;
+  let paired = params.block_groups != params.q_blocks && pair != params.q_blocks - 1u - pair;
+  return select(1u, 2u, paired);
 }
 
 // The positions of the block's queries, [first, last]: consecutive within one head, and every
@@ -821,41 +840,47 @@ fn write_stats(t: Tile, tid: u32) {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let wid = wg.x + wg.y * params.groups_x;
-  if (wid >= params.batch * (params.q_heads / params.kv_group) * params.q_blocks * params.kv_splits) { return; }
-  let t = locate_tile(wid);
-  let rb = (tid / VALUE_DIM_VEC4) * (PV_ROWS / 4u);  // the invocation's first row block in P·V
-  let c = tid % VALUE_DIM_VEC4;
-  var acc: array<vec4<f32>, 16>;
-
+  if (wid >= params.batch * (params.q_heads / params.kv_group) * params.block_groups * params.kv_splits) { return; }
   // Built inline, not returned by a function: wgsl_reflect's race detector (test/node/races.test.ts)
   // would share one invocation's result among all.
   var lanes = LaneGroup(tid, 0u, 1u, WORKGROUP_SIZE);
   if (LANES_ARE_SUBGROUPS) { lanes = join_subgroup(); }
-  load_q_tile(t, tid);
-  workgroupBarrier();  // row statistics must be initialised even when no key tile follows; groups counted
-  if (LANES_ARE_SUBGROUPS) { lanes.count = atomicLoad(&lane_groups); }
-  let tiles = key_tile_range(t);
+  let rb = (tid / VALUE_DIM_VEC4) * (PV_ROWS / 4u);  // the invocation's first row block in P·V
+  let c = tid % VALUE_DIM_VEC4;
+  var acc: array<vec4<f32>, 16>;
   var globals = vec2<u32>(0u);  // (global rows of the block, global keys of the tile), as bits
-  if (HAS_GLOBAL) { globals.x = global_rows(t); }
-  for (var tile = tiles.x; tile < tiles.y; tile++) {
-    let key_start = tile * TILE_KV;
-    if (walks_past_band()) {
-      if (HAS_GLOBAL) { globals.y = global_run(i32(key_start)) & (0xffffffffu >> (32u - TILE_KV)); }
-      if (!tile_needed(t, tile, globals.y, globals.x != 0u)) { continue; }
+  let block_count = group_blocks(wid);
+  for (var n = 0u; n < block_count; n++) {
+    // One block of rows: its Q tile, the key tiles of its band, its outputs.
+    let t = locate_tile(wid, n);
+    acc = array<vec4<f32>, 16>();
+    load_q_tile(t, tid);
+    workgroupBarrier();  // row statistics must be initialised even when no key tile follows; groups counted
+    if (LANES_ARE_SUBGROUPS) { lanes.count = atomicLoad(&lane_groups); }
+    let tiles = key_tile_range(t);
+    globals = vec2<u32>(0u);
+    if (HAS_GLOBAL) { globals.x = global_rows(t); }
+    for (var tile = tiles.x; tile < tiles.y; tile++) {
+      let key_start = tile * TILE_KV;
+      if (walks_past_band()) {
+        if (HAS_GLOBAL) { globals.y = global_run(i32(key_start)) & (0xffffffffu >> (32u - TILE_KV)); }
+        if (!tile_needed(t, tile, globals.y, globals.x != 0u)) { continue; }
+      }
+      if (HAS_BLOCK_MASK && !tile_on(t.row_block, tile)) { continue; }
+      load_k_tile(t, key_start, tid);
+      workgroupBarrier();
+      compute_scores(t, key_start, globals, tid);
+      workgroupBarrier();
+      if (IS_SIGMOID) { sigmoid_weights(tid); } else { online_softmax(lanes); }
+      load_v_tile(t, key_start, tid);
+      workgroupBarrier();
+      accumulate(&acc, rb, c);
+      workgroupBarrier();
     }
-    if (HAS_BLOCK_MASK && !tile_on(wid / params.kv_splits, tile)) { continue; }
-    load_k_tile(t, key_start, tid);
-    workgroupBarrier();
-    compute_scores(t, key_start, globals, tid);
-    workgroupBarrier();
-    if (IS_SIGMOID) { sigmoid_weights(tid); } else { online_softmax(lanes); }
-    load_v_tile(t, key_start, tid);
-    workgroupBarrier();
-    accumulate(&acc, rb, c);
-    workgroupBarrier();
+    write_output(t, acc, rb, c);
+    if (WRITE_LSE || WRITE_PARTIAL) { write_stats(t, tid); }
+    workgroupBarrier();  // the next block's Q tile and row statistics replace what these outputs read
   }
-  write_output(t, acc, rb, c);
-  if (WRITE_LSE || WRITE_PARTIAL) { write_stats(t, tid); }
 }
 
 // ── Top-k attention (entry sdpa_topk) ──────────────────────────────────────────────────────────
@@ -948,7 +973,7 @@ fn write_top_row(t: Tile, rb: u32, r: u32, top_s: ptr<function, array<vec4<f32>,
 fn sdpa_topk(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let wid = wg.x + wg.y * params.groups_x;
   if (wid >= params.batch * (params.q_heads / params.kv_group) * params.q_blocks) { return; }
-  let t = locate_tile(wid);
+  let t = locate_tile(wid, 0u);  // top-k: one block a workgroup (block_groups = q_blocks), one split
   var top_s: array<vec4<f32>, TOPK_MAX>;
   var top_j: array<vec4<u32>, TOPK_MAX>;
   for (var n = 0u; n < TOPK_MAX; n++) { top_s[n] = vec4<f32>(params.minus_infinity); }
@@ -964,7 +989,7 @@ fn sdpa_topk(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
       if (HAS_GLOBAL) { globals.y = global_run(i32(key_start)) & (0xffffffffu >> (32u - TILE_KV)); }
       if (!tile_needed(t, tile, globals.y, globals.x != 0u)) { continue; }
     }
-    if (HAS_BLOCK_MASK && !tile_on(wid, tile)) { continue; }
+    if (HAS_BLOCK_MASK && !tile_on(t.row_block, tile)) { continue; }
     load_k_tile(t, key_start, tid);
     workgroupBarrier();
     nan_rows |= score_tile_top(t, tid, key_start, globals, &top_s, &top_j);

@@ -210,6 +210,18 @@ export const CASES: SdpaCase[] = [
     alignment: 'lower-right',
     mask: { kind: 'float', shape: [1, 8, 5, 9], fill: 'random' },
   }),
+  // Enough (batch, head) pairs that the plan pairs blocks (src/ops/sdpa/plan.ts, pairBlocks): 3 blocks
+  // a head, so one workgroup runs the first and the partial last, another the middle alone.
+  base('paired blocks B=8 H=16 Lq=Lk=80 D=8 causal', {
+    B: 8,
+    Hq: 16,
+    Hkv: 16,
+    Lq: 80,
+    Lk: 80,
+    D: 8,
+    Dv: 8,
+    causal: true,
+  }),
   base('layout bshd causal', { Hq: 2, Hkv: 2, Lq: 40, Lk: 40, D: 8, Dv: 8, layout: 'bshd', causal: true }),
   base('causal upper-left Lq=7 Lk=33', { Lq: 7, Lk: 33, D: 16, Dv: 16, causal: true }),
   base('causal lower-right Lq=7 Lk=33 D=80', { Lq: 7, Lk: 33, D: 80, Dv: 80, causal: true, alignment: 'lower-right' }),

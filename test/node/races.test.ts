@@ -43,9 +43,15 @@ const CONSTS: Record<string, string> = {
 /** 8 queries, 16 keys, window 0/0, key 13 global: tiles 0–1 hold the band, 2 is skipped, 3 holds the global key. */
 const WINDOWED = { ...CONSTS, IS_CAUSAL: 'false', HAS_WINDOW: 'true', HAS_GLOBAL: 'true' };
 
-function run(source: string, consts = CONSTS, paged = false, entry = 'sdpa_forward') {
+function run(
+  source: string,
+  consts = CONSTS,
+  paged = false,
+  entry = 'sdpa_forward',
+  blocks = { q_blocks: 1, block_groups: 1 },
+) {
   const layout = shaderLayout(SHADERS.sdpa.source, entry);
-  const [L, Lk, D] = [8, 16, 8];
+  const [L, Lk, D] = [8 * blocks.q_blocks, 16, 8]; // blocks of 8 rows (CONSTS' BLOCK_Q)
   const uniforms = packUniforms(layout.uniform!, {
     batch: 1,
     q_heads: 1,
@@ -55,7 +61,7 @@ function run(source: string, consts = CONSTS, paged = false, entry = 'sdpa_forwa
     head_dim: D,
     value_dim: D,
     group_rows: L,
-    q_blocks: 1,
+    ...blocks,
     kv_splits: 1,
     tiles_per_split: Lk / 4,
     head_dim_vec4: 2,
@@ -118,8 +124,9 @@ function run(source: string, consts = CONSTS, paged = false, entry = 'sdpa_forwa
       2: data(Lk),
       3: data(Lk),
       4: new Uint32Array(4),
-      // Global bits, the page table, the block bits (blocks (0,0), (0,2), (1,1), (1,3) on), the tile bits.
-      5: new Uint32Array([1 << 13, 3, 2, 1, 0, 0b1010_0101, 0b1111]),
+      // Global bits, the page table, the block bits (blocks (0,0), (0,2), (1,1), (1,3) on), the tile
+      // bits of row blocks 0 and 1 (the executor reads them even where HAS_BLOCK_MASK is false).
+      5: new Uint32Array([1 << 13, 3, 2, 1, 0, 0b1010_0101, 0b1111, 0b1111]),
       6: new Uint32Array(4),
       7: new Float32Array(L * D),
       8: new Float32Array(L),
@@ -146,6 +153,12 @@ describe('detectRaces on sdpa_forward', () => {
 
   it('finds no race with 16 rows per invocation in P·V (a block of 16 rows, 8 of them real; 2 invocations)', () => {
     const result = run(SHADERS.sdpa.source, { ...CONSTS, BLOCK_Q: '16u', PV_ROWS: '16u', WORKGROUP_SIZE: '2u' });
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race when a workgroup runs two blocks in turn (paired blocks of 8 rows, causal)', () => {
+    const result = run(SHADERS.sdpa.source, CONSTS, false, 'sdpa_forward', { q_blocks: 2, block_groups: 1 });
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
   });

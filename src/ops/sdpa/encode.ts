@@ -48,6 +48,7 @@ export function encodeFlash(
     ...inputs.uniforms,
     group_rows: plan.groupRows,
     q_blocks: plan.qBlocks,
+    block_groups: plan.blockGroups,
     kv_splits: plan.kvSplits,
     tiles_per_split: plan.tilesPerSplit,
     head_dim_vec4: plan.headDimVec4,

@@ -27,6 +27,11 @@ export interface SdpaPlan {
   groupRows: number;
   /** Blocks of blockQ packed rows per (batch, kv head). */
   qBlocks: number;
+  /**
+   * Workgroups per (batch, kv head) and split: qBlocks, or ⌈qBlocks / 2⌉ when each runs two blocks
+   * (the first and last, the second and last but one, …): see pairBlocks.
+   */
+  blockGroups: number;
   /** Split-K: workgroups per block, each walking tilesPerSplit key tiles (1: no split, no merge pass). */
   kvSplits: number;
   tilesPerSplit: number;
@@ -96,6 +101,18 @@ function planSplits(blocks: number, keyTiles: number, forced: number | undefined
 }
 
 /**
+ * Whether each workgroup runs two blocks of rows, p and qBlocks − 1 − p: with causal their key tiles
+ * sum to the same count in every workgroup (no long tail of the last blocks), and the fixed costs of
+ * a workgroup (zero-initialised workgroup memory, about 1 ms a workgroup on SwiftShader; the Q loads
+ * and output writes around the tiles) are paid once per two blocks. Only where half as many
+ * workgroups still reach TARGET_WORKGROUPS, so a GPU stays as full, and not with key splits or top-k
+ * (whose entry runs one block).
+ */
+function pairBlocks(qBlocks: number, headsTimesBatch: number, kvSplits: number, topK: boolean): boolean {
+  return qBlocks >= 2 && kvSplits === 1 && !topK && ceilDiv(qBlocks, 2) * headsTimesBatch >= TARGET_WORKGROUPS;
+}
+
+/**
  * Picks the first tiling that fits the device (invocations, workgroup storage), the key splits and
  * the grid. Rows are packed per kv head (the group's query heads × Lq), and blocks larger than that
  * are skipped, so decoding with one query and 8 heads per kv head runs 8-row blocks. Throws an
@@ -145,8 +162,11 @@ export function planSdpa(
     [kvSplits, tilesPerSplit] = [1, keyTiles];
   }
   if (kvSplits > 1) checkFits(limits, argument, partialElements, partialElements * 4);
-  const workgroupCount = blocks * kvSplits;
-  const what = `${workgroupCount} workgroups (B·Hkv·⌈Hq/Hkv·Lq/${tile.blockQ}⌉·${kvSplits} key splits)`;
+  const blockGroups = pairBlocks(qBlocks, dims.B * dims.Hkv, kvSplits, variants.topK > 0)
+    ? ceilDiv(qBlocks, 2)
+    : qBlocks;
+  const workgroupCount = dims.B * dims.Hkv * blockGroups * kvSplits;
+  const what = `${workgroupCount} workgroups (B·Hkv·${blockGroups} block groups·${kvSplits} key splits)`;
   const mergeThreads = rows * dims.Dv;
   const merge =
     kvSplits === 1
@@ -165,6 +185,7 @@ export function planSdpa(
     workgroupBytes: workgroupBytes(tile, headDimVec4, kvStride, halfTiles),
     groupRows,
     qBlocks,
+    blockGroups,
     kvSplits,
     tilesPerSplit,
     workgroupCount,

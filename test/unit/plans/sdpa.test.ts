@@ -13,7 +13,22 @@ describe('planSdpa', () => {
     expect(plan.kvStride).toBe(17);
     expect(plan.workgroupSize).toBe(32); // (32 rows / 16 per invocation) × 16 column vec4s
     expect(plan.workgroupBytes).toBe(8192 + 8704 + 4096 + 416 + 4);
-    expect(plan.workgroupCount).toBe(32 * 8);
+    expect(plan.qBlocks).toBe(32);
+    expect(plan.blockGroups).toBe(16); // paired blocks: 16 × 8 = 128 workgroups still fill TARGET_WORKGROUPS
+    expect(plan.workgroupCount).toBe(16 * 8);
+  });
+
+  it('pairs blocks only where half the workgroups still number 128, with one split and no top-k', () => {
+    expect(planSdpa(dims(64), SWIFTSHADER).blockGroups).toBe(16); // 8 heads × 32 blocks
+    const fewHeads = { ...dims(64), Hq: 4, Hkv: 4 }; // 4 × 32 blocks: 64 pairs would leave a GPU half idle
+    expect(planSdpa(fewHeads, SWIFTSHADER).blockGroups).toBe(32);
+    const odd = { ...dims(64, 64, 1000), Hq: 12, Hkv: 12 }; // 32 blocks (the last partial): pairs 0–31 … 15–16
+    expect(planSdpa(odd, SWIFTSHADER).blockGroups).toBe(16);
+    const oddBlocks = { ...dims(64, 64, 33 * 32), Hq: 12, Hkv: 12 }; // 33 blocks: 16 pairs and the middle one alone
+    expect(planSdpa(oddBlocks, SWIFTSHADER).blockGroups).toBe(17);
+    expect(planSdpa(dims(64, 64, 1), SWIFTSHADER).blockGroups).toBe(1); // decoding: split keys, no pair
+    const topK = planSdpa(dims(64), SWIFTSHADER, undefined, 'q', { normalization: 'softmax', topK: 4 });
+    expect(topK.blockGroups).toBe(topK.qBlocks);
   });
 
   it('fits every head dim from 1 to 256 on the WebGPU default limits (16 KiB, 256 invocations)', () => {
