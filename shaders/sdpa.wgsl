@@ -791,6 +791,17 @@ fn tile_needed(t: Tile, tile: u32, key_bits: u32, block_is_global: bool) -> bool
   return block_is_global | ((first <= band.y) & (last >= band.x)) | (key_bits != 0u) | (first < params.sink_tokens);
 }
 
+// Whether the block skips key tile `tile` of its range (workgroup-uniform): past the band, one that
+// holds neither a band key, a global key nor a sink (globals.y then holds the tile's global keys),
+// or one the block mask leaves off for every row of the block.
+fn skips_tile(t: Tile, tile: u32, globals: ptr<function, vec2<u32>>) -> bool {
+  if (walks_past_band()) {
+    if (HAS_GLOBAL) { (*globals).y = global_run(i32(tile * TILE_KV)) & (0xffffffffu >> (32u - TILE_KV)); }
+    if (!tile_needed(t, tile, (*globals).y, (*globals).x != 0u)) { return true; }
+  }
+  return HAS_BLOCK_MASK && !tile_on(t.row_block, tile);
+}
+
 // Outputs are addressed with plain arithmetic on ρ, not through row_head()/row_query():
 // wgsl_reflect's race detector (test/node/races.test.ts) shares a user function's result between
 // invocations when it is bound to a `let`, and would report races that do not exist.
@@ -861,12 +872,8 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     globals = vec2<u32>(0u);
     if (HAS_GLOBAL) { globals.x = global_rows(t); }
     for (var tile = tiles.x; tile < tiles.y; tile++) {
+      if (skips_tile(t, tile, &globals)) { continue; }
       let key_start = tile * TILE_KV;
-      if (walks_past_band()) {
-        if (HAS_GLOBAL) { globals.y = global_run(i32(key_start)) & (0xffffffffu >> (32u - TILE_KV)); }
-        if (!tile_needed(t, tile, globals.y, globals.x != 0u)) { continue; }
-      }
-      if (HAS_BLOCK_MASK && !tile_on(t.row_block, tile)) { continue; }
       load_k_tile(t, key_start, tid);
       workgroupBarrier();
       compute_scores(t, key_start, globals, tid);
@@ -984,12 +991,8 @@ fn sdpa_topk(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
   var globals = vec2<u32>(0u);
   if (HAS_GLOBAL) { globals.x = global_rows(t); }
   for (var tile = tiles.x; tile < tiles.y; tile++) {
+    if (skips_tile(t, tile, &globals)) { continue; }
     let key_start = tile * TILE_KV;
-    if (walks_past_band()) {
-      if (HAS_GLOBAL) { globals.y = global_run(i32(key_start)) & (0xffffffffu >> (32u - TILE_KV)); }
-      if (!tile_needed(t, tile, globals.y, globals.x != 0u)) { continue; }
-    }
-    if (HAS_BLOCK_MASK && !tile_on(t.row_block, tile)) { continue; }
     load_k_tile(t, key_start, tid);
     workgroupBarrier();
     nan_rows |= score_tile_top(t, tid, key_start, globals, &top_s, &top_j);
