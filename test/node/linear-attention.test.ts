@@ -5,30 +5,24 @@
  * several value tiles, grouped heads, f16 storage), and every bad call refused with nothing taken
  * from the pool and nothing compiled. Every test ends with no live buffer.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createAttention, type AttentionContext, type GpuTensor } from '../../src/index';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AttentionContext } from '../../src/index';
 import { reference } from '../../src/reference/index';
 import { planLinearAttention } from '../../src/ops/linear-attention/plan';
 import { compareArrays } from '../helpers/compare';
-import { nodeGpu } from '../helpers/node-gpu';
+import { trackedContext } from '../helpers/tracked-context';
 import { expectRejectedOn } from '../helpers/rejections';
 import { LINEAR_ATTENTION_CASES, linearAttentionInputs, linearAttentionOptions } from '../long-cases';
 import { random } from '../mha-cases';
 
+const tracked = trackedContext();
 let attn: AttentionContext;
-beforeAll(async () => {
-  attn = await createAttention({ gpu: await nodeGpu() });
-});
-afterAll(() => attn?.destroy());
-
-const made: GpuTensor[] = [];
-afterEach(() => {
-  made.splice(0).forEach((t) => t.destroy());
-  expect(attn.stats.liveBuffers, 'every buffer back in the pool').toBe(0);
+beforeAll(() => {
+  attn = tracked.attn;
 });
 const upload = (t: { data: Float32Array; shape: readonly number[] }, dtype: 'f32' | 'f16' = 'f32') => {
   const tensor = attn.tensor(t.data, t.shape, { dtype });
-  made.push(tensor);
+  tracked.own(tensor);
   return tensor;
 };
 
@@ -38,7 +32,7 @@ describe('attn.linearAttention vs reference.linearAttention', () => {
       const inputs = linearAttentionInputs(c);
       const [q, k, v] = [inputs.q, inputs.k, inputs.v].map((t) => upload(t, c.dtype));
       const out = attn.linearAttention(q, k, v, linearAttentionOptions(c));
-      made.push(out);
+      tracked.own(out);
       expect(out.shape).toEqual([c.B, c.Hq, c.Lq, c.Dv]);
       const want = reference.linearAttention(inputs.q, inputs.k, inputs.v, linearAttentionOptions(c));
       const r = compareArrays(await out.read(), want.data);

@@ -5,28 +5,23 @@
  * f16 x, weight and bias with GPT-NeoX rotary into bshd heads; and an f16 output (rounded per
  * column pair). Every test ends with no live buffer.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createAttention, GpuTensor, reference, roundF16, type AttentionContext } from '../../src/index';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GpuTensor, reference, roundF16, type AttentionContext } from '../../src/index';
 import { encodeMatmul, operandOf, plainOutput, rotaryTable, type MatmulCall } from '../../src/ops/linear/encode';
 import { matmulTileFits, planMatmul, type MatmulTile } from '../../src/ops/linear/plan';
 import { LINEAR_TUNE_TILES } from '../../src/ops/linear/plan-tuning';
 import { rng } from '../cases';
 import { compareArrays } from '../helpers/compare';
-import { nodeGpu } from '../helpers/node-gpu';
+import { trackedContext } from '../helpers/tracked-context';
 
+const tracked = trackedContext();
 let attn: AttentionContext;
-beforeAll(async () => {
-  attn = await createAttention({ gpu: await nodeGpu() });
-});
-afterAll(() => attn?.destroy());
-const made: GpuTensor[] = [];
-afterEach(() => {
-  made.splice(0).forEach((t) => t.destroy());
-  expect(attn.stats.liveBuffers, 'every buffer back in the pool').toBe(0);
+beforeAll(() => {
+  attn = tracked.attn;
 });
 const upload = (data: Float32Array, f16 = false) => {
   const t = attn.tensor(f16 ? data.map(roundF16) : data, [data.length], { dtype: f16 ? 'f16' : 'f32' });
-  made.push(t);
+  tracked.own(t);
   return t;
 };
 const random = (seed: string, n: number) => {
@@ -99,7 +94,7 @@ describe('every GEMM tiling, forced, against reference.linear', () => {
       const [M, N] = [B * L, H * D];
       const [x, w, b] = [random('nx', M * K), random('nw', N * K), random('nb', N)].map((a) => a.map(roundF16));
       const table = rotaryTable(attn.runtime, L, rotDim, 100);
-      made.push(table);
+      tracked.own(table);
       const rotary = {
         table: operandOf(table),
         positions: L,

@@ -6,26 +6,20 @@
  * straight in, and every bad call refused with nothing taken from the pool and nothing compiled.
  * Every test ends with no live buffer.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createAttention, reference, type AttentionContext, type GpuTensor, type HostTensor } from '../../src/index';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { reference, type AttentionContext, type GpuTensor, type HostTensor } from '../../src/index';
 import { compareArrays } from '../helpers/compare';
-import { nodeGpu } from '../helpers/node-gpu';
+import { trackedContext } from '../helpers/tracked-context';
 import { expectRejectedOn } from '../helpers/rejections';
 import { random } from '../mha-cases';
 import { ROLLOUT_CASES, rolloutInputs, rolloutOptions } from '../vision-cases';
 
+const tracked = trackedContext();
 let attn: AttentionContext;
-beforeAll(async () => {
-  attn = await createAttention({ gpu: await nodeGpu() });
+beforeAll(() => {
+  attn = tracked.attn;
 });
-afterAll(() => attn?.destroy());
-
-const made: GpuTensor[] = [];
-afterEach(() => {
-  made.splice(0).forEach((t) => t.destroy());
-  expect(attn.stats.liveBuffers, 'every buffer back in the pool').toBe(0);
-});
-const own = <T extends GpuTensor>(t: T) => (made.push(t), t);
+const own = tracked.own;
 const upload = (t: HostTensor) => own(attn.tensor(Float32Array.from(t.data as ArrayLike<number>), [...t.shape]));
 
 describe('attn.attentionRollout vs reference.attentionRollout', () => {

@@ -6,28 +6,22 @@
  * 4-D weights against 2-D ones, cbam against the two gates in turn, and every bad call refused with
  * nothing taken from the pool and nothing compiled. Every test ends with no live buffer.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createAttention, type AttentionContext, type GpuTensor, type HostTensor } from '../../src/index';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AttentionContext, GpuTensor, HostTensor } from '../../src/index';
 import { compareArrays } from '../helpers/compare';
-import { nodeGpu } from '../helpers/node-gpu';
+import { trackedContext } from '../helpers/tracked-context';
 import { expectRejectedOn } from '../helpers/rejections';
 import { random } from '../mha-cases';
 import { VISION_CASES, visionExpected, visionInputs } from '../vision-cases';
 
+const tracked = trackedContext();
 let attn: AttentionContext;
-beforeAll(async () => {
-  attn = await createAttention({ gpu: await nodeGpu() });
-});
-afterAll(() => attn?.destroy());
-
-const made: GpuTensor[] = [];
-afterEach(() => {
-  made.splice(0).forEach((t) => t.destroy());
-  expect(attn.stats.liveBuffers, 'every buffer back in the pool').toBe(0);
+beforeAll(() => {
+  attn = tracked.attn;
 });
 const upload = (t: HostTensor) => {
   const tensor = attn.tensor(Float32Array.from(t.data as ArrayLike<number>), [...t.shape]);
-  made.push(tensor);
+  tracked.own(tensor);
   return tensor;
 };
 /** Host tensors in (nested) options as GPU tensors. */
@@ -41,7 +35,7 @@ const onGpu = (options: Record<string, unknown>): Record<string, unknown> =>
   );
 const call = (op: 'channelAttention' | 'spatialAttention' | 'cbam', x: GpuTensor, options: unknown) => {
   const out = (attn[op] as (x: GpuTensor, o: unknown) => GpuTensor).call(attn, x, options);
-  made.push(out);
+  tracked.own(out);
   return out;
 };
 
@@ -167,7 +161,7 @@ describe('feature-map attention rejects bad input before taking anything', () =>
     const x3 = upload(random('x3', [C, H, W]));
     expectRejectedOn(attn, () => attn.spatialAttention(x3, { weight }), 'x', '[N, C, H, W]');
     const half = attn.tensor(new Float32Array(N * C * H * W), [N, C, H, W], { dtype: 'f16' });
-    made.push(half);
+    tracked.own(half);
     expectRejectedOn(attn, () => attn.spatialAttention(half, { weight }), 'x', 'f32');
     x.destroy();
     expectRejectedOn(attn, () => attn.spatialAttention(x, { weight }), 'x', 'destroyed');
