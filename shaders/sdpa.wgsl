@@ -648,7 +648,7 @@ fn rescale(rows: Rows4, alpha: vec4<f32>) -> Rows4 {
 
 // rows + P·v for one key: P's lanes are the 4 rows' weights. `guarded`: some P of the tile may be
 // REMOVED, whose v is then not read (NaN or ±∞ there stays out); unguarded, every product is added
-// (16 selects fewer per key: 1.1× the whole kernel on SwiftShader).
+// (16 selects fewer per key: 1.07× the whole kernel on SwiftShader, dense).
 fn add_pv(rows: Rows4, p: vec4<f32>, value: tile_vec4, guarded: bool) -> Rows4 {
   if (!guarded) {
     return Rows4(rows.r0 + pv(p.x, value), rows.r1 + pv(p.y, value), rows.r2 + pv(p.z, value), rows.r3 + pv(p.w, value));
