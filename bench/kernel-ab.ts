@@ -6,7 +6,7 @@
  * kernel before it) gets the workgroup size it expects. Reports the median process CPU time (on
  * SwiftShader the "GPU" is this process's threads, so CPU time is robust to other processes' load)
  * and the median of the per-round speed-ups against the first, with their range; outputs are
- * compared with the first's.
+ * compared with the first's. Overrides an older source lacks are not passed to it.
  * Env: SHAPE=B,H,L,D (default 1,8,512,64; L keys), LQ (queries, default L: 1 is a decode step, with
  * alignment lower-right), HKV (kv heads, default H), CAUSAL=1, ROUNDS (default 7).
  */
@@ -43,8 +43,9 @@ function useVariants(attn: AttentionContext, current: () => Variant): void {
     const o: Overrides = { ...overrides };
     if (!v.kernel.includes('override PV_ROWS') && 'PV_ROWS' in o) {
       o.WORKGROUP_SIZE = (Number(o.WORKGROUP_SIZE) * Number(o.PV_ROWS)) / 4;
-      delete o.PV_ROWS;
     }
+    // An older kernel lacks overrides added since: it runs without them (its own defaults).
+    for (const name of Object.keys(o)) if (!v.kernel.includes(`override ${name}:`)) delete o[name];
     const kernel = withTreeParams(v.kernel);
     return get({ id: `${shader.id}#${v.name}`, source: shader.source.replace(sdpaSource, kernel) }, entry, o);
   };

@@ -151,6 +151,8 @@ export const CASES: SdpaCase[] = [
   base('L=1024 D=64 causal', { Lq: 1024, Lk: 1024, D: 64, Dv: 64, causal: true }),
   base('D=256 L=100 B=2', { B: 2, Lq: 100, Lk: 100, D: 256, Dv: 256 }),
   base('Dv=24 D=40', { Lq: 33, Lk: 40, D: 40, Dv: 24 }),
+  // Q·Kᵀ in 8 × 8 blocks of invocation pairs (Dv = 64's 32 invocations), d's 9 vec4s split 4 / 5.
+  base('Dv=64 D=36 causal Lq=70 Lk=75 lse', { Lq: 70, Lk: 75, D: 36, Dv: 64, causal: true, returnLse: true }),
   base('Dv=1 D=64', { Lq: 9, Lk: 9, D: 64, Dv: 1 }),
   base('Dv=256 D=8', { Lq: 17, Lk: 65, D: 8, Dv: 256 }),
   base('Lq=7 Lk=33', { Lq: 7, Lk: 33, D: 16, Dv: 16 }),

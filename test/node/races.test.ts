@@ -38,6 +38,7 @@ const CONSTS: Record<string, string> = {
   IS_SIGMOID: 'false',
   ONE_ROW: 'false',
   HAS_BLOCK_MASK: 'false',
+  QK_PAIRS: 'false',
 };
 
 /** 8 queries, 16 keys, window 0/0, key 13 global: tiles 0–1 hold the band, 2 is skipped, 3 holds the global key. */
@@ -52,6 +53,7 @@ function run(
 ) {
   const layout = shaderLayout(SHADERS.sdpa.source, entry);
   const [L, Lk, D] = [8 * blocks.q_blocks, 16, 8]; // blocks of 8 rows (CONSTS' BLOCK_Q)
+  const tileKv = Number.parseInt(consts.TILE_KV, 10);
   const uniforms = packUniforms(layout.uniform!, {
     batch: 1,
     q_heads: 1,
@@ -63,9 +65,9 @@ function run(
     group_rows: L,
     ...blocks,
     kv_splits: 1,
-    tiles_per_split: Lk / 4,
+    tiles_per_split: Lk / tileKv,
     head_dim_vec4: 2,
-    tile_kv: 4,
+    tile_kv: tileKv,
     groups_x: 1,
     causal_offset: 0,
     score_scale: 0.5,
@@ -135,6 +137,9 @@ function run(
   return detectRaces(specialise(source, consts), entry, [1, 1, 1], bindGroups);
 }
 
+/** QK_PAIRS: 8 rows × 8 keys, one 8 × 8 block for the 2 invocations (PV_ROWS 8 × 2 column vec4s). */
+const IN_PAIRS = { ...CONSTS, TILE_KV: '8u', PV_ROWS: '8u', WORKGROUP_SIZE: '2u', QK_PAIRS: 'true' };
+
 /** f16 q, k and v (halves two to a word; D = 8 keeps every row in whole words). */
 const HALVES = { ...CONSTS, Q_F16: 'true', K_F16: 'true', V_F16: 'true' };
 
@@ -153,6 +158,12 @@ describe('detectRaces on sdpa_forward', () => {
 
   it('finds no race with 16 rows per invocation in P·V (a block of 16 rows, 8 of them real; 2 invocations)', () => {
     const result = run(SHADERS.sdpa.source, { ...CONSTS, BLOCK_Q: '16u', PV_ROWS: '16u', WORKGROUP_SIZE: '2u' });
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race with Q·Kᵀ in an 8 × 8 block shared by two invocations (tiles of 8 keys)', () => {
+    const result = run(SHADERS.sdpa.source, IN_PAIRS);
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
   });
@@ -207,5 +218,15 @@ describe('detectRaces on sdpa_forward', () => {
     const result = run(broken);
     expect(result.races.length).toBeGreaterThan(0);
     expect(result.races.some((r) => r.message.includes('kv_tile'))).toBe(true);
+  });
+
+  it('finds the race in a copy without the barrier between the pairs handing over partial logits and reading them', () => {
+    const broken = SHADERS.sdpa.source.replace(
+      /(p_tile\[\(kb \+ 7u \* kb8\) \* row_blocks \+ given\][^;]*;\s*)workgroupBarrier\(\);/,
+      '$1',
+    );
+    expect(broken).not.toEqual(SHADERS.sdpa.source);
+    const result = run(broken, IN_PAIRS);
+    expect(result.races.some((r) => r.message.includes('p_tile'))).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import { SHADERS, sdpaShader } from '../../shaders';
 import { f16Tiles } from '../../gpu/kernel-features';
 import { blockTileBits } from './block-tiles';
 import { attentionInputs, type AttentionOperands, type LseView } from './operands';
-import { MERGE_WORKGROUP_SIZE, pvRows, type SdpaPlan } from './plan';
+import { MERGE_WORKGROUP_SIZE, pvRows, scoresInPairs, type SdpaPlan } from './plan';
 
 /**
  * The flash kernel's dispatches, writing lse [B, Hq, Lq] when options.returnLse: one, or two with a
@@ -38,6 +38,7 @@ export function encodeFlash(
     KV_STRIDE: plan.kvStride,
     WORKGROUP_SIZE: plan.workgroupSize,
     PV_ROWS: topK > 0 ? 4 : pvRows(plan.tile),
+    QK_PAIRS: topK === 0 && scoresInPairs(plan.tile, plan.workgroupSize),
     ...inputs.overrides,
     WRITE_PARTIAL: split !== null,
     PAGED: ops.pages != null,

@@ -70,6 +70,19 @@ export function pvRows(tile: SdpaTile): 4 | 8 | 16 {
 }
 
 /**
+ * Whether the flash pass computes Q·Kᵀ in 8 × 8 register blocks, each shared by two invocations that
+ * sum half of d (QK_PAIRS of sdpa.wgsl): half the workgroup-memory reads per multiply-add of 4 × 4
+ * blocks, with every invocation as busy. Only where the workgroup is exactly twice the tile's 8 × 8
+ * blocks (one block per pair, no invocation idle).
+ * @example
+ * scoresInPairs({ blockQ: 32, tileKv: 32 }, 32); // true: D = Dv = 64's tiling, 16 blocks, 32 invocations
+ * scoresInPairs({ blockQ: 32, tileKv: 16 }, 64); // false: D = 128's, 8 blocks would leave 48 invocations idle
+ */
+export function scoresInPairs(tile: SdpaTile, workgroupSize: number): boolean {
+  return tile.blockQ % 8 === 0 && tile.tileKv % 8 === 0 && (tile.blockQ * tile.tileKv) / 32 === workgroupSize;
+}
+
+/**
  * Workgroup memory of one tiling, in bytes, as the header of sdpa.wgsl writes it; `halfTiles`: the Q
  * and K/V tiles hold f16 (f16 arithmetic), 8 bytes a vec4 instead of 16.
  */
