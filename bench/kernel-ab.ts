@@ -6,7 +6,9 @@
  * kernel before it) gets the workgroup size it expects. Reports the median process CPU time (on
  * SwiftShader the "GPU" is this process's threads, so CPU time is robust to other processes' load)
  * and the median of the per-round speed-ups against the first, with their range; outputs are
- * compared with the first's. Overrides an older source lacks are not passed to it.
+ * compared with the first's. Overrides an older source lacks are not passed to it. A variant
+ * `FILE:NAME=VALUE,…` runs with those overrides in place of the plan's (`tree:QK_PAIRS=false`), so
+ * plan-level choices are A/B'd on one source (the forced values must agree with the workgroup size).
  * Env: SHAPE=B,H,L,D (default 1,8,512,64; L keys), LQ (queries, default L: 1 is a decode step, with
  * alignment lower-right), HKV (kv heads, default H), CAUSAL=1, ROUNDS (default 7).
  */
@@ -19,6 +21,19 @@ import type { Overrides } from '../src/gpu/pipeline-cache';
 interface Variant {
   name: string;
   kernel: string;
+  /** Overrides that replace the plan's (`tree:QK_PAIRS=false`): plan-level choices A/B'd on one source. */
+  forced: Overrides;
+}
+
+/** `FILE` or `FILE:NAME=VALUE,…` (FILE a .wgsl path or 'tree'; VALUE a number, true or false). */
+function parseVariant(spec: string): Variant {
+  const [file, list] = spec.split(':');
+  const forced: Overrides = {};
+  for (const pair of list ? list.split(',') : []) {
+    const [name, value] = pair.split('=');
+    forced[name] = value === 'true' ? true : value === 'false' ? false : Number(value);
+  }
+  return { name: spec, kernel: file === 'tree' ? sdpaSource : readFileSync(file, 'utf8'), forced };
 }
 
 const PARAMS_STRUCT = /struct SdpaParams \{[^}]*\}/;
@@ -40,7 +55,7 @@ function useVariants(attn: AttentionContext, current: () => Variant): void {
   pipelines.get = (shader, entry, overrides) => {
     if (!shader.id.startsWith('sdpa.wgsl')) return get(shader, entry, overrides);
     const v = current();
-    const o: Overrides = { ...overrides };
+    const o: Overrides = { ...overrides, ...v.forced };
     if (!v.kernel.includes('override PV_ROWS') && 'PV_ROWS' in o) {
       o.WORKGROUP_SIZE = (Number(o.WORKGROUP_SIZE) * Number(o.PV_ROWS)) / 4;
     }
@@ -52,8 +67,8 @@ function useVariants(attn: AttentionContext, current: () => Variant): void {
 }
 
 export async function main(args: string[]): Promise<number> {
-  if (args.length < 2) throw new Error('usage: npm run bench:ab -- BASELINE.wgsl|tree OTHER.wgsl|tree …');
-  const variants = args.map((f) => ({ name: f, kernel: f === 'tree' ? sdpaSource : readFileSync(f, 'utf8') }));
+  if (args.length < 2) throw new Error('usage: npm run bench:ab -- BASELINE.wgsl|tree[:NAME=VALUE,…] OTHER …');
+  const variants = args.map(parseVariant);
   const [B, H, L, D] = (process.env.SHAPE ?? '1,8,512,64').split(',').map(Number);
   const causal = process.env.CAUSAL === '1';
   const rounds = Number(process.env.ROUNDS ?? 7);

@@ -17,7 +17,7 @@
 //                                                               pairs: 8 × 8, half of d each (+ a barrier)
 //       online softmax → P, α, flags   ┐            ─ barrier   one lane group per 4 rows (vec4)
 //       load V tile (into the K tile)  ┘
-//       O = α·O + P·V                               ─ barrier   each invocation: PV_ROWS rows × 4 columns
+//       O = α·O + P·V                               ─ barrier   each invocation: PV_ROWS rows × 4·PV_COLS columns
 //     (flags: whether any of 4 rows' keys in the tile is removed; P·V guards removed keys only where so)
 //     O /= row sum; write O (and the log-sum-exp)   ─ barrier
 //
@@ -48,11 +48,13 @@
 // Scores stay in natural units (a float mask is added as it is, however large its magnitude);
 // softmax takes exp2((s − max)·log₂e), so only differences are scaled and nothing overflows.
 //
-// Invocations: WORKGROUP_SIZE = (BLOCK_Q / PV_ROWS) · VALUE_DIM_VEC4; invocation t owns output rows
-// PV_ROWS·(t / VALUE_DIM_VEC4) … +PV_ROWS−1 and columns 4·(t % VALUE_DIM_VEC4) … +3 in registers
-// (PV_ROWS vec4s). PV_ROWS is 16, else 8, where BLOCK_Q allows, else 4: each V read then serves
-// more rows, and fewer invocations meet at each barrier (on SwiftShader 8 rows ran 1.25× the speed
-// of 4, and 16 rows 1.14–1.17× that of 8). Q·Kᵀ gives each invocation blocks of 4 rows × 4 keys,
+// Invocations: WORKGROUP_SIZE = (BLOCK_Q / PV_ROWS) · (VALUE_DIM_VEC4 / PV_COLS); with C =
+// VALUE_DIM_VEC4 / PV_COLS, invocation t owns output rows PV_ROWS·(t / C) … +PV_ROWS−1 and columns
+// 4·(t % C) … +3 in registers (PV_ROWS vec4s), with PV_COLS = 2 also columns 4·(t % C + C) … +3.
+// The plan gives 16 rows where BLOCK_Q allows, as 8 rows × 2 column vec4s where Dv's vec4s pair up,
+// else 8, else 4: each V read then serves more rows, and fewer invocations meet at each barrier (on
+// SwiftShader 8 rows ran 1.25× the speed of 4, 16 rows 1.14–1.17× that of 8, and 8 × 2 about 1.03×
+// that of 16 × 1: 4 vec4 reads per key instead of 5, as many accumulators). Q·Kᵀ gives each invocation blocks of 4 rows × 4 keys,
 // as many as it takes to cover the tile, or with QK_PAIRS (where the workgroup is twice the tile's
 // 8 × 8 blocks, as with D = Dv = 64) each pair of invocations one block of 8 rows × 8 keys: half the
 // reads per multiply-add (see compute_scores_in_pairs).
@@ -120,6 +122,7 @@ override IS_SIGMOID: bool = false;       // weights sigmoid(s + sigmoid_bias), n
 override HAS_BLOCK_MASK: bool = false;   // block-sparse: a bit per (query block, key block); tiles off skipped
 override ONE_ROW: bool = false;          // BLOCK_Q = 4 holding one real row (decoding without GQA): lane 0 only
 override PV_ROWS: u32 = 4;               // output rows per invocation in P·V: 4, 8 or 16 (1, 2 or 4 row blocks)
+override PV_COLS: u32 = 1;               // output column vec4s per invocation in P·V: 1, or 2 with PV_ROWS = 8
 override QK_PAIRS: bool = false;         // Q·Kᵀ in 8 × 8 blocks shared by invocation pairs (else 4 × 4 each)
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
@@ -752,14 +755,24 @@ fn add_pv(rows: Rows4, p: vec4<f32>, value: tile_vec4, guarded: bool) -> Rows4 {
                rows.r2 + select(none, pv(p.z, value), kept.z), rows.r3 + select(none, pv(p.w, value), kept.w));
 }
 
-// b0 … b3 += P·V over the tile's keys for row blocks rb … rb + PV_ROWS/4 − 1 and column vec4 c
-// (see add_pv for `guarded`).
+// b0 … b3 += P·V over the tile's keys (see add_pv for `guarded`): row blocks rb … rb + PV_ROWS/4 − 1
+// of column vec4 c, and with PV_COLS = 2 (PV_ROWS = 8) b2, b3 the same two row blocks of column vec4
+// c + VALUE_DIM_VEC4 / 2 (the vec4 reads per key: 2 of P and 2 of V, against 4 and 1 for 16 rows).
 fn add_pv_tile(b0: ptr<function, Rows4>, b1: ptr<function, Rows4>, b2: ptr<function, Rows4>, b3: ptr<function, Rows4>,
                rb: u32, c: u32, guarded: bool) {
   for (var j = 0u; j < params.tile_kv; j++) {
     let value = kv_tile[j * KV_STRIDE + c];
     let at = j * (BLOCK_Q / 4u) + rb;
-    *b0 = add_pv(*b0, p_tile[at], value, guarded);
+    let p0 = p_tile[at];
+    *b0 = add_pv(*b0, p0, value, guarded);
+    if (PV_COLS == 2u) {
+      let p1 = p_tile[at + 1u];
+      let second = kv_tile[j * KV_STRIDE + c + VALUE_DIM_VEC4 / 2u];
+      *b1 = add_pv(*b1, p1, value, guarded);
+      *b2 = add_pv(*b2, p0, second, guarded);
+      *b3 = add_pv(*b3, p1, second, guarded);
+      continue;
+    }
     if (PV_ROWS >= 8u) { *b1 = add_pv(*b1, p_tile[at + 1u], value, guarded); }
     if (PV_ROWS >= 16u) {
       *b2 = add_pv(*b2, p_tile[at + 2u], value, guarded);
@@ -777,7 +790,8 @@ fn tile_removes(rb: u32) -> bool {
 }
 
 // O = α·O + P·V for the invocation's PV_ROWS rows (row blocks rb … rb + PV_ROWS/4 − 1, in acc[0 …])
-// and column vec4 c (see the header for why PV_ROWS rows). A tile where none of these rows has a
+// and column vec4 c, with PV_COLS = 2 also column vec4 c + VALUE_DIM_VEC4 / 2 (in acc[8 …]); see
+// the header for why. A tile where none of these rows has a
 // removed key (in dense attention every tile but the last, with causal all but the diagonal ones)
 // takes the loop without the guards.
 fn accumulate(acc: ptr<function, array<vec4<f32>, 16>>, rb: u32, c: u32) {
@@ -798,6 +812,10 @@ fn accumulate(acc: ptr<function, array<vec4<f32>, 16>>, rb: u32, c: u32) {
   if (PV_ROWS >= 16u) {
     b2 = rescale(b2, row_alpha[rb + 2u]);
     b3 = rescale(b3, row_alpha[rb + 3u]);
+  }
+  if (PV_COLS == 2u) {  // the same two row blocks, second column vec4
+    b2 = rescale(b2, row_alpha[rb]);
+    b3 = rescale(b3, row_alpha[rb + 1u]);
   }
   if (tile_removes(rb)) {
     add_pv_tile(&b0, &b1, &b2, &b3, rb, c, true);
@@ -899,14 +917,15 @@ fn skips_tile(t: Tile, tile: u32, globals: ptr<function, vec2<u32>>) -> bool {
 // wgsl_reflect's race detector (test/node/races.test.ts) shares a user function's result between
 // invocations when it is bound to a `let`, and would report races that do not exist.
 fn write_output(t: Tile, acc: array<vec4<f32>, 16>, rb: u32, c: u32) {
-  for (var r = 0u; r < PV_ROWS; r++) {
+  for (var n = 0u; n < PV_ROWS * PV_COLS; n++) {
+    let r = n % PV_ROWS;
     let rho = t.row_start + rb * 4u + r;
-    let d = c * 4u;
-    if (rho >= params.group_rows) { break; }
+    let d = (c + (n / PV_ROWS) * (VALUE_DIM_VEC4 / 2u)) * 4u;  // PV_COLS = 2: acc[8 …] is column vec4 c + Dv/8
+    if (rho >= params.group_rows) { continue; }
     let h = t.kv_h * params.kv_group + rho / params.q_len;
     let i = rho % params.q_len;
     let sum = vec4<f32>(row_sum[rb + r / 4u][r % 4u]);
-    var value = acc[r];
+    var value = acc[n];
     var base = (((t.b * params.q_heads + h) * params.q_len + i) * params.kv_splits + t.split) * params.value_dim + d;
     if (!WRITE_PARTIAL) {  // the final output: normalised (softmax), where the caller's layout puts it
       if (!IS_SIGMOID) {
@@ -949,8 +968,8 @@ fn sdpa_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   // would share one invocation's result among all.
   var lanes = LaneGroup(tid, 0u, 1u, WORKGROUP_SIZE);
   if (LANES_ARE_SUBGROUPS) { lanes = join_subgroup(); }
-  let rb = (tid / VALUE_DIM_VEC4) * (PV_ROWS / 4u);  // the invocation's first row block in P·V
-  let c = tid % VALUE_DIM_VEC4;
+  let rb = (tid / (VALUE_DIM_VEC4 / PV_COLS)) * (PV_ROWS / 4u);  // the invocation's first row block in P·V
+  let c = tid % (VALUE_DIM_VEC4 / PV_COLS);  // its (first) column vec4
   var acc: array<vec4<f32>, 16>;
   var globals = vec2<u32>(0u);  // (global rows of the block, global keys of the tile), as bits
   let block_count = group_blocks(wid);

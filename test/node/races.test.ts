@@ -19,6 +19,7 @@ const CONSTS: Record<string, string> = {
   KV_STRIDE: '3u',
   WORKGROUP_SIZE: '4u',
   PV_ROWS: '4u',
+  PV_COLS: '1u',
   IS_CAUSAL: 'true',
   HAS_MASK: 'false',
   MASK_IS_BOOL: 'false',
@@ -158,6 +159,18 @@ describe('detectRaces on sdpa_forward', () => {
 
   it('finds no race with 16 rows per invocation in P·V (a block of 16 rows, 8 of them real; 2 invocations)', () => {
     const result = run(SHADERS.sdpa.source, { ...CONSTS, BLOCK_Q: '16u', PV_ROWS: '16u', WORKGROUP_SIZE: '2u' });
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race with 8 rows × 2 column vec4s per invocation in P·V (a block of 16 rows, 2 invocations)', () => {
+    const result = run(SHADERS.sdpa.source, {
+      ...CONSTS,
+      BLOCK_Q: '16u',
+      PV_ROWS: '8u',
+      PV_COLS: '2u',
+      WORKGROUP_SIZE: '2u',
+    });
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
   });

@@ -8,7 +8,7 @@ import { SHADERS, sdpaShader } from '../../shaders';
 import { f16Tiles } from '../../gpu/kernel-features';
 import { blockTileBits } from './block-tiles';
 import { attentionInputs, type AttentionOperands, type LseView } from './operands';
-import { MERGE_WORKGROUP_SIZE, pvRows, scoresInPairs, type SdpaPlan } from './plan';
+import { MERGE_WORKGROUP_SIZE, pvBlock, scoresInPairs, type SdpaPlan } from './plan';
 
 /**
  * The flash kernel's dispatches, writing lse [B, Hq, Lq] when options.returnLse: one, or two with a
@@ -30,6 +30,7 @@ export function encodeFlash(
   const split = plan.merge;
   const f16 = f16Tiles(runtime.features, [ops.q.f16, ops.k.f16, ops.v.f16]);
   const shader = sdpaShader({ subgroups: runtime.features.subgroups, f16 });
+  const pv = topK > 0 ? { rows: 4, cols: 1 } : pvBlock(plan.tile, plan.valueDimVec4);
   const pipeline = runtime.pipelines.get(shader, topK > 0 ? 'sdpa_topk' : 'sdpa_forward', {
     BLOCK_Q: plan.tile.blockQ,
     TILE_KV: plan.tile.tileKv,
@@ -37,7 +38,8 @@ export function encodeFlash(
     VALUE_DIM_VEC4: plan.valueDimVec4,
     KV_STRIDE: plan.kvStride,
     WORKGROUP_SIZE: plan.workgroupSize,
-    PV_ROWS: topK > 0 ? 4 : pvRows(plan.tile),
+    PV_ROWS: pv.rows,
+    PV_COLS: pv.cols,
     QK_PAIRS: topK === 0 && scoresInPairs(plan.tile, plan.workgroupSize),
     ...inputs.overrides,
     WRITE_PARTIAL: split !== null,

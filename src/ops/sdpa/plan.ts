@@ -64,9 +64,28 @@ export const TILE_PREFERENCES: readonly SdpaTile[] = [
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
-/** Output rows per invocation in the flash kernel's P·V (PV_ROWS): 16, else 8, where the block has them. */
-export function pvRows(tile: SdpaTile): 4 | 8 | 16 {
-  return tile.blockQ % 16 === 0 ? 16 : tile.blockQ % 8 === 0 ? 8 : 4;
+/** One invocation's outputs in the flash kernel's P·V: rows (PV_ROWS) × column vec4s (PV_COLS). */
+export interface PvBlock {
+  rows: 4 | 8 | 16;
+  cols: 1 | 2;
+}
+
+/**
+ * 16 rows where the block has them, as 8 rows × 2 column vec4s where Dv's vec4s pair up (the same
+ * 16 accumulators and invocations, 4 vec4 reads per key instead of 5); else 8 rows, else 4.
+ * @example
+ * pvBlock({ blockQ: 32, tileKv: 32 }, 16); // { rows: 8, cols: 2 }: Dv = 64
+ * pvBlock({ blockQ: 32, tileKv: 32 }, 9); // { rows: 16, cols: 1 }: Dv = 36
+ */
+export function pvBlock(tile: SdpaTile, valueDimVec4: number): PvBlock {
+  if (tile.blockQ % 16 === 0) return valueDimVec4 % 2 === 0 ? { rows: 8, cols: 2 } : { rows: 16, cols: 1 };
+  return { rows: tile.blockQ % 8 === 0 ? 8 : 4, cols: 1 };
+}
+
+/** The flash pass's invocations: one per PvBlock of the block's rows × Dv. */
+function flashInvocations(tile: SdpaTile, valueDimVec4: number): number {
+  const pv = pvBlock(tile, valueDimVec4);
+  return (tile.blockQ / pv.rows) * Math.ceil(valueDimVec4 / pv.cols);
 }
 
 /**
@@ -151,7 +170,7 @@ export function planSdpa(
   const kvStride = widest % 2 === 0 ? widest + 1 : widest;
   const maxInvocations = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
   const fits = (t: SdpaTile) =>
-    (t.blockQ / pvRows(t)) * valueDimVec4 <= maxInvocations &&
+    flashInvocations(t, valueDimVec4) <= maxInvocations &&
     workgroupBytes(t, headDimVec4, kvStride, halfTiles) <= limits.maxComputeWorkgroupStorageSize;
   const groupRows = (dims.Hq / dims.Hkv) * dims.Lq;
   const rowsNeeded = Math.max(4, ceilDiv(groupRows, 4) * 4);
@@ -193,8 +212,8 @@ export function planSdpa(
     headDimVec4,
     valueDimVec4,
     kvStride,
-    // sdpa_topk: one invocation per 4 rows (their lists); the flash pass: PV_ROWS rows × 4 columns each.
-    workgroupSize: variants.topK > 0 ? tile.blockQ / 4 : (tile.blockQ / pvRows(tile)) * valueDimVec4,
+    // sdpa_topk: one invocation per 4 rows (their lists); the flash pass: one per PvBlock.
+    workgroupSize: variants.topK > 0 ? tile.blockQ / 4 : flashInvocations(tile, valueDimVec4),
     workgroupBytes: workgroupBytes(tile, headDimVec4, kvStride, halfTiles),
     groupRows,
     qBlocks,

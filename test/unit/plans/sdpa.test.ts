@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { SWIFTSHADER, WEBGPU_MINIMUM } from '../../helpers/limits';
 import { AttentionError } from '../../../src/index';
-import { planSdpa, scoresInPairs, TILE_PREFERENCES, workgroupBytes } from '../../../src/ops/sdpa/plan';
+import { planSdpa, pvBlock, scoresInPairs, TILE_PREFERENCES, workgroupBytes } from '../../../src/ops/sdpa/plan';
 
 const dims = (D: number, Dv = D, Lq = 1024) => ({ B: 1, Hq: 8, Hkv: 8, Lq, Lk: 1024, D, Dv });
 
@@ -11,7 +11,7 @@ describe('planSdpa', () => {
     const plan = planSdpa(dims(64), SWIFTSHADER);
     expect(plan.tile).toEqual({ blockQ: 32, tileKv: 32 });
     expect(plan.kvStride).toBe(17);
-    expect(plan.workgroupSize).toBe(32); // (32 rows / 16 per invocation) × 16 column vec4s
+    expect(plan.workgroupSize).toBe(32); // (32 rows / 8 per invocation) × (16 column vec4s / 2 per invocation)
     expect(plan.workgroupBytes).toBe(8192 + 8704 + 4096 + 416 + 4);
     expect(plan.qBlocks).toBe(32);
     expect(plan.blockGroups).toBe(16); // paired blocks: 16 × 8 = 128 workgroups still fill TARGET_WORKGROUPS
@@ -77,6 +77,15 @@ describe('planSdpa', () => {
       expect(t.tileKv % 4).toBe(0);
     }
     expect(workgroupBytes({ blockQ: 4, tileKv: 4 }, 64, 65)).toBeLessThan(16384);
+  });
+
+  it('gives each P·V invocation 8 rows × 2 column vec4s where Dv pairs up, with as many invocations as 16 × 1', () => {
+    expect(pvBlock({ blockQ: 32, tileKv: 32 }, 16)).toEqual({ rows: 8, cols: 2 });
+    expect(pvBlock({ blockQ: 32, tileKv: 32 }, 9)).toEqual({ rows: 16, cols: 1 }); // Dv = 36: 9 vec4s
+    expect(pvBlock({ blockQ: 8, tileKv: 32 }, 16)).toEqual({ rows: 8, cols: 1 }); // decoding keeps its invocations
+    expect(pvBlock({ blockQ: 4, tileKv: 32 }, 16)).toEqual({ rows: 4, cols: 1 });
+    expect(planSdpa(dims(64), SWIFTSHADER).workgroupSize).toBe(32); // (32 / 8) × (16 / 2)
+    expect(planSdpa(dims(64, 36), SWIFTSHADER).workgroupSize).toBe(18); // (32 / 16) × 9
   });
 
   it('computes Q·Kᵀ in 8 × 8 blocks shared by invocation pairs only where no invocation idles', () => {
