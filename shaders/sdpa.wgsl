@@ -54,10 +54,10 @@
 // The plan gives 16 rows where BLOCK_Q allows, as 8 rows × 2 column vec4s where Dv's vec4s pair up,
 // else 8, else 4: each V read then serves more rows, and fewer invocations meet at each barrier (on
 // SwiftShader 8 rows ran 1.25× the speed of 4, 16 rows 1.14–1.17× that of 8, and 8 × 2 about 1.03×
-// that of 16 × 1: 4 vec4 reads per key instead of 5, as many accumulators). Q·Kᵀ gives each invocation blocks of 4 rows × 4 keys,
-// as many as it takes to cover the tile, or with QK_PAIRS (where the workgroup is twice the tile's
-// 8 × 8 blocks, as with D = Dv = 64) each pair of invocations one block of 8 rows × 8 keys: half the
-// reads per multiply-add (see compute_scores_in_pairs).
+// that of 16 × 1: 4 vec4 reads per key instead of 5, as many accumulators). Q·Kᵀ gives each
+// invocation blocks of 4 rows × 4 keys, as many as it takes to cover the tile, or with QK_PAIRS
+// (where the workgroup is twice the tile's 8 × 8 blocks, as with D = Dv = 64) each pair of
+// invocations one block of 8 rows × 8 keys: half the reads per multiply-add (compute_scores_in_pairs).
 //
 // Workgroup memory (bytes) = 16·BLOCK_Q·HEAD_DIM_VEC4          (q_tile; 8· with f16 tiles)
 //                          + 16·TILE_KV·KV_STRIDE              (kv_tile, K then V; 8· with f16 tiles)
@@ -561,8 +561,8 @@ fn dots4(q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>, k: vec4<f32
 // reads per 256 multiply-adds, half the workgroup-memory reads of 4 × 4 blocks (8 per 64), the cost
 // that dominates this pass on GPUs' shared memory and on SwiftShader (an emulated gather per read),
 // with every invocation as busy. Block tid / 2 holds rows 8·(blk / kb8) … +7 against keys kb + n·kb8,
-// n = 0 … 7 (kb8 = TILE_KV / 8). The lower invocation sums d < ⌊D/4 / 2⌋ (in vec4s), the upper the
-// rest; each hands the other the partial logits of the 4 rows that one finishes, through the P
+// n = 0 … 7 (kb8 = TILE_KV / 8). The lower invocation sums the vec4s d < ⌊HEAD_DIM_VEC4 / 2⌋, the
+// upper the rest; each hands the other the partial logits of the 4 rows that one finishes, through the P
 // slots where those logits end up, and after a barrier finishes its own 4 rows (the lower rows 0–3).
 // The split changes the order of the sum over d, not its precision. On SwiftShader the whole kernel
 // runs 1.10–1.15× faster than with 4 × 4 blocks (D = 64, dense and causal), written out as here;
