@@ -13,8 +13,8 @@
 //     load Q tile                                   ─ barrier
 //     for each key tile of its split the causal/window band allows:  (others are never loaded)
 //       load K tile                                 ─ barrier
-//       S = Q·Kᵀ, scaled, softcapped, masked        ─ barrier   each invocation: 4 rows × 4 keys, or
-//                                                               pairs: 8 × 8, half of d each (+ a barrier)
+//       S = Q·Kᵀ, scaled, softcapped, masked        ─ barrier   each invocation: 4 rows × 4 keys, or 8 × 8,
+//                                                               or pairs: 8 × 8, half of d each (+ a barrier)
 //       online softmax → P, α, flags   ┐            ─ barrier   one lane group per 4 rows (vec4)
 //       load V tile (into the K tile)  ┘
 //       O = α·O + P·V                               ─ barrier   each invocation: PV_ROWS rows × 4·PV_COLS columns
@@ -55,9 +55,10 @@
 // else 8, else 4: each V read then serves more rows, and fewer invocations meet at each barrier (on
 // SwiftShader 8 rows ran 1.25× the speed of 4, 16 rows 1.14–1.17× that of 8, and 8 × 2 about 1.03×
 // that of 16 × 1: 4 vec4 reads per key instead of 5, as many accumulators). Q·Kᵀ gives each
-// invocation blocks of 4 rows × 4 keys, as many as it takes to cover the tile, or with QK_PAIRS
-// (where the workgroup is twice the tile's 8 × 8 blocks, as with D = Dv = 64) each pair of
-// invocations one block of 8 rows × 8 keys: half the reads per multiply-add (compute_scores_in_pairs).
+// invocation blocks of 4 rows × 4 keys, as many as it takes to cover the tile, or with QK_BLOCK = 8
+// blocks of 8 rows × 8 keys, half the reads per multiply-add: whole ones where the invocations
+// divide the tile's blocks (D = Dv = 32), one per pair of invocations with QK_PAIRS where the
+// workgroup is twice the blocks (D = Dv = 64; compute_scores_in_pairs).
 //
 // Workgroup memory (bytes) = 16·BLOCK_Q·HEAD_DIM_VEC4          (q_tile; 8· with f16 tiles)
 //                          + 16·TILE_KV·KV_STRIDE              (kv_tile, K then V; 8· with f16 tiles)
@@ -123,7 +124,8 @@ override HAS_BLOCK_MASK: bool = false;   // block-sparse: a bit per (query block
 override ONE_ROW: bool = false;          // BLOCK_Q = 4 holding one real row (decoding without GQA): lane 0 only
 override PV_ROWS: u32 = 4;               // output rows per invocation in P·V: 4, 8 or 16 (1, 2 or 4 row blocks)
 override PV_COLS: u32 = 1;               // output column vec4s per invocation in P·V: 1, or 2 with PV_ROWS = 8
-override QK_PAIRS: bool = false;         // Q·Kᵀ in 8 × 8 blocks shared by invocation pairs (else 4 × 4 each)
+override QK_BLOCK: u32 = 4;              // Q·Kᵀ register blocks: 4 (4 rows × 4 keys) or 8 (8 × 8)
+override QK_PAIRS: bool = false;         // QK_BLOCK = 8: each block shared by two invocations, half of d each
 
 const REMOVED: f32 = -1.0;  // P of a removed key: no probability is negative
 const LOG2E: f32 = 1.4426950408889634;
@@ -517,8 +519,8 @@ fn compute_scores(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
     compute_scores_one_row(t, key_start, globals, tid);
     return;
   }
-  if (QK_PAIRS) {
-    compute_scores_in_pairs(t, key_start, globals, tid);
+  if (QK_BLOCK == 8u) {
+    if (QK_PAIRS) { compute_scores_in_pairs(t, key_start, globals, tid); } else { compute_scores_8x8(t, key_start, globals, tid); }
     return;
   }
   // Register block: rows 4·rb … +3 against keys kb + n·(TILE_KV / 4), n = 0 … 3.
@@ -556,31 +558,21 @@ fn dots4(q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>, k: vec4<f32
   return vec4<f32>(dot(q0, k), dot(q1, k), dot(q2, k), dot(q3, k));
 }
 
-// Q·Kᵀ in register blocks of 8 rows × 8 keys, each shared by two neighbouring invocations (QK_PAIRS;
-// the plan sets it where WORKGROUP_SIZE = 2 · the tile's 8 × 8 blocks, see scoresInPairs): 16 vec4
-// reads per 256 multiply-adds, half the workgroup-memory reads of 4 × 4 blocks (8 per 64), the cost
-// that dominates this pass on GPUs' shared memory and on SwiftShader (an emulated gather per read),
-// with every invocation as busy. Block tid / 2 holds rows 8·(blk / kb8) … +7 against keys kb + n·kb8,
-// n = 0 … 7 (kb8 = TILE_KV / 8). The lower invocation sums the vec4s d < ⌊HEAD_DIM_VEC4 / 2⌋, the
-// upper the rest; each hands the other the partial logits of the 4 rows that one finishes, through the P
-// slots where those logits end up, and after a barrier finishes its own 4 rows (the lower rows 0–3).
-// The split changes the order of the sum over d, not its precision. On SwiftShader the whole kernel
-// runs 1.10–1.15× faster than with 4 × 4 blocks (D = 64, dense and causal), written out as here;
-// with the hand-over and stores looped over the 8 keys it gained nothing.
-fn compute_scores_in_pairs(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
+// The logits of one 8 × 8 register block (8 rows × keys kb + n·kb8, n = 0 … 7): lo_n holds rows 0–3
+// and hi_n rows 4–7 against key n, as vec4s over the rows.
+struct Block8x8 {
+  lo0: vec4<f32>, lo1: vec4<f32>, lo2: vec4<f32>, lo3: vec4<f32>, lo4: vec4<f32>, lo5: vec4<f32>, lo6: vec4<f32>, lo7: vec4<f32>,
+  hi0: vec4<f32>, hi1: vec4<f32>, hi2: vec4<f32>, hi3: vec4<f32>, hi4: vec4<f32>, hi5: vec4<f32>, hi6: vec4<f32>, hi7: vec4<f32>,
+}
+
+// s += the block's products over the vec4s [d_start, d_end) of d: 16 vec4 reads per 256 multiply-adds,
+// half the workgroup-memory reads of 4 × 4 blocks (8 per 64), the cost that dominates this pass on
+// GPUs' shared memory and on SwiftShader (an emulated gather per read). Written out, not looped over
+// the keys: SwiftShader's compiler keeps the accumulators in registers only so.
+fn add_dots_8x8(s: ptr<function, Block8x8>, rb: u32, kb: u32, d_start: u32, d_end: u32) {
   let kb8 = TILE_KV / 8u;
-  let row_blocks = BLOCK_Q / 4u;
-  let blk = tid / 2u;
-  let upper = (tid & 1u) == 1u;
-  let rb = (blk / kb8) * 2u;  // the block's first row block (of 4 rows)
-  let kb = blk % kb8;
-  let half_d = params.head_dim_vec4 / 2u;
-  var lo0 = vec4<f32>(0.0); var lo1 = vec4<f32>(0.0); var lo2 = vec4<f32>(0.0); var lo3 = vec4<f32>(0.0);
-  var lo4 = vec4<f32>(0.0); var lo5 = vec4<f32>(0.0); var lo6 = vec4<f32>(0.0); var lo7 = vec4<f32>(0.0);
-  var hi0 = vec4<f32>(0.0); var hi1 = vec4<f32>(0.0); var hi2 = vec4<f32>(0.0); var hi3 = vec4<f32>(0.0);
-  var hi4 = vec4<f32>(0.0); var hi5 = vec4<f32>(0.0); var hi6 = vec4<f32>(0.0); var hi7 = vec4<f32>(0.0);
-  for (var d = select(0u, half_d, upper); d < select(half_d, params.head_dim_vec4, upper); d++) {
-    let r = rb * 4u;
+  let r = rb * 4u;
+  for (var d = d_start; d < d_end; d++) {
     let q0 = q_at(r, d);
     let q1 = q_at(r + 1u, d);
     let q2 = q_at(r + 2u, d);
@@ -590,50 +582,101 @@ fn compute_scores_in_pairs(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32
     let q6 = q_at(r + 6u, d);
     let q7 = q_at(r + 7u, d);
     var k = k_at(kb, d);
-    lo0 += dots4(q0, q1, q2, q3, k);
-    hi0 += dots4(q4, q5, q6, q7, k);
+    (*s).lo0 += dots4(q0, q1, q2, q3, k);
+    (*s).hi0 += dots4(q4, q5, q6, q7, k);
     k = k_at(kb + kb8, d);
-    lo1 += dots4(q0, q1, q2, q3, k);
-    hi1 += dots4(q4, q5, q6, q7, k);
+    (*s).lo1 += dots4(q0, q1, q2, q3, k);
+    (*s).hi1 += dots4(q4, q5, q6, q7, k);
     k = k_at(kb + 2u * kb8, d);
-    lo2 += dots4(q0, q1, q2, q3, k);
-    hi2 += dots4(q4, q5, q6, q7, k);
+    (*s).lo2 += dots4(q0, q1, q2, q3, k);
+    (*s).hi2 += dots4(q4, q5, q6, q7, k);
     k = k_at(kb + 3u * kb8, d);
-    lo3 += dots4(q0, q1, q2, q3, k);
-    hi3 += dots4(q4, q5, q6, q7, k);
+    (*s).lo3 += dots4(q0, q1, q2, q3, k);
+    (*s).hi3 += dots4(q4, q5, q6, q7, k);
     k = k_at(kb + 4u * kb8, d);
-    lo4 += dots4(q0, q1, q2, q3, k);
-    hi4 += dots4(q4, q5, q6, q7, k);
+    (*s).lo4 += dots4(q0, q1, q2, q3, k);
+    (*s).hi4 += dots4(q4, q5, q6, q7, k);
     k = k_at(kb + 5u * kb8, d);
-    lo5 += dots4(q0, q1, q2, q3, k);
-    hi5 += dots4(q4, q5, q6, q7, k);
+    (*s).lo5 += dots4(q0, q1, q2, q3, k);
+    (*s).hi5 += dots4(q4, q5, q6, q7, k);
     k = k_at(kb + 6u * kb8, d);
-    lo6 += dots4(q0, q1, q2, q3, k);
-    hi6 += dots4(q4, q5, q6, q7, k);
+    (*s).lo6 += dots4(q0, q1, q2, q3, k);
+    (*s).hi6 += dots4(q4, q5, q6, q7, k);
     k = k_at(kb + 7u * kb8, d);
-    lo7 += dots4(q0, q1, q2, q3, k);
-    hi7 += dots4(q4, q5, q6, q7, k);
+    (*s).lo7 += dots4(q0, q1, q2, q3, k);
+    (*s).hi7 += dots4(q4, q5, q6, q7, k);
   }
+}
+
+// Q·Kᵀ in 8 × 8 register blocks, each invocation whole ones (QK_BLOCK = 8 without QK_PAIRS; the plan
+// sets it where the invocations divide the tile's blocks, see qkBlock in plan.ts). Block blk holds
+// row blocks rb = 2·(blk / kb8), rb + 1 against keys kb + n·kb8, n = 0 … 7 (kb8 = TILE_KV / 8).
+fn compute_scores_8x8(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
+  let kb8 = TILE_KV / 8u;
+  for (var blk = tid; blk < (BLOCK_Q / 8u) * kb8; blk += WORKGROUP_SIZE) {
+    let rb = (blk / kb8) * 2u;
+    let kb = blk % kb8;
+    var s = Block8x8();  // zeroed explicitly: a bare declaration was not re-zeroed per iteration here
+    add_dots_8x8(&s, rb, kb, 0u, params.head_dim_vec4);
+    store_scores(t, s.lo0, rb, kb, key_start, globals);
+    store_scores(t, s.lo1, rb, kb + kb8, key_start, globals);
+    store_scores(t, s.lo2, rb, kb + 2u * kb8, key_start, globals);
+    store_scores(t, s.lo3, rb, kb + 3u * kb8, key_start, globals);
+    store_scores(t, s.lo4, rb, kb + 4u * kb8, key_start, globals);
+    store_scores(t, s.lo5, rb, kb + 5u * kb8, key_start, globals);
+    store_scores(t, s.lo6, rb, kb + 6u * kb8, key_start, globals);
+    store_scores(t, s.lo7, rb, kb + 7u * kb8, key_start, globals);
+    store_scores(t, s.hi0, rb + 1u, kb, key_start, globals);
+    store_scores(t, s.hi1, rb + 1u, kb + kb8, key_start, globals);
+    store_scores(t, s.hi2, rb + 1u, kb + 2u * kb8, key_start, globals);
+    store_scores(t, s.hi3, rb + 1u, kb + 3u * kb8, key_start, globals);
+    store_scores(t, s.hi4, rb + 1u, kb + 4u * kb8, key_start, globals);
+    store_scores(t, s.hi5, rb + 1u, kb + 5u * kb8, key_start, globals);
+    store_scores(t, s.hi6, rb + 1u, kb + 6u * kb8, key_start, globals);
+    store_scores(t, s.hi7, rb + 1u, kb + 7u * kb8, key_start, globals);
+  }
+}
+
+// Q·Kᵀ in 8 × 8 register blocks, each shared by two neighbouring invocations (QK_BLOCK = 8 with
+// QK_PAIRS; the plan sets it where the workgroup is twice the tile's 8 × 8 blocks): as few reads per
+// multiply-add as compute_scores_8x8, with every invocation busy where that would leave half of them
+// idle. Block tid / 2 holds row blocks rb = 2·(blk / kb8), rb + 1 against keys kb + n·kb8. The lower
+// invocation sums the vec4s d < ⌊HEAD_DIM_VEC4 / 2⌋, the upper the rest; each hands the other the
+// partial logits of the 4 rows that one finishes, through the P slots where those logits end up, and
+// after a barrier finishes its own 4 rows (the lower rows 0–3). The split changes the order of the
+// sum over d, not its precision. On SwiftShader the whole kernel runs 1.10–1.15× faster than with
+// 4 × 4 blocks (D = 64, dense and causal); with the hand-over and stores looped over the 8 keys it
+// gained nothing.
+fn compute_scores_in_pairs(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
+  let kb8 = TILE_KV / 8u;
+  let row_blocks = BLOCK_Q / 4u;
+  let blk = tid / 2u;
+  let upper = (tid & 1u) == 1u;
+  let rb = (blk / kb8) * 2u;
+  let kb = blk % kb8;
+  let half_d = params.head_dim_vec4 / 2u;
+  var s = Block8x8();
+  add_dots_8x8(&s, rb, kb, select(0u, half_d, upper), select(half_d, params.head_dim_vec4, upper));
   // Hand over the partials of the rows the partner finishes: the lower invocation's rows 4–7, the upper's 0–3.
   let given = select(rb + 1u, rb, upper);
-  p_tile[kb * row_blocks + given] = select(hi0, lo0, upper);
-  p_tile[(kb + kb8) * row_blocks + given] = select(hi1, lo1, upper);
-  p_tile[(kb + 2u * kb8) * row_blocks + given] = select(hi2, lo2, upper);
-  p_tile[(kb + 3u * kb8) * row_blocks + given] = select(hi3, lo3, upper);
-  p_tile[(kb + 4u * kb8) * row_blocks + given] = select(hi4, lo4, upper);
-  p_tile[(kb + 5u * kb8) * row_blocks + given] = select(hi5, lo5, upper);
-  p_tile[(kb + 6u * kb8) * row_blocks + given] = select(hi6, lo6, upper);
-  p_tile[(kb + 7u * kb8) * row_blocks + given] = select(hi7, lo7, upper);
+  p_tile[kb * row_blocks + given] = select(s.hi0, s.lo0, upper);
+  p_tile[(kb + kb8) * row_blocks + given] = select(s.hi1, s.lo1, upper);
+  p_tile[(kb + 2u * kb8) * row_blocks + given] = select(s.hi2, s.lo2, upper);
+  p_tile[(kb + 3u * kb8) * row_blocks + given] = select(s.hi3, s.lo3, upper);
+  p_tile[(kb + 4u * kb8) * row_blocks + given] = select(s.hi4, s.lo4, upper);
+  p_tile[(kb + 5u * kb8) * row_blocks + given] = select(s.hi5, s.lo5, upper);
+  p_tile[(kb + 6u * kb8) * row_blocks + given] = select(s.hi6, s.lo6, upper);
+  p_tile[(kb + 7u * kb8) * row_blocks + given] = select(s.hi7, s.lo7, upper);
   workgroupBarrier();
   let kept = select(rb, rb + 1u, upper);
-  store_scores(t, select(lo0, hi0, upper) + p_tile[kb * row_blocks + kept], kept, kb, key_start, globals);
-  store_scores(t, select(lo1, hi1, upper) + p_tile[(kb + kb8) * row_blocks + kept], kept, kb + kb8, key_start, globals);
-  store_scores(t, select(lo2, hi2, upper) + p_tile[(kb + 2u * kb8) * row_blocks + kept], kept, kb + 2u * kb8, key_start, globals);
-  store_scores(t, select(lo3, hi3, upper) + p_tile[(kb + 3u * kb8) * row_blocks + kept], kept, kb + 3u * kb8, key_start, globals);
-  store_scores(t, select(lo4, hi4, upper) + p_tile[(kb + 4u * kb8) * row_blocks + kept], kept, kb + 4u * kb8, key_start, globals);
-  store_scores(t, select(lo5, hi5, upper) + p_tile[(kb + 5u * kb8) * row_blocks + kept], kept, kb + 5u * kb8, key_start, globals);
-  store_scores(t, select(lo6, hi6, upper) + p_tile[(kb + 6u * kb8) * row_blocks + kept], kept, kb + 6u * kb8, key_start, globals);
-  store_scores(t, select(lo7, hi7, upper) + p_tile[(kb + 7u * kb8) * row_blocks + kept], kept, kb + 7u * kb8, key_start, globals);
+  store_scores(t, select(s.lo0, s.hi0, upper) + p_tile[kb * row_blocks + kept], kept, kb, key_start, globals);
+  store_scores(t, select(s.lo1, s.hi1, upper) + p_tile[(kb + kb8) * row_blocks + kept], kept, kb + kb8, key_start, globals);
+  store_scores(t, select(s.lo2, s.hi2, upper) + p_tile[(kb + 2u * kb8) * row_blocks + kept], kept, kb + 2u * kb8, key_start, globals);
+  store_scores(t, select(s.lo3, s.hi3, upper) + p_tile[(kb + 3u * kb8) * row_blocks + kept], kept, kb + 3u * kb8, key_start, globals);
+  store_scores(t, select(s.lo4, s.hi4, upper) + p_tile[(kb + 4u * kb8) * row_blocks + kept], kept, kb + 4u * kb8, key_start, globals);
+  store_scores(t, select(s.lo5, s.hi5, upper) + p_tile[(kb + 5u * kb8) * row_blocks + kept], kept, kb + 5u * kb8, key_start, globals);
+  store_scores(t, select(s.lo6, s.hi6, upper) + p_tile[(kb + 6u * kb8) * row_blocks + kept], kept, kb + 6u * kb8, key_start, globals);
+  store_scores(t, select(s.lo7, s.hi7, upper) + p_tile[(kb + 7u * kb8) * row_blocks + kept], kept, kb + 7u * kb8, key_start, globals);
 }
 
 fn store_scores(t: Tile, s: vec4<f32>, rb: u32, key: u32, key_start: u32, globals: vec2<u32>) {

@@ -39,6 +39,7 @@ const CONSTS: Record<string, string> = {
   IS_SIGMOID: 'false',
   ONE_ROW: 'false',
   HAS_BLOCK_MASK: 'false',
+  QK_BLOCK: '4u',
   QK_PAIRS: 'false',
 };
 
@@ -139,7 +140,7 @@ function run(
 }
 
 /** QK_PAIRS: 8 rows × 8 keys, one 8 × 8 block for the 2 invocations (PV_ROWS 8 × 2 column vec4s). */
-const IN_PAIRS = { ...CONSTS, TILE_KV: '8u', PV_ROWS: '8u', WORKGROUP_SIZE: '2u', QK_PAIRS: 'true' };
+const IN_PAIRS = { ...CONSTS, TILE_KV: '8u', PV_ROWS: '8u', WORKGROUP_SIZE: '2u', QK_BLOCK: '8u', QK_PAIRS: 'true' };
 
 /** f16 q, k and v (halves two to a word; D = 8 keeps every row in whole words). */
 const HALVES = { ...CONSTS, Q_F16: 'true', K_F16: 'true', V_F16: 'true' };
@@ -177,6 +178,13 @@ describe('detectRaces on sdpa_forward', () => {
 
   it('finds no race with Q·Kᵀ in an 8 × 8 block shared by two invocations (tiles of 8 keys)', () => {
     const result = run(SHADERS.sdpa.source, IN_PAIRS);
+    expect(result.errors).toEqual([]);
+    expect(result.races.map((r) => r.message)).toEqual([]);
+  });
+
+  it('finds no race with Q·Kᵀ in whole 8 × 8 blocks (16 rows, tiles of 8 keys, one block per invocation)', () => {
+    const consts = { ...CONSTS, BLOCK_Q: '16u', TILE_KV: '8u', PV_ROWS: '16u', WORKGROUP_SIZE: '2u', QK_BLOCK: '8u' };
+    const result = run(SHADERS.sdpa.source, consts);
     expect(result.errors).toEqual([]);
     expect(result.races.map((r) => r.message)).toEqual([]);
   });

@@ -8,7 +8,7 @@ import { SHADERS, sdpaShader } from '../../shaders';
 import { f16Tiles } from '../../gpu/kernel-features';
 import { blockTileBits } from './block-tiles';
 import { attentionInputs, type AttentionOperands, type LseView } from './operands';
-import { MERGE_WORKGROUP_SIZE, pvBlock, scoresInPairs, type SdpaPlan } from './plan';
+import { MERGE_WORKGROUP_SIZE, pvBlock, qkBlock, type SdpaPlan } from './plan';
 
 /**
  * The flash kernel's dispatches, writing lse [B, Hq, Lq] when options.returnLse: one, or two with a
@@ -31,6 +31,7 @@ export function encodeFlash(
   const f16 = f16Tiles(runtime.features, [ops.q.f16, ops.k.f16, ops.v.f16]);
   const shader = sdpaShader({ subgroups: runtime.features.subgroups, f16 });
   const pv = topK > 0 ? { rows: 4, cols: 1 } : pvBlock(plan.tile, plan.valueDimVec4);
+  const qk = topK > 0 ? { side: 4, pairs: false } : qkBlock(plan.tile, plan.workgroupSize);
   const pipeline = runtime.pipelines.get(shader, topK > 0 ? 'sdpa_topk' : 'sdpa_forward', {
     BLOCK_Q: plan.tile.blockQ,
     TILE_KV: plan.tile.tileKv,
@@ -40,7 +41,8 @@ export function encodeFlash(
     WORKGROUP_SIZE: plan.workgroupSize,
     PV_ROWS: pv.rows,
     PV_COLS: pv.cols,
-    QK_PAIRS: topK === 0 && scoresInPairs(plan.tile, plan.workgroupSize),
+    QK_BLOCK: qk.side,
+    QK_PAIRS: qk.pairs,
     ...inputs.overrides,
     WRITE_PARTIAL: split !== null,
     PAGED: ops.pages != null,

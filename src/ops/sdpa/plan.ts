@@ -88,17 +88,31 @@ function flashInvocations(tile: SdpaTile, valueDimVec4: number): number {
   return (tile.blockQ / pv.rows) * Math.ceil(valueDimVec4 / pv.cols);
 }
 
+/** The flash pass's Q·Kᵀ register blocks (QK_BLOCK, QK_PAIRS of sdpa.wgsl). */
+export interface QkBlock {
+  /** Rows and keys of a block: 4 × 4, or 8 × 8 (half the workgroup-memory reads per multiply-add). */
+  side: 4 | 8;
+  /** 8 × 8 only: each block is shared by two invocations, each summing half of d. */
+  pairs: boolean;
+}
+
 /**
- * Whether the flash pass computes Q·Kᵀ in 8 × 8 register blocks, each shared by two invocations that
- * sum half of d (QK_PAIRS of sdpa.wgsl): half the workgroup-memory reads per multiply-add of 4 × 4
- * blocks, with every invocation as busy. Only where the workgroup is exactly twice the tile's 8 × 8
- * blocks (one block per pair, no invocation idle).
+ * 8 × 8 blocks wherever they keep every invocation as busy as 4 × 4 blocks do: whole ones where the
+ * invocations divide the tile's 8 × 8 blocks, shared by invocation pairs where the workgroup is
+ * exactly twice the blocks; else 4 × 4 (tiles not in multiples of 8, and tilings whose 8 × 8 blocks
+ * would leave invocations idle, which a GPU would pay for).
  * @example
- * scoresInPairs({ blockQ: 32, tileKv: 32 }, 32); // true: D = Dv = 64's tiling, 16 blocks, 32 invocations
- * scoresInPairs({ blockQ: 32, tileKv: 16 }, 64); // false: D = 128's, 8 blocks would leave 48 invocations idle
+ * qkBlock({ blockQ: 32, tileKv: 32 }, 32); // { side: 8, pairs: true }: D = Dv = 64, 16 blocks
+ * qkBlock({ blockQ: 32, tileKv: 32 }, 16); // { side: 8, pairs: false }: D = Dv = 32
+ * qkBlock({ blockQ: 32, tileKv: 16 }, 64); // { side: 4, pairs: false }: D = 128, 8 blocks
  */
-export function scoresInPairs(tile: SdpaTile, workgroupSize: number): boolean {
-  return tile.blockQ % 8 === 0 && tile.tileKv % 8 === 0 && (tile.blockQ * tile.tileKv) / 32 === workgroupSize;
+export function qkBlock(tile: SdpaTile, workgroupSize: number): QkBlock {
+  if (tile.blockQ % 8 === 0 && tile.tileKv % 8 === 0) {
+    const blocks = (tile.blockQ / 8) * (tile.tileKv / 8);
+    if (blocks % workgroupSize === 0) return { side: 8, pairs: false };
+    if (2 * blocks === workgroupSize) return { side: 8, pairs: true };
+  }
+  return { side: 4, pairs: false };
 }
 
 /**

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { SWIFTSHADER, WEBGPU_MINIMUM } from '../../helpers/limits';
 import { AttentionError } from '../../../src/index';
-import { planSdpa, pvBlock, scoresInPairs, TILE_PREFERENCES, workgroupBytes } from '../../../src/ops/sdpa/plan';
+import { planSdpa, pvBlock, qkBlock, TILE_PREFERENCES, workgroupBytes } from '../../../src/ops/sdpa/plan';
 
 const dims = (D: number, Dv = D, Lq = 1024) => ({ B: 1, Hq: 8, Hkv: 8, Lq, Lk: 1024, D, Dv });
 
@@ -88,18 +88,25 @@ describe('planSdpa', () => {
     expect(planSdpa(dims(64, 36), SWIFTSHADER).workgroupSize).toBe(18); // (32 / 16) × 9
   });
 
-  it('computes Q·Kᵀ in 8 × 8 blocks shared by invocation pairs only where no invocation idles', () => {
-    const pairs = (D: number, Dv = D, Lq = 1024) => {
+  it('computes Q·Kᵀ in 8 × 8 blocks (whole, or shared by invocation pairs) only where no invocation idles', () => {
+    const qk = (D: number, Dv = D, Lq = 1024) => {
       const plan = planSdpa(dims(D, Dv, Lq), SWIFTSHADER);
-      return scoresInPairs(plan.tile, plan.workgroupSize);
+      return qkBlock(plan.tile, plan.workgroupSize);
     };
-    expect(pairs(64)).toBe(true); // 32 × 32 tiles, 16 blocks of 8 × 8, 32 invocations
-    expect(pairs(36, 64)).toBe(true); // the invocations follow Dv; d (9 vec4s) splits 4 / 5
-    expect(pairs(128)).toBe(false); // 32 × 16 tiles: 8 blocks for 64 invocations
-    expect(pairs(32)).toBe(false); // 16 blocks for 16 invocations: 4 × 4 blocks keep them busy
-    expect(pairs(64, 64, 1)).toBe(false); // decoding's 4-row blocks
-    expect(scoresInPairs({ blockQ: 8, tileKv: 8 }, 2)).toBe(true);
-    expect(scoresInPairs({ blockQ: 4, tileKv: 32 }, 8)).toBe(false); // rows not a multiple of 8
+    const [whole, pairs, small] = [
+      { side: 8, pairs: false },
+      { side: 8, pairs: true },
+      { side: 4, pairs: false },
+    ];
+    expect(qk(64)).toEqual(pairs); // 32 × 32 tiles, 16 blocks of 8 × 8, 32 invocations
+    expect(qk(36, 64)).toEqual(pairs); // the invocations follow Dv; d (9 vec4s) splits 4 / 5
+    expect(qk(32)).toEqual(whole); // 16 blocks, 16 invocations
+    expect(qk(16)).toEqual(whole); // 16 blocks, 8 invocations: two each
+    expect(qk(128)).toEqual(small); // 32 × 16 tiles: 8 blocks for 64 invocations
+    expect(qk(64, 64, 1)).toEqual(small); // decoding's 4-row blocks
+    expect(qkBlock({ blockQ: 8, tileKv: 32 }, 16)).toEqual(small); // 4 blocks for 16 invocations
+    expect(qkBlock({ blockQ: 8, tileKv: 8 }, 2)).toEqual(pairs);
+    expect(qkBlock({ blockQ: 4, tileKv: 32 }, 8)).toEqual(small); // rows not a multiple of 8
   });
 
   describe('grouped-query rows and split-K (decoding)', () => {
