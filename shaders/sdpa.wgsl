@@ -541,10 +541,10 @@ fn compute_scores(t: Tile, key_start: u32, globals: vec2<u32>, tid: u32) {
       let k1 = k_at(kb + key_blocks, d);
       let k2 = k_at(kb + 2u * key_blocks, d);
       let k3 = k_at(kb + 3u * key_blocks, d);
-      s0 += vec4<f32>(dot(q0, k0), dot(q1, k0), dot(q2, k0), dot(q3, k0));
-      s1 += vec4<f32>(dot(q0, k1), dot(q1, k1), dot(q2, k1), dot(q3, k1));
-      s2 += vec4<f32>(dot(q0, k2), dot(q1, k2), dot(q2, k2), dot(q3, k2));
-      s3 += vec4<f32>(dot(q0, k3), dot(q1, k3), dot(q2, k3), dot(q3, k3));
+      s0 += dots4(q0, q1, q2, q3, k0);
+      s1 += dots4(q0, q1, q2, q3, k1);
+      s2 += dots4(q0, q1, q2, q3, k2);
+      s3 += dots4(q0, q1, q2, q3, k3);
     }
     store_scores(t, s0, rb, kb, key_start, globals);
     store_scores(t, s1, rb, kb + key_blocks, key_start, globals);
@@ -1081,9 +1081,7 @@ fn score_tile_top(t: Tile, rb: u32, key_start: u32, globals: vec2<u32>, top_s: p
   for (var key = 0u; key < params.tile_kv; key++) {
     var dots = vec4<f32>(0.0);
     for (var d = 0u; d < params.head_dim_vec4; d++) {
-      let kk = k_at(key, d);
-      dots += vec4<f32>(dot(q_at(rb * 4u, d), kk), dot(q_at(rb * 4u + 1u, d), kk), dot(q_at(rb * 4u + 2u, d), kk),
-                        dot(q_at(rb * 4u + 3u, d), kk));
+      dots += dots4(q_at(rb * 4u, d), q_at(rb * 4u + 1u, d), q_at(rb * 4u + 2u, d), q_at(rb * 4u + 3u, d), k_at(key, d));
     }
     let s = finish_scores(t, dots, t.row_start + rb * 4u, key_start + key, key, globals);
     nan_rows |= is_nan(s);
