@@ -56,6 +56,11 @@ function useVariants(attn: AttentionContext, current: () => Variant): void {
     if (!shader.id.startsWith('sdpa.wgsl')) return get(shader, entry, overrides);
     const v = current();
     const o: Overrides = { ...overrides, ...v.forced };
+    // A kernel before PV_COLS takes the same invocations as 16 rows × 1 column vec4 (rows × cols);
+    // one before PV_ROWS, 4 rows each.
+    if (!v.kernel.includes('override PV_COLS') && 'PV_COLS' in o) {
+      o.PV_ROWS = Number(o.PV_ROWS) * Number(o.PV_COLS);
+    }
     if (!v.kernel.includes('override PV_ROWS') && 'PV_ROWS' in o) {
       o.WORKGROUP_SIZE = (Number(o.WORKGROUP_SIZE) * Number(o.PV_ROWS)) / 4;
     }
